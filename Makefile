@@ -1,0 +1,15 @@
+.PHONY: run test lint format venv
+
+run:  ## the whole system with a live demo on embedded defaults
+	bash scripts/run.sh
+
+test:  ## the whole test suite against throwaway PostgreSQL and Redis servers
+	bash scripts/test.sh
+
+lint:
+	.venv/bin/ruff check .
+	.venv/bin/ruff format --check .
+
+format:
+	.venv/bin/ruff format .
+	.venv/bin/ruff check --fix .

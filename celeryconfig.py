@@ -1,0 +1,61 @@
+"""Celery settings: the only place they live (loaded by livescore/celery.py).
+
+Queues are split by latency class so a settlement surge never delays a goal:
+  events         provider ingest and match state changes (low latency)
+  settlement     prediction scoring in chunks (heavy)
+  notifications  push messages (slow, retried)
+  default        everything else
+"""
+
+import os
+
+from kombu import Queue
+
+broker_url = os.environ.get("CELERY_BROKER_URL") or os.environ.get(
+    "REDIS_URL", "redis://127.0.0.1:6379/0"
+)
+# Results are not used for coordination (progress lives in PostgreSQL), so none are stored.
+task_ignore_result = True
+result_backend = None
+
+task_default_queue = "default"
+task_queues = (
+    Queue("events"),
+    Queue("settlement"),
+    Queue("notifications"),
+    Queue("default"),
+)
+task_routes = {
+    "matches.tasks.*": {"queue": "events"},
+    "predictions.tasks.settle_*": {"queue": "settlement"},
+    "notifications.tasks.*": {"queue": "notifications"},
+}
+
+task_serializer = "json"
+accept_content = ["json"]
+timezone = "UTC"
+enable_utc = True
+
+# Reliability. A task is acknowledged early by default; the tasks proven idempotent opt in to
+# acks_late (re-delivery after a worker dies) on their own decorator, so a crash mid-task
+# re-runs only work that is safe to re-run.
+task_acks_late = False
+task_reject_on_worker_lost = False
+# One message at a time per process: a long settlement chunk must not hold a batch of
+# prefetched goal events hostage behind it.
+worker_prefetch_multiplier = 1
+# With the Redis transport an unacknowledged message is re-delivered after this long; it must
+# exceed the longest task, or a slow task would be run twice concurrently.
+broker_transport_options = {"visibility_timeout": 3600}
+broker_connection_retry_on_startup = True
+task_time_limit = 300
+task_soft_time_limit = 240
+worker_max_tasks_per_child = 10000
+worker_send_task_events = True  # Flower shows task state from these events.
+task_send_sent_event = True
+
+beat_schedule_filename = os.path.join(
+    os.environ.get("LIVESCORE_VAR_DIR", os.path.join(os.path.dirname(__file__), "var")),
+    "celerybeat-schedule",
+)
+beat_schedule: dict = {}

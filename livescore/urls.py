@@ -1,0 +1,17 @@
+from django.contrib import admin
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from livescore import health
+
+admin.site.site_header = "livescore operators"
+admin.site.site_title = "livescore"
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("api/v1/", include("matches.urls")),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
+    path("healthz", health.live, name="healthz"),
+    path("readyz", health.ready, name="readyz"),
+]

@@ -1,0 +1,306 @@
+"""Django admin as the match operators' console.
+
+Scheduling fields (kickoff, venue) are edited on the match form; everything that happens in
+a match (status, goals, cards, VAR) goes through the console page and the list actions, which
+call the same services as the API and the provider feed. Score, status and seq are read-only
+on the form: they are derived from the timeline.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
+from django.urls import URLPattern, path, reverse
+
+from matches import services
+from matches.models import (
+    GOAL_KINDS,
+    Competition,
+    EventKind,
+    Match,
+    MatchEvent,
+    MatchStatus,
+    Player,
+    Stage,
+    Team,
+)
+
+
+class StageInline(admin.TabularInline):
+    model = Stage
+    extra = 0
+
+
+@admin.register(Competition)
+class CompetitionAdmin(admin.ModelAdmin):
+    list_display = ["name", "season", "slug"]
+    prepopulated_fields = {"slug": ["name"]}
+    inlines = [StageInline]
+
+
+@admin.register(Team)
+class TeamAdmin(admin.ModelAdmin):
+    list_display = ["name", "code", "flag"]
+    search_fields = ["name", "code"]
+
+
+@admin.register(Player)
+class PlayerAdmin(admin.ModelAdmin):
+    list_display = ["name", "team", "number", "position", "club"]
+    list_filter = ["team", "position"]
+    search_fields = ["name", "team__name", "team__code"]
+    list_select_related = ["team"]
+
+
+class MatchEventInline(admin.TabularInline):
+    """The timeline, read-only: events are only added through services."""
+
+    model = MatchEvent
+    fk_name = "match"
+    fields = ["seq", "kind", "clock", "team", "player", "scored", "status", "detail", "supersedes"]
+    readonly_fields = fields
+    ordering = ["seq"]
+    extra = 0
+    can_delete = False
+    show_change_link = False
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[MatchEvent]:
+        return super().get_queryset(request).select_related("team", "player", "supersedes")
+
+
+# ---- console forms: each maps onto one service call -------------------------------------
+
+
+class StatusForm(forms.Form):
+    status = forms.ChoiceField(choices=MatchStatus.choices)
+    minute = forms.IntegerField(min_value=0, max_value=130, required=False)
+
+    def __init__(self, *args: Any, match: Match, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        allowed = services.match_next_statuses(match)
+        self.fields["status"].choices = [c for c in MatchStatus.choices if c[0] in allowed]
+
+    def apply(self, match: Match) -> services.Recorded:
+        d = self.cleaned_data
+        return services.match_change_status(match=match, status=d["status"], minute=d["minute"])
+
+
+class _TeamPlayerForm(forms.Form):
+    team = forms.ModelChoiceField(queryset=Team.objects.none())
+    player = forms.ModelChoiceField(queryset=Player.objects.none(), required=False)
+
+    def __init__(self, *args: Any, match: Match, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["team"].queryset = Team.objects.filter(pk__in=[match.home_id, match.away_id])
+        self.fields["player"].queryset = Player.objects.filter(
+            team_id__in=[match.home_id, match.away_id]
+        ).select_related("team")
+
+
+class GoalForm(_TeamPlayerForm):
+    kind = forms.ChoiceField(
+        choices=[
+            (k, EventKind(k).label)
+            for k in (EventKind.GOAL, EventKind.PENALTY_GOAL, EventKind.OWN_GOAL)
+        ]
+    )
+    minute = forms.IntegerField(min_value=0, max_value=120)
+    stoppage = forms.IntegerField(min_value=0, max_value=30, initial=0)
+
+    def apply(self, match: Match) -> services.Recorded:
+        d = self.cleaned_data
+        return services.match_record_goal(
+            match=match,
+            team=d["team"],
+            player=d["player"],
+            minute=d["minute"],
+            stoppage=d["stoppage"],
+            kind=d["kind"],
+        )
+
+
+class IncidentForm(_TeamPlayerForm):
+    kind = forms.ChoiceField(
+        choices=[
+            (k, EventKind(k).label)
+            for k in (
+                EventKind.YELLOW,
+                EventKind.RED,
+                EventKind.MISSED_PENALTY,
+                EventKind.VAR_REVIEW,
+            )
+        ]
+    )
+    minute = forms.IntegerField(min_value=0, max_value=120)
+    stoppage = forms.IntegerField(min_value=0, max_value=30, initial=0)
+
+    def apply(self, match: Match) -> services.Recorded:
+        d = self.cleaned_data
+        return services.match_record_event(
+            match=match,
+            kind=d["kind"],
+            team=d["team"],
+            player=d["player"],
+            minute=d["minute"],
+            stoppage=d["stoppage"],
+        )
+
+
+class DisallowForm(forms.Form):
+    goal = forms.ModelChoiceField(queryset=MatchEvent.objects.none())
+    reason = forms.CharField(max_length=200, initial="VAR review: offside")
+
+    def __init__(self, *args: Any, match: Match, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["goal"].queryset = match.events.filter(
+            kind__in=GOAL_KINDS, superseded_by__isnull=True
+        ).select_related("team", "player")
+
+    def apply(self, match: Match) -> services.Recorded:
+        d = self.cleaned_data
+        return services.match_disallow_goal(match=match, goal=d["goal"], reason=d["reason"])
+
+
+class ShootoutForm(_TeamPlayerForm):
+    scored = forms.BooleanField(required=False, initial=True)
+
+    def apply(self, match: Match) -> services.Recorded:
+        d = self.cleaned_data
+        return services.match_record_shootout_kick(
+            match=match, team=d["team"], player=d["player"], scored=d["scored"]
+        )
+
+
+CONSOLE_FORMS: dict[str, type[forms.Form]] = {
+    "status": StatusForm,
+    "goal": GoalForm,
+    "incident": IncidentForm,
+    "disallow": DisallowForm,
+    "shootout": ShootoutForm,
+}
+
+
+@admin.register(Match)
+class MatchAdmin(admin.ModelAdmin):
+    list_display = ["slug", "home", "score", "away", "status", "minute", "kickoff", "stage"]
+    list_filter = ["status", ("kickoff", admin.DateFieldListFilter), "competition", "stage"]
+    search_fields = ["slug", "home__name", "away__name", "home__code", "away__code"]
+    list_select_related = ["home", "away", "stage"]
+    date_hierarchy = "kickoff"
+    readonly_fields = [
+        "slug",
+        "status",
+        "minute",
+        "home_score",
+        "away_score",
+        "home_pens",
+        "away_pens",
+        "seq",
+        "result_version",
+        "started_at",
+    ]
+    inlines = [MatchEventInline]
+    actions = ["start_matches", "end_matches"]
+    change_form_template = "admin/matches/match/change_form.html"
+
+    @admin.display(description="score")
+    def score(self, match: Match) -> str:
+        pens = f" ({match.home_pens}-{match.away_pens} p)" if match.home_pens is not None else ""
+        return f"{match.home_score}-{match.away_score}{pens}"
+
+    def has_operate_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("matches.operate_match")
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Match | None = None) -> list[str]:
+        if obj is None:  # a new match: teams and stage are chosen once
+            return [f for f in self.readonly_fields if f != "slug"]
+        return [*self.readonly_fields, "competition", "stage", "home", "away"]
+
+    def save_model(self, request: HttpRequest, obj: Match, form: Any, change: bool) -> None:
+        if not change:
+            obj.slug = services.match_slug(home=obj.home, away=obj.away, date=obj.kickoff.date())
+        super().save_model(request, obj, form, change)
+
+    def _bulk(self, request: HttpRequest, queryset: QuerySet[Match], status: str) -> None:
+        done, failed = 0, []
+        for match in queryset:
+            try:
+                services.match_change_status(match=match, status=status)
+                done += 1
+            except services.MatchRuleError as exc:
+                failed.append(f"{match.slug}: {exc}")
+        if done:
+            self.message_user(request, f"{done} match(es) moved to {status}.", messages.SUCCESS)
+        for line in failed:
+            self.message_user(request, line, messages.ERROR)
+
+    @admin.action(description="Kick off selected matches", permissions=["operate"])
+    def start_matches(self, request: HttpRequest, queryset: QuerySet[Match]) -> None:
+        self._bulk(request, queryset, MatchStatus.FIRST_HALF)
+
+    @admin.action(description="End selected matches (full time)", permissions=["operate"])
+    def end_matches(self, request: HttpRequest, queryset: QuerySet[Match]) -> None:
+        self._bulk(request, queryset, MatchStatus.FINISHED)
+
+    def get_urls(self) -> list[URLPattern]:
+        console = path(
+            "<int:match_id>/console/",
+            self.admin_site.admin_view(self.console_view),
+            name="matches_match_console",
+        )
+        return [console, *super().get_urls()]
+
+    def console_view(self, request: HttpRequest, match_id: int) -> HttpResponse:
+        if not self.has_operate_permission(request):
+            raise PermissionDenied
+        match = get_object_or_404(
+            Match.objects.select_related("home", "away", "stage"), pk=match_id
+        )
+        if request.method == "POST":
+            self._console_post(request, match)
+            return HttpResponseRedirect(reverse("admin:matches_match_console", args=[match.pk]))
+        forms_by_name = {name: cls(match=match, prefix=name) for name, cls in CONSOLE_FORMS.items()}
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"Operator console: {match.home.name} v {match.away.name}",
+            "opts": self.model._meta,
+            "original": match,
+            "match": match,
+            "forms": forms_by_name,
+            "timeline": match.events.select_related("team", "player").order_by("-seq")[:30],
+        }
+        return TemplateResponse(request, "admin/matches/match/console.html", context)
+
+    def _console_post(self, request: HttpRequest, match: Match) -> None:
+        name = request.POST.get("action", "")
+        form_class = CONSOLE_FORMS.get(name)
+        if form_class is None:
+            self.message_user(request, f"Unknown console action {name!r}.", messages.ERROR)
+            return
+        form = form_class(request.POST, match=match, prefix=name)
+        if not form.is_valid():
+            errors = "; ".join(f"{k}: {' '.join(v)}" for k, v in form.errors.items())
+            self.message_user(request, f"Not recorded: {errors}", messages.ERROR)
+            return
+        try:
+            recorded = form.apply(match)  # type: ignore[attr-defined]
+        except services.MatchRuleError as exc:
+            self.message_user(request, f"Not recorded: {exc}", messages.ERROR)
+            return
+        match.refresh_from_db()
+        self.message_user(
+            request,
+            f"Recorded #{recorded.event.seq} {recorded.event.get_kind_display()}. "
+            f"Score {match.home_score}-{match.away_score}, {match.get_status_display()}.",
+            messages.SUCCESS,
+        )

@@ -1,0 +1,25 @@
+import os
+
+from django.contrib.auth.models import Group, User
+from django.core.management.base import BaseCommand
+from rest_framework.authtoken.models import Token
+
+from matches.roles import roles_ensure
+
+
+class Command(BaseCommand):
+    help = (
+        "Create (or reset) the demo operator login: staff, in the editor group, with an API token."
+    )
+
+    def handle(self, *args: object, **options: object) -> None:
+        username = os.environ.get("DEMO_OPERATOR_USER", "operator")
+        password = os.environ.get("DEMO_OPERATOR_PASSWORD", "livescore-demo")
+        roles_ensure()
+        user, _ = User.objects.get_or_create(username=username, defaults={"is_staff": True})
+        user.is_staff = True
+        user.set_password(password)
+        user.save()
+        user.groups.add(Group.objects.get(name="editor"))
+        token, _ = Token.objects.get_or_create(user=user)
+        self.stdout.write(f"demo operator: {username} / {password} (API token {token.key})")

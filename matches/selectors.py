@@ -1,0 +1,27 @@
+"""Read-side queries for the match domain (views and consumers call these)."""
+
+from django.db.models import Prefetch, QuerySet
+
+from matches.models import Competition, Match, MatchEvent, Team
+
+
+def competition_list() -> QuerySet[Competition]:
+    return Competition.objects.prefetch_related("stages")
+
+
+def team_list() -> QuerySet[Team]:
+    return Team.objects.all()
+
+
+def match_list() -> QuerySet[Match]:
+    return Match.objects.select_related("competition", "stage", "home", "away")
+
+
+def match_timeline() -> QuerySet[MatchEvent]:
+    return MatchEvent.objects.select_related(
+        "team", "player", "related_player", "supersedes", "superseded_by"
+    ).order_by("seq")
+
+
+def match_detail_list() -> QuerySet[Match]:
+    return match_list().prefetch_related(Prefetch("events", queryset=match_timeline()))

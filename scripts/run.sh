@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# make run: the whole system on embedded defaults, with a live demo. Ctrl-C stops everything.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+. scripts/lib.sh
+
+ensure_venv
+export LIVESCORE_VAR_DIR=${LIVESCORE_VAR_DIR:-$PWD/var}
+mkdir -p "$LIVESCORE_VAR_DIR"
+HOST=${HOST:-127.0.0.1} WEB_PORT=${WEB_PORT:-8000} FLOWER_PORT=${FLOWER_PORT:-5555}
+REDIS_PORT=${REDIS_PORT:-6379}
+export REDIS_URL=${REDIS_URL:-redis://127.0.0.1:$REDIS_PORT/0}
+export REDIS_SERVER_BIN; REDIS_SERVER_BIN=$(redis_server_bin)
+export HOST WEB_PORT FLOWER_PORT REDIS_PORT
+
+PY="$VENV/bin/python"
+"$PY" manage.py migrate --noinput -v0
+"$PY" manage.py collectstatic --noinput -v0
+"$PY" manage.py load_worldcup
+"$PY" manage.py create_demo_operator
+
+cat >&2 <<MSG
+
+  livescore is starting:
+    API docs      http://$HOST:$WEB_PORT/api/docs/
+    REST API      http://$HOST:$WEB_PORT/api/v1/matches/
+    The final     http://$HOST:$WEB_PORT/api/v1/matches/arg-vs-fra-2022-12-18/
+    Admin         http://$HOST:$WEB_PORT/admin/   (login above)
+    Flower        http://$HOST:$FLOWER_PORT/
+    Redis         $REDIS_URL
+  Ctrl-C stops everything.
+
+MSG
+exec "$VENV/bin/honcho" -f Procfile.dev start

@@ -1,0 +1,108 @@
+"""Shared cast and factories: an operator (editor), a read-only viewer, two fans, an outsider."""
+
+import datetime as dt
+import itertools
+
+import pytest
+from django.contrib.auth.models import Group, User
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
+
+from matches.models import Competition, Match, Player, Stage, Team
+from matches.services import match_create
+
+_counter = itertools.count(1)
+
+
+@pytest.fixture
+def competition(db) -> Competition:
+    return Competition.objects.create(name="Test Cup", slug="test-cup", season=2026)
+
+
+@pytest.fixture
+def group_stage(competition) -> Stage:
+    return Stage.objects.create(
+        competition=competition, name="Group stage", slug="group-stage", kind=Stage.Kind.GROUP
+    )
+
+
+@pytest.fixture
+def final_stage(competition) -> Stage:
+    return Stage.objects.create(
+        competition=competition, name="Final", slug="final", kind=Stage.Kind.KNOCKOUT, order=6
+    )
+
+
+def make_team(code: str) -> Team:
+    team, _ = Team.objects.get_or_create(code=code, defaults={"name": f"Team {code}"})
+    return team
+
+
+def make_player(team: Team, name: str | None = None) -> Player:
+    return Player.objects.create(team=team, name=name or f"Player {next(_counter)}")
+
+
+@pytest.fixture
+def home(db) -> Team:
+    return make_team("ARG")
+
+
+@pytest.fixture
+def away(db) -> Team:
+    return make_team("FRA")
+
+
+@pytest.fixture
+def make_match(competition, group_stage, home, away):
+    def factory(stage: Stage | None = None, day: int = 18, **kwargs) -> Match:
+        return match_create(
+            competition=competition,
+            stage=stage or group_stage,
+            home=kwargs.pop("home", home),
+            away=kwargs.pop("away", away),
+            kickoff=dt.datetime(2026, 12, day, 15, tzinfo=dt.UTC),
+            **kwargs,
+        )
+
+    return factory
+
+
+@pytest.fixture
+def match(make_match) -> Match:
+    return make_match()
+
+
+@pytest.fixture
+def knockout_match(make_match, final_stage) -> Match:
+    return make_match(stage=final_stage, day=19)
+
+
+@pytest.fixture
+def operator_user(db) -> User:
+    user = User.objects.create_user("op", password="pw-operator-1", is_staff=True)
+    user.groups.add(Group.objects.get(name="editor"))
+    return user
+
+
+@pytest.fixture
+def viewer_user(db) -> User:
+    user = User.objects.create_user("viewer", password="pw-viewer-1", is_staff=True)
+    user.groups.add(Group.objects.get(name="operator"))
+    return user
+
+
+@pytest.fixture
+def fan(db) -> User:
+    return User.objects.create_user("fan1", password="pw-fan-1")
+
+
+@pytest.fixture
+def api() -> APIClient:
+    return APIClient()
+
+
+def token_client(user: User) -> APIClient:
+    client = APIClient()
+    token, _ = Token.objects.get_or_create(user=user)
+    client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    return client

@@ -1,0 +1,111 @@
+import pytest
+from django.test import Client
+
+from matches.models import EventKind, MatchStatus
+from tests.conftest import make_player
+
+pytestmark = pytest.mark.django_db
+
+
+def console_url(match) -> str:
+    return f"/admin/matches/match/{match.pk}/console/"
+
+
+@pytest.fixture
+def operator_client(operator_user) -> Client:
+    client = Client()
+    client.force_login(operator_user)
+    return client
+
+
+def post(client, match, action, **fields):
+    data = {"action": action, **{f"{action}-{k}": v for k, v in fields.items()}}
+    return client.post(console_url(match), data, follow=True)
+
+
+def messages_of(response) -> list[str]:
+    return [str(m) for m in response.context["messages"]]
+
+
+def test_operator_runs_a_match_from_the_console(operator_client, match, home):
+    scorer = make_player(home, "Lionel Messi")
+
+    post(operator_client, match, "status", status="first_half", minute=0)
+    response = post(
+        operator_client,
+        match,
+        "goal",
+        team=home.pk,
+        player=scorer.pk,
+        kind="goal",
+        minute=23,
+        stoppage=0,
+    )
+
+    assert response.status_code == 200
+    assert "Score 1-0" in messages_of(response)[-1]
+    goal = match.events.get(kind=EventKind.GOAL)
+    post(operator_client, match, "disallow", goal=goal.pk, reason="VAR: offside")
+    post(operator_client, match, "incident", team=home.pk, kind="yellow", minute=30, stoppage=0)
+    match.refresh_from_db()
+    assert (match.home_score, match.seq, match.status) == (0, 4, MatchStatus.FIRST_HALF)
+
+
+def test_invalid_console_action_shows_a_message_not_a_500(operator_client, match, home):
+    response = post(
+        operator_client, match, "goal", team=home.pk, kind="goal", minute=23, stoppage=0
+    )
+
+    assert response.status_code == 200
+    assert "Not recorded" in messages_of(response)[-1]
+    assert match.events.count() == 0
+
+
+def test_bad_form_input_is_reported(operator_client, match):
+    response = post(operator_client, match, "status", status="finished")
+
+    assert "Not recorded" in messages_of(response)[-1]
+
+
+def test_console_page_renders_with_timeline(operator_client, match):
+    post(operator_client, match, "status", status="first_half", minute=0)
+
+    response = operator_client.get(console_url(match))
+
+    assert response.status_code == 200
+    assert b"Kick-off" in response.content and b"Record goal" in response.content
+
+
+def test_read_only_operator_cannot_use_the_console(viewer_user, match):
+    client = Client()
+    client.force_login(viewer_user)
+
+    assert client.get(f"/admin/matches/match/{match.pk}/change/").status_code == 200
+    assert client.get(console_url(match)).status_code == 403
+    client.post(console_url(match), {"action": "status", "status-status": "first_half"})
+    match.refresh_from_db()
+    assert match.status == MatchStatus.SCHEDULED
+
+
+def test_list_actions_kick_off_and_end(operator_client, match, make_match):
+    other = make_match(day=20)
+    changelist = "/admin/matches/match/"
+
+    operator_client.post(
+        changelist, {"action": "start_matches", "_selected_action": [match.pk, other.pk]}
+    )
+    response = operator_client.post(
+        changelist, {"action": "end_matches", "_selected_action": [match.pk]}, follow=True
+    )
+
+    match.refresh_from_db()
+    other.refresh_from_db()
+    assert other.status == MatchStatus.FIRST_HALF
+    assert match.status == MatchStatus.FIRST_HALF  # first half cannot jump to full time
+    assert any("cannot move" in m for m in messages_of(response))
+
+
+def test_match_changelist_filters_and_search(operator_client, match):
+    response = operator_client.get("/admin/matches/match/?status__exact=scheduled&q=ARG")
+
+    assert response.status_code == 200 and match.slug.encode() in response.content
