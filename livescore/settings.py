@@ -151,6 +151,12 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    "ENUM_NAME_OVERRIDES": {
+        "EventKindEnum": "matches.models.EventKind",
+        "CommandKindEnum": "matches.services.COMMAND_KINDS",
+        "MatchStatusEnum": "matches.models.MatchStatus",
+        "StageKindEnum": "matches.models.Stage.Kind",
+    },
 }
 
 # Security: strict by default whenever DEBUG is off; each can still be overridden.
@@ -166,6 +172,14 @@ X_FRAME_OPTIONS = "DENY"
 
 # Signed provider feeds: provider name -> shared secret, as "name:secret,name2:secret2".
 FEED_PROVIDERS = env_pairs("FEED_PROVIDERS", {"demo": "demo-feed-secret"} if DEBUG else {})
+
+# WebSocket gateway.
+WS_ALLOWED_ORIGINS = env_list(
+    "WS_ALLOWED_ORIGINS",
+    ["http://127.0.0.1:8000", "http://localhost:8000"] if DEBUG else [],
+)
+WS_IDLE_TIMEOUT = env_int("WS_IDLE_TIMEOUT", 60, minimum=5)
+WS_STOCK_ENDPOINT = env_bool("WS_STOCK_ENDPOINT", False)  # benchmark baseline only
 
 LOGGING = {
     "version": 1,

@@ -1,13 +1,24 @@
 """Side effects of committed match changes.
 
-Services schedule `event_committed` with `transaction.on_commit`, so it only ever sees
-committed rows. It is the single hook where publishing and settlement attach.
+Services call `match_changed` inside their transaction, with the match in its new state; the
+frames are built there (so each carries the score right after its event) and handed to
+`transaction.on_commit`, so nothing is announced that did not commit. This is the single hook
+where publishing and settlement attach.
 """
+
+from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
+from functools import partial
+from typing import TYPE_CHECKING
+
+from django.db import transaction
+
+if TYPE_CHECKING:
+    from matches.models import Match, MatchEvent
 
 logger = logging.getLogger("livescore.matches")
 
@@ -28,5 +39,16 @@ def suppressed() -> Iterator[None]:
         _suppressed.reset(token)
 
 
-def event_committed(match_id: int, event_id: int) -> None:
-    logger.info("match event committed match=%s event=%s", match_id, event_id)
+def match_changed(match: Match, appended: list[MatchEvent]) -> None:
+    """Schedule the after-commit effects of events just appended to a locked match."""
+    if not enabled():
+        return
+    from realtime import publish
+    from realtime.events import MatchState, event_frame
+
+    state = MatchState.of(match)
+    frames = [event_frame(match.slug, event, state) for event in appended]
+    logger.info(
+        "match change match=%s seq=%s kinds=%s", match.slug, match.seq, [e.kind for e in appended]
+    )
+    transaction.on_commit(partial(publish.match_changed, match.pk, frames))

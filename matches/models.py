@@ -227,3 +227,55 @@ class MatchEvent(models.Model):
         if self.minute is None:
             return ""
         return f"{self.minute}+{self.stoppage}'" if self.stoppage else f"{self.minute}'"
+
+
+class FeedEvent(models.Model):
+    """One event received from a provider feed, kept as received.
+
+    Events are applied in the provider's per-match `provider_seq` order; one that arrives
+    ahead of a gap waits here (`pending`) until the gap fills or times out.
+    """
+
+    class State(models.TextChoices):
+        PENDING = "pending"
+        APPLIED = "applied"
+        DUPLICATE = "duplicate"
+        REJECTED = "rejected"
+        SKIPPED = "skipped"
+
+    provider = models.CharField(max_length=40)
+    provider_event_id = models.CharField(max_length=80)
+    match = models.ForeignKey(Match, on_delete=models.CASCADE, related_name="feed_events")
+    provider_seq = models.PositiveIntegerField()
+    payload = models.JSONField()
+    state = models.CharField(max_length=10, choices=State.choices, default=State.PENDING)
+    error = models.CharField(max_length=200, blank=True)
+    received_at = models.DateTimeField(auto_now_add=True)
+    applied_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["provider", "provider_event_id"], name="feed_event_unique_id"
+            ),
+        ]
+        indexes = [models.Index(fields=["provider", "match", "state", "provider_seq"])]
+
+    def __str__(self) -> str:
+        return f"{self.provider}:{self.provider_event_id} ({self.state})"
+
+
+class FeedCursor(models.Model):
+    """The last provider sequence number applied for one provider and match."""
+
+    provider = models.CharField(max_length=40)
+    match = models.ForeignKey(Match, on_delete=models.CASCADE, related_name="feed_cursors")
+    last_seq = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["provider", "match"], name="feed_cursor_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.provider}:{self.match_id}@{self.last_seq}"

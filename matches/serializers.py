@@ -147,3 +147,32 @@ class EventWriteSerializer(serializers.Serializer):
             target=self._target(data.get("target")),
             detail=data["detail"],
         )
+
+
+class FeedEventSerializer(serializers.Serializer):
+    """One provider event. `seq` numbers the provider's events per match, from 1."""
+
+    id = serializers.CharField(max_length=80)
+    seq = serializers.IntegerField(min_value=1)
+    match = serializers.SlugField(max_length=64)
+    kind = serializers.ChoiceField(choices=COMMAND_KINDS)
+    team = serializers.RegexField(r"^[A-Za-z]{3}$", required=False)
+    player = serializers.CharField(max_length=120, required=False)
+    player_out = serializers.CharField(max_length=120, required=False)
+    minute = serializers.IntegerField(min_value=0, max_value=130, required=False)
+    stoppage = serializers.IntegerField(min_value=0, max_value=30, required=False)
+    status = serializers.ChoiceField(choices=MatchStatus.choices, required=False)
+    scored = serializers.BooleanField(required=False)
+    target = serializers.CharField(max_length=80, required=False, help_text="id corrected")
+    detail = serializers.CharField(max_length=200, required=False)
+
+
+class FeedBatchSerializer(serializers.Serializer):
+    events = FeedEventSerializer(many=True, allow_empty=False, max_length=500)
+
+    def validate_events(self, events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        slugs = {e["match"] for e in events}
+        known = set(Match.objects.filter(slug__in=slugs).values_list("slug", flat=True))
+        if unknown := sorted(slugs - known):
+            raise serializers.ValidationError(f"unknown matches: {', '.join(unknown)}")
+        return events

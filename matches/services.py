@@ -13,7 +13,6 @@ import datetime as dt
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from functools import partial
 
 from django.db import transaction
 from django.db.models import Count
@@ -113,8 +112,16 @@ def match_create(
 def _locked(match: Match) -> Iterator[Match]:
     """Lock the match row for one atomic change; refreshes `match` in place afterwards."""
     with transaction.atomic():
-        locked = Match.objects.select_for_update().select_related("stage").get(pk=match.pk)
+        locked = (
+            Match.objects.select_for_update(of=("self",))
+            .select_related("stage", "home", "away")
+            .get(pk=match.pk)
+        )
+        locked.appended = []  # type: ignore[attr-defined]
         yield locked
+        if locked.appended:  # type: ignore[attr-defined]
+            # Announced with the state after the whole change, once it has committed.
+            effects.match_changed(locked, locked.appended)  # type: ignore[attr-defined]
     match.refresh_from_db()
 
 
@@ -128,8 +135,7 @@ def _append(match: Match, **fields: object) -> MatchEvent:
     """Append one event with the next seq. Caller holds the match row lock."""
     match.seq += 1
     event = MatchEvent.objects.create(match=match, seq=match.seq, **fields)
-    if effects.enabled():
-        transaction.on_commit(partial(effects.event_committed, match.pk, event.pk))
+    match.appended.append(event)  # type: ignore[attr-defined]
     return event
 
 

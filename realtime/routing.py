@@ -1,5 +1,14 @@
 """WebSocket URL routes."""
 
-from django.urls import URLPattern
+from django.conf import settings
+from django.urls import path
 
-websocket_urlpatterns: list[URLPattern] = []
+from realtime.consumers import GatewayConsumer
+
+websocket_urlpatterns = [path("ws/", GatewayConsumer.as_asgi())]
+
+if settings.WS_STOCK_ENDPOINT:
+    # The stock Channels pattern, served only for benchmarks (bench/fanout.py).
+    from realtime.stock import StockConsumer
+
+    websocket_urlpatterns.append(path("ws/stock/", StockConsumer.as_asgi()))

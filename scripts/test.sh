@@ -17,6 +17,6 @@ log "PostgreSQL on 127.0.0.1:$PG_PORT, Redis on 127.0.0.1:$REDIS_PORT"
 
 export DATABASE_URL="postgres://postgres@127.0.0.1:$PG_PORT/livescore"
 export REDIS_URL="redis://127.0.0.1:$REDIS_PORT/0"
-export DEBUG=1 LIVESCORE_VAR_DIR="$TMP/var" DJANGO_SETTINGS_MODULE=livescore.settings
+export DATABASE_CONN_MAX_AGE=0 DEBUG=1 LIVESCORE_VAR_DIR="$TMP/var" DJANGO_SETTINGS_MODULE=livescore.settings
 mkdir -p "$TMP/var/static"
 "$VENV/bin/pytest" "$@"

@@ -1,0 +1,74 @@
+import json
+import logging
+
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from kombu.exceptions import OperationalError as BrokerError
+from rest_framework import permissions, status
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from matches import feed, tasks
+from matches.serializers import FeedBatchSerializer
+
+logger = logging.getLogger("livescore.feed")
+
+
+class FeedEventsView(APIView):
+    """Signed provider feed: authenticated by HMAC, not by users."""
+
+    authentication_classes: list = []
+    permission_classes = [permissions.AllowAny]
+
+    @extend_schema(
+        request=FeedBatchSerializer,
+        parameters=[
+            OpenApiParameter(feed.PROVIDER_HEADER, str, OpenApiParameter.HEADER, required=True),
+            OpenApiParameter(
+                feed.TIMESTAMP_HEADER,
+                int,
+                OpenApiParameter.HEADER,
+                required=True,
+                description=f"unix seconds, within {feed.FRESHNESS_SECONDS}s of the server clock",
+            ),
+            OpenApiParameter(
+                feed.SIGNATURE_HEADER,
+                str,
+                OpenApiParameter.HEADER,
+                required=True,
+                description='"sha256=" + hex HMAC-SHA256(secret, timestamp + "." + body)',
+            ),
+        ],
+        responses={
+            202: OpenApiResponse(description="accepted and queued"),
+            400: OpenApiResponse(description="malformed batch; nothing queued"),
+            401: OpenApiResponse(description="bad signature, unknown provider or stale request"),
+            503: OpenApiResponse(description="queue unavailable; retry"),
+        },
+        summary="Receive a batch of provider events",
+    )
+    def post(self, request: Request) -> Response:
+        body = request.body  # the raw bytes the signature covers
+        provider = request.headers.get(feed.PROVIDER_HEADER, "")
+        try:
+            feed.feed_verify(
+                provider=provider,
+                timestamp=request.headers.get(feed.TIMESTAMP_HEADER, ""),
+                signature=request.headers.get(feed.SIGNATURE_HEADER, ""),
+                body=body,
+            )
+        except feed.FeedAuthError as exc:
+            return Response({"detail": str(exc)}, status=status.HTTP_401_UNAUTHORIZED)
+        try:
+            payload = json.loads(body)
+        except (ValueError, UnicodeDecodeError):
+            return Response({"detail": "body is not JSON"}, status=status.HTTP_400_BAD_REQUEST)
+        serializer = FeedBatchSerializer(data=payload)
+        serializer.is_valid(raise_exception=True)
+        events = serializer.validated_data["events"]
+        try:
+            tasks.feed_ingest.apply_async((provider, events))
+        except BrokerError:
+            logger.exception("feed batch not queued provider=%s", provider)
+            return Response({"detail": "queue unavailable"}, status=503)
+        return Response({"accepted": len(events)}, status=status.HTTP_202_ACCEPTED)

@@ -1,0 +1,221 @@
+"""The WebSocket endpoint `/ws/`: one socket per client, many channels on it.
+
+Parses client frames and enforces the per-connection rules; delivery is the hub's job. Every
+op, frame, error and close code is documented in docs/protocol.md.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from typing import Any
+from urllib.parse import parse_qs
+
+from channels.generic.websocket import AsyncWebsocketConsumer
+
+from realtime import auth, protocol
+from realtime.channels import Channel, parse_channel
+from realtime.events import encode, error_frame
+from realtime.hub import Connection, Hub, get_hub
+from realtime.live import match_snapshot_from_db
+
+P = protocol
+
+
+class GatewayConsumer(AsyncWebsocketConsumer):
+    # Broadcasts arrive through the process hub, not the channel layer: without a layer a
+    # consumer costs no per-socket channel name and no pending channel-layer receive.
+    channel_layer_alias = "__no_layer__"
+
+    hub: Hub
+    conn: Connection | None = None
+    user_id: int | None = None
+    device: str = ""
+
+    async def connect(self) -> None:
+        query = parse_qs(self.scope.get("query_string", b"").decode())
+        origin = auth.header(self.scope, b"origin")
+        if origin is not None and not auth.origin_allowed(origin):
+            await self.close(code=P.CLOSE_ORIGIN)  # refused at the handshake (HTTP 403)
+            return
+        self.device = (query.get("device") or [""])[0][:64]
+        token = (query.get("token") or [""])[0]
+        self.hub = await get_hub()
+        await self.accept()
+        self.conn = Connection(self.base_send, self._close_with, None)
+        self.hub.add(self.conn)
+        self._tokens, self._refill, self._strikes = float(P.RATE_BURST), time.monotonic(), 0
+        if token:
+            await self._authenticate(token)
+        elif origin is None:
+            # Native clients have no Origin to vouch for them: they must prove a token first.
+            self._auth_timer = asyncio.get_running_loop().call_later(
+                P.AUTH_TIMEOUT_SECONDS, self._auth_expired
+            )
+
+    async def disconnect(self, code: int) -> None:
+        if self.conn is None:
+            return
+        self.hub.remove(self.conn)
+        self.conn.closed = True
+        if self.user_id and self.device:
+            await self.hub.release_session(self.conn, self.user_id, self.device)
+
+    async def _close_with(self, code: int) -> None:
+        await self.base_send({"type": "websocket.close", "code": code})
+
+    def _send(self, text: str) -> None:
+        if self.conn is not None:
+            self.conn.push(text)
+
+    def _error(self, code: str, message: str, **extra: Any) -> None:
+        self._send(error_frame(code, message, **extra))
+
+    # ---- client frames --------------------------------------------------------------------
+
+    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        conn = self.conn
+        if conn is None or conn.closed:
+            return
+        conn.last_seen = time.monotonic()
+        raw = text_data if text_data is not None else bytes_data or b""
+        if len(raw) > P.MAX_FRAME_BYTES:
+            conn.close(P.CLOSE_TOO_BIG)
+            return
+        if not self._take_token():
+            return
+        try:
+            frame = json.loads(raw)
+        except ValueError:
+            self._error(P.ERR_BAD_JSON, "frame is not JSON")
+            return
+        if not isinstance(frame, dict):
+            self._error(P.ERR_BAD_FRAME, "frame must be a JSON object")
+            return
+        await self._dispatch(frame)
+
+    def _take_token(self) -> bool:
+        """Token bucket: RATE_PER_SECOND with RATE_BURST; persistent abuse closes."""
+        now = time.monotonic()
+        self._tokens = min(P.RATE_BURST, self._tokens + (now - self._refill) * P.RATE_PER_SECOND)
+        self._refill = now
+        if self._tokens >= 1:
+            self._tokens -= 1
+            return True
+        self._strikes += 1
+        if self._strikes >= P.RATE_STRIKES_BEFORE_CLOSE:
+            self.conn.close(P.CLOSE_RATE)  # type: ignore[union-attr]
+        else:
+            self._error(P.ERR_RATE_LIMITED, f"at most {P.RATE_PER_SECOND:g} frames per second")
+        return False
+
+    async def _dispatch(self, frame: dict[str, Any]) -> None:
+        op = frame.get("op")
+        if self._awaiting_auth() and op != "auth":
+            self._error(P.ERR_FORBIDDEN, 'authenticate first: {"op":"auth","token":...}')
+            return
+        if op == "ping":
+            self._send('{"t":"pong"}')
+        elif op == "sub":
+            await self._subscribe(frame)
+        elif op == "unsub":
+            self._unsubscribe(frame)
+        elif op == "auth":
+            await self._authenticate(frame.get("token"))
+        else:
+            self._error(P.ERR_UNKNOWN_OP, f"unknown op {str(op)[:20]!r}")
+
+    # ---- authentication -------------------------------------------------------------------
+
+    def _awaiting_auth(self) -> bool:
+        return getattr(self, "_auth_timer", None) is not None
+
+    def _auth_expired(self) -> None:
+        if self.conn is not None and self.user_id is None:
+            self.conn.close(P.CLOSE_AUTH_TIMEOUT)
+
+    async def _authenticate(self, token: object) -> None:
+        user_id = await auth.user_for_token(token) if isinstance(token, str) else None
+        if user_id is None:
+            self._error(P.ERR_BAD_TOKEN, "invalid token")
+            self.conn.close(P.CLOSE_UNAUTHORIZED)  # type: ignore[union-attr]
+            return
+        if timer := getattr(self, "_auth_timer", None):
+            timer.cancel()
+            self._auth_timer = None
+        self.user_id = user_id
+        self._send(encode({"t": "auth", "uid": user_id}))
+        if self.device:
+            await self.hub.claim_session(self.conn, user_id, self.device)  # type: ignore[arg-type]
+
+    # ---- subscriptions --------------------------------------------------------------------
+
+    def _channel(self, frame: dict[str, Any]) -> Channel | None:
+        channel = parse_channel(frame.get("ch"))
+        if channel is None:
+            self._error(P.ERR_BAD_CHANNEL, "no such channel name", ch=str(frame.get("ch"))[:80])
+        return channel
+
+    async def _subscribe(self, frame: dict[str, Any]) -> None:
+        channel = self._channel(frame)
+        if channel is None:
+            return
+        conn = self.conn
+        since = frame.get("since")
+        if since is not None and (not isinstance(since, int) or since < 0):
+            self._error(P.ERR_BAD_FRAME, "since must be a non-negative integer", ch=channel.name)
+            return
+        if channel.private and channel.key != str(self.user_id):
+            self._error(P.ERR_FORBIDDEN, "private channel", ch=channel.name)
+            return
+        subscribed = len(conn.seqs) + len(conn.syncing)  # type: ignore[union-attr]
+        if channel.name not in conn.seqs and subscribed >= P.MAX_SUBSCRIPTIONS:  # type: ignore[union-attr]
+            self._error(P.ERR_TOO_MANY_SUBS, f"at most {P.MAX_SUBSCRIPTIONS}", ch=channel.name)
+            return
+        if channel.kind == "match":
+            await self._subscribe_match(channel, since)
+        else:
+            conn.seqs.setdefault(channel.name, 0)  # type: ignore[union-attr]
+            await self.hub.join(conn, channel)  # type: ignore[arg-type]
+            self._send(encode({"ch": channel.name, "t": "ok"}))
+
+    async def _subscribe_match(self, channel: Channel, since: int | None) -> None:
+        """Join, then bring the socket up to date; live frames that arrive meanwhile are held
+        and delivered after, deduplicated by seq, so nothing is missed or sent twice."""
+        conn, name, slug = self.conn, channel.name, channel.key
+        conn.syncing[name] = []  # type: ignore[union-attr]
+        feed = await self.hub.join(conn, channel)  # type: ignore[arg-type]
+        snap = await self.hub.snapshot(slug) or await match_snapshot_from_db(slug)
+        if snap is None:
+            self.hub.leave(conn, name)  # type: ignore[arg-type]
+            self._error(P.ERR_UNKNOWN_CHANNEL, "no such match", ch=name)
+            return
+        current, text = snap
+        last = await self._catch_up(slug, since, current, text)
+        feed.last_seq = max(feed.last_seq, last)
+        held = conn.syncing.pop(name, [])  # type: ignore[union-attr]
+        conn.seqs[name] = last  # type: ignore[union-attr]
+        for seq, frame in held:
+            conn.deliver(name, seq, frame)  # type: ignore[union-attr]
+
+    async def _catch_up(self, slug: str, since: int | None, current: int, snapshot: str) -> int:
+        if since is not None and since == current:
+            self._send(encode({"ch": f"match:{slug}", "t": "ok", "seq": current}))
+            return current
+        if since is not None and since < current:
+            missed = await self.hub.timeline_since(slug, since)
+            if missed and missed[0][0] == since + 1:
+                for _, frame in missed:
+                    self._send(frame)
+                return missed[-1][0]
+        watching = max(await self.hub.presence(slug), self.hub.watchers(f"match:{slug}"))
+        self._send(snapshot.replace('"d":{', f'"d":{{"w":{watching},', 1))
+        return current
+
+    def _unsubscribe(self, frame: dict[str, Any]) -> None:
+        channel = self._channel(frame)
+        if channel is None:
+            return
+        self.hub.leave(self.conn, channel.name)  # type: ignore[arg-type]
+        self._send(encode({"ch": channel.name, "t": "unsub"}))

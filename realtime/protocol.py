@@ -1,0 +1,40 @@
+"""The WebSocket protocol's constants: limits, error codes and close codes.
+
+docs/protocol.md documents each of them; keep both in step.
+"""
+
+from django.conf import settings
+
+# Limits per connection.
+MAX_FRAME_BYTES = 4096  # a client frame larger than this closes the socket (1009)
+MAX_SUBSCRIPTIONS = 20
+RATE_PER_SECOND = 10.0  # client frames per second (token bucket) ...
+RATE_BURST = 20  # ... with this burst
+RATE_STRIKES_BEFORE_CLOSE = 20  # frames refused for rate before the socket is closed
+SEND_QUEUE_LIMIT = 64  # frames waiting for a slow socket before it is told to resync
+IDLE_TIMEOUT_SECONDS = getattr(settings, "WS_IDLE_TIMEOUT", 60)  # silence before close
+AUTH_TIMEOUT_SECONDS = 10  # a socket awaiting {"op":"auth"} is closed after this
+
+TIMELINE_LENGTH = 200  # recent frames kept per match for resume with `since`
+
+# Error frame codes: {"t":"err","code":...,"msg":...}; the socket stays open.
+ERR_BAD_JSON = "bad_json"
+ERR_BAD_FRAME = "bad_frame"
+ERR_UNKNOWN_OP = "unknown_op"
+ERR_BAD_CHANNEL = "bad_channel"
+ERR_UNKNOWN_CHANNEL = "unknown_channel"
+ERR_FORBIDDEN = "forbidden"
+ERR_TOO_MANY_SUBS = "too_many_subs"
+ERR_RATE_LIMITED = "rate_limited"
+ERR_BAD_TOKEN = "bad_token"
+ERR_UNAVAILABLE = "unavailable"
+
+# Close codes (4000-4999 are the application's own).
+CLOSE_TOO_BIG = 1009
+CLOSE_UNAUTHORIZED = 4001
+CLOSE_ORIGIN = 4003
+CLOSE_RATE = 4008
+CLOSE_EVICTED = 4010
+CLOSE_IDLE = 4011
+CLOSE_SLOW = 4012
+CLOSE_AUTH_TIMEOUT = 4013

@@ -1,0 +1,302 @@
+"""The gateway consumer in-process, on a real Redis (its hub subscribes for real)."""
+
+import asyncio
+import json
+
+import pytest
+from asgiref.sync import sync_to_async
+from channels.testing import WebsocketCommunicator
+from django.conf import settings
+from rest_framework.authtoken.models import Token
+
+from livescore.asgi import application
+from matches.models import MatchStatus
+from matches.services import match_change_status, match_record_goal
+from realtime import hub as hub_module
+from realtime import protocol, publish
+from realtime.hub import get_hub
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.asyncio]
+ORIGIN = [(b"origin", settings.WS_ALLOWED_ORIGINS[0].encode())]
+
+
+@pytest.fixture(autouse=True)
+def clean_redis():
+    publish.client().flushdb()
+    yield
+
+
+async def connect(path: str = "/ws/", headers=ORIGIN) -> WebsocketCommunicator:
+    ws = WebsocketCommunicator(application, path, headers=headers)
+    connected, _ = await ws.connect()
+    assert connected
+    return ws
+
+
+async def frame(ws: WebsocketCommunicator) -> dict:
+    return json.loads(await ws.receive_from(timeout=3))
+
+
+async def closed_with(ws: WebsocketCommunicator) -> int:
+    while True:
+        message = await ws.receive_output(timeout=3)
+        if message["type"] == "websocket.close":
+            return message.get("code", 1000)
+
+
+async def sub(ws, channel: str, **extra) -> dict:
+    await ws.send_json_to({"op": "sub", "ch": channel, **extra})
+    return await frame(ws)
+
+
+async def goal(match, team, minute: int) -> None:
+    await sync_to_async(match_record_goal)(match=match, team=team, minute=minute)
+
+
+async def kick_off(match) -> None:
+    await sync_to_async(match_change_status)(match=match, status=MatchStatus.FIRST_HALF)
+
+
+async def test_sub_sends_a_snapshot_then_live_deltas(match, home):
+    await kick_off(match)
+    ws = await connect()
+
+    snap = await sub(ws, f"match:{match.slug}")
+    await goal(match, home, 23)
+    delta = await frame(ws)
+
+    assert snap["t"] == "snap" and snap["seq"] == 1
+    assert snap["d"]["s"] == [0, 0] and snap["d"]["st"] == "first_half" and snap["d"]["w"] >= 1
+    assert delta == {
+        "ch": f"match:{match.slug}",
+        "t": "goal",
+        "seq": 2,
+        "d": {"tm": "ARG", "m": 23, "s": [1, 0]},
+    }
+    await ws.disconnect()
+
+
+async def test_goal_frames_stay_small_even_with_long_names(match, home):
+    from tests.conftest import make_player
+
+    player = await sync_to_async(make_player)(home, "Maximiliano Sebastián Gonzalez-Rodríguez")
+    await kick_off(match)
+    ws = await connect()
+    await sub(ws, f"match:{match.slug}")
+
+    await sync_to_async(match_record_goal)(
+        match=match, team=home, player=player, minute=45, stoppage=4
+    )
+    raw = await ws.receive_from(timeout=3)
+
+    assert len(raw.encode()) <= 120 and json.loads(raw)["d"]["x"] == 4
+    await ws.disconnect()
+
+
+async def test_resume_with_since_replays_exactly_the_missed_frames(match, home, away):
+    await kick_off(match)
+    for minute in (5, 10, 15):
+        await goal(match, home, minute)
+    ws = await connect()
+
+    first = await sub(ws, f"match:{match.slug}", since=2)
+    second = await frame(ws)
+    await goal(match, away, 20)
+    live = await frame(ws)
+
+    assert [first["seq"], second["seq"], live["seq"]] == [3, 4, 5]
+    assert [first["t"], second["t"]] == ["goal", "goal"] and live["d"]["s"] == [3, 1]
+    await ws.disconnect()
+
+
+async def test_up_to_date_since_gets_ok(match):
+    await kick_off(match)
+    ws = await connect()
+
+    reply = await sub(ws, f"match:{match.slug}", since=1)
+
+    assert reply == {"ch": f"match:{match.slug}", "t": "ok", "seq": 1}
+    await ws.disconnect()
+
+
+async def test_too_old_since_gets_a_snapshot(match, home, monkeypatch):
+    monkeypatch.setattr(publish, "TIMELINE_LENGTH", 2)
+    await kick_off(match)
+    for minute in (5, 10, 15):
+        await goal(match, home, minute)
+    ws = await connect()
+
+    reply = await sub(ws, f"match:{match.slug}", since=1)
+
+    assert reply["t"] == "snap" and reply["seq"] == 4 and reply["d"]["s"] == [3, 0]
+    await ws.disconnect()
+
+
+async def test_snapshot_is_rebuilt_from_the_database_when_redis_lost_it(match, home):
+    await kick_off(match)
+    await goal(match, home, 5)
+    publish.client().flushdb()
+    ws = await connect()
+
+    snap = await sub(ws, f"match:{match.slug}")
+
+    assert snap["seq"] == 2 and snap["d"]["s"] == [1, 0]
+    assert snap["d"]["ev"] == [{"t": "goal", "seq": 2, "tm": "ARG", "m": 5, "s": [1, 0]}]
+    await ws.disconnect()
+
+
+@pytest.mark.parametrize(
+    "payload, code",
+    [
+        ("{nope", protocol.ERR_BAD_JSON),
+        ("[1, 2]", protocol.ERR_BAD_FRAME),
+        ('{"op": "dance"}', protocol.ERR_UNKNOWN_OP),
+        ('{"op": "sub", "ch": "weather:paris"}', protocol.ERR_BAD_CHANNEL),
+        ('{"op": "sub", "ch": "match:nope-vs-nope-2020-01-01"}', protocol.ERR_UNKNOWN_CHANNEL),
+        ('{"op": "sub", "ch": "user:1"}', protocol.ERR_FORBIDDEN),
+        ('{"op": "sub", "ch": "match:arg-vs-fra-2026-12-18", "since": -3}', protocol.ERR_BAD_FRAME),
+    ],
+)
+async def test_bad_frames_get_error_frames_and_the_socket_stays_open(match, payload, code):
+    ws = await connect()
+
+    await ws.send_to(text_data=payload)
+    error = await frame(ws)
+    await ws.send_json_to({"op": "ping"})
+
+    assert error["t"] == "err" and error["code"] == code and error["msg"]
+    assert await frame(ws) == {"t": "pong"}
+    await ws.disconnect()
+
+
+async def test_oversized_frame_closes_only_that_socket(match):
+    bad, good = await connect(), await connect()
+
+    await bad.send_to(text_data="x" * (protocol.MAX_FRAME_BYTES + 1))
+    await good.send_json_to({"op": "ping"})
+
+    assert await closed_with(bad) == protocol.CLOSE_TOO_BIG
+    assert await frame(good) == {"t": "pong"}
+    await good.disconnect()
+
+
+async def test_too_many_subscriptions(match, monkeypatch):
+    monkeypatch.setattr(protocol, "MAX_SUBSCRIPTIONS", 2)
+    ws = await connect()
+    await sub(ws, "leaderboard:global")
+    await sub(ws, "prediction:global")
+
+    error = await sub(ws, f"match:{match.slug}")
+
+    assert error["code"] == protocol.ERR_TOO_MANY_SUBS
+    await ws.disconnect()
+
+
+async def test_rate_limit_sends_error_frames(match):
+    ws = await connect()
+
+    for _ in range(protocol.RATE_BURST + 1):
+        await ws.send_json_to({"op": "ping"})
+    replies = [await frame(ws) for _ in range(protocol.RATE_BURST + 1)]
+
+    assert replies[-1]["code"] == protocol.ERR_RATE_LIMITED
+    await ws.disconnect()
+
+
+async def test_foreign_origin_is_refused_at_the_handshake():
+    ws = WebsocketCommunicator(application, "/ws/", headers=[(b"origin", b"https://evil.example")])
+
+    connected, code = await ws.connect()
+
+    assert not connected and code == protocol.CLOSE_ORIGIN
+
+
+@pytest.fixture
+def fan_token(fan) -> str:
+    return Token.objects.create(user=fan).key
+
+
+async def test_native_client_without_origin_must_authenticate(fan, fan_token):
+    anonymous = await connect(headers=[])
+    await anonymous.send_json_to({"op": "sub", "ch": "prediction:global"})
+    assert (await frame(anonymous))["code"] == protocol.ERR_FORBIDDEN
+
+    await anonymous.send_json_to({"op": "auth", "token": fan_token})
+    assert (await frame(anonymous)) == {"t": "auth", "uid": fan.pk}
+    assert (await sub(anonymous, f"user:{fan.pk}")) == {"ch": f"user:{fan.pk}", "t": "ok"}
+    await anonymous.disconnect()
+
+
+async def test_bad_token_closes_with_unauthorized():
+    ws = await connect(path="/ws/?token=not-a-token", headers=[])
+
+    assert (await frame(ws))["code"] == protocol.ERR_BAD_TOKEN
+    assert await closed_with(ws) == protocol.CLOSE_UNAUTHORIZED
+
+
+async def test_private_channel_only_for_its_owner(fan, fan_token):
+    ws = await connect(path=f"/ws/?token={fan_token}", headers=[])
+    await frame(ws)  # auth
+
+    own = await sub(ws, f"user:{fan.pk}")
+    other = await sub(ws, f"user:{fan.pk + 1}")
+
+    assert own["t"] == "ok" and other["code"] == protocol.ERR_FORBIDDEN
+    await ws.disconnect()
+
+
+async def test_second_socket_for_same_user_and_device_evicts_the_first(fan, fan_token):
+    first = await connect(path=f"/ws/?token={fan_token}&device=phone", headers=[])
+    await frame(first)
+    other_device = await connect(path=f"/ws/?token={fan_token}&device=tablet", headers=[])
+    await frame(other_device)
+
+    second = await connect(path=f"/ws/?token={fan_token}&device=phone", headers=[])
+    await frame(second)
+
+    assert await closed_with(first) == protocol.CLOSE_EVICTED
+    await other_device.send_json_to({"op": "ping"})
+    assert await frame(other_device) == {"t": "pong"}
+    await second.disconnect()
+    await other_device.disconnect()
+
+
+async def test_silent_sockets_are_closed_by_the_heartbeat_sweep(monkeypatch):
+    ws, chatty = await connect(), await connect()
+    monkeypatch.setattr(protocol, "IDLE_TIMEOUT_SECONDS", 0.2)
+    await asyncio.sleep(0.3)
+    await chatty.send_json_to({"op": "ping"})
+    await frame(chatty)
+
+    (await get_hub()).sweep()
+
+    assert await closed_with(ws) == protocol.CLOSE_IDLE
+    await chatty.send_json_to({"op": "ping"})
+    assert await frame(chatty) == {"t": "pong"}
+    await chatty.disconnect()
+
+
+async def test_a_slow_socket_is_closed_and_does_not_hold_up_others():
+    stuck = asyncio.get_running_loop().create_future()
+    sent: list[str] = []
+    closes: list[int] = []
+
+    async def never_drains(message):
+        await stuck
+
+    async def fast(message):
+        sent.append(message["text"])
+
+    async def record_close(code):
+        closes.append(code)
+
+    slow = hub_module.Connection(never_drains, record_close, None)
+    quick = hub_module.Connection(fast, record_close, None)
+    for n in range(protocol.SEND_QUEUE_LIMIT + 2):
+        slow.push(f"frame {n}")
+        quick.push(f"frame {n}")
+    await asyncio.sleep(0)
+
+    assert len(sent) == protocol.SEND_QUEUE_LIMIT + 2
+    assert slow.closed and closes == [protocol.CLOSE_SLOW]
+    stuck.cancel()
