@@ -52,3 +52,12 @@ def match_changed(match: Match, appended: list[MatchEvent]) -> None:
         "match change match=%s seq=%s kinds=%s", match.slug, match.seq, [e.kind for e in appended]
     )
     transaction.on_commit(partial(publish.match_changed, match.pk, frames))
+
+
+def match_created(match: Match) -> None:
+    """A new match may reuse the slug of a deleted one (a replay): its live state starts over."""
+    if not enabled():
+        return
+    from realtime import publish
+
+    transaction.on_commit(partial(publish.match_reset, match.slug))

@@ -96,7 +96,7 @@ def match_create(
     slug = match_slug(home=home, away=away, date=local_date or kickoff.date())
     if Match.objects.filter(slug=slug).exists():
         raise MatchRuleError(f"match {slug} already exists")
-    return Match.objects.create(
+    match = Match.objects.create(
         competition=competition,
         stage=stage,
         home=home,
@@ -106,6 +106,8 @@ def match_create(
         group=group,
         slug=slug,
     )
+    effects.match_created(match)
+    return match
 
 
 @contextmanager

@@ -156,5 +156,11 @@ def snapshot_frame(slug: str, seq: int, data: dict[str, Any]) -> str:
     return encode({"ch": match_channel(slug), "t": "snap", "seq": seq, "d": data})
 
 
+def reset_frame(channel: str) -> str:
+    """The match behind a channel was re-created: clients drop what they hold and expect seq
+    to start again from 1."""
+    return encode({"ch": channel, "t": "reset"})
+
+
 def error_frame(code: str, message: str, **extra: Any) -> str:
     return encode({"t": "err", "code": code, "msg": message, **extra})

@@ -277,6 +277,8 @@ class Hub:
         text = data.decode()
         seq = frame_seq(text)
         if not seq:
+            if text.endswith('"t":"reset"}'):
+                self._reset(feed)
             self._broadcast(feed, 0, text)
             return
         if seq <= feed.last_seq:
@@ -286,6 +288,11 @@ class Hub:
                 if missing_seq < seq:
                     self._broadcast(feed, missing_seq, missing)
         self._broadcast(feed, seq, text)
+
+    def _reset(self, feed: _Feed) -> None:
+        feed.last_seq = 0
+        for conn in feed.sockets:
+            conn.seqs[feed.channel.name] = 0
 
     def _broadcast(self, feed: _Feed, seq: int, text: str) -> None:
         if seq:

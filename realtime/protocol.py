@@ -6,7 +6,7 @@ docs/protocol.md documents each of them; keep both in step.
 from django.conf import settings
 
 # Limits per connection.
-MAX_FRAME_BYTES = 4096  # a client frame larger than this closes the socket (1009)
+MAX_FRAME_BYTES = 4096  # a client frame larger than this closes the socket (4009)
 MAX_SUBSCRIPTIONS = 20
 RATE_PER_SECOND = 10.0  # client frames per second (token bucket) ...
 RATE_BURST = 20  # ... with this burst
@@ -30,7 +30,7 @@ ERR_BAD_TOKEN = "bad_token"
 ERR_UNAVAILABLE = "unavailable"
 
 # Close codes (4000-4999 are the application's own).
-CLOSE_TOO_BIG = 1009
+CLOSE_TOO_BIG = 4009  # not 1009: Daphne (autobahn) lets servers close only with 1000 or 3000-4999
 CLOSE_UNAUTHORIZED = 4001
 CLOSE_ORIGIN = 4003
 CLOSE_RATE = 4008

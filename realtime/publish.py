@@ -179,6 +179,19 @@ def _replace_quietly(match: Match, snapshot: str, frames: list[Frame]) -> None:
     pipe.execute()
 
 
+def match_reset(slug: str) -> None:
+    """Forget a slug's live state and tell gateways its seq starts over (a re-created match)."""
+    channel = channels.match_channel(slug)
+    try:
+        pipe = client().pipeline(transaction=True)
+        pipe.delete(channels.snapshot_key(slug), channels.timeline_key(slug))
+        pipe.zrem(channels.LIVE_INDEX_KEY, slug)
+        pipe.publish(f"rt:{channel}", events.reset_frame(channel))
+        pipe.execute()
+    except redis.RedisError:
+        logger.exception("live state not reset match=%s", slug)
+
+
 def publish_frame(channel: str, text: str) -> None:
     """Publish a frame on a channel without a timeline (user, leaderboard, prediction)."""
     client().publish(f"rt:{channel}", text)

@@ -1,0 +1,147 @@
+"""Real processes for tests that cross them: a Celery worker, Daphne and uvicorn.
+
+They share the test PostgreSQL database (tests use `transactional_db` so rows are committed
+and visible to them) and the test Redis; the worker gets a broker database of its own so that
+unit tests that look into the broker's queues never race it.
+"""
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+
+ROOT = Path(__file__).resolve().parents[2]
+BIN = Path(sys.executable).parent
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def stack_env(django_db_setup, tmp_path_factory) -> dict[str, str]:
+    db = settings.DATABASES["default"]
+    broker = settings.REDIS_URL.rsplit("/", 1)[0] + "/2"
+    return {
+        **os.environ,
+        "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
+        "CELERY_BROKER_URL": broker,
+        "WS_IDLE_TIMEOUT": "5",
+        "DATABASE_CONN_MAX_AGE": "0",
+        "LIVESCORE_VAR_DIR": str(tmp_path_factory.mktemp("var")),
+    }
+
+
+class Process:
+    def __init__(self, name: str, argv: list[str], env: dict[str, str], log: Path) -> None:
+        self.name, self.log = name, log
+        self.handle = subprocess.Popen(
+            argv, cwd=ROOT, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT
+        )
+
+    def wait_for_log(self, text: str, timeout: float = 60) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if text in self.log.read_text(errors="replace"):
+                return
+            if self.handle.poll() is not None:
+                break
+            time.sleep(0.2)
+        raise RuntimeError(f"{self.name} not ready:\n{self.log.read_text()[-3000:]}")
+
+    def stop(self) -> None:
+        self.handle.terminate()
+        try:
+            self.handle.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            self.handle.kill()
+
+
+@pytest.fixture(scope="session")
+def celery_worker(stack_env, tmp_path_factory) -> Iterator[Process]:
+    log = tmp_path_factory.mktemp("logs") / "worker.log"
+    argv = [str(BIN / "celery"), "-A", "livescore", "worker", "-l", "info", "-c", "2"]
+    argv += [
+        "-Q",
+        "events,settlement,notifications,default",
+        "--without-gossip",
+        "--without-mingle",
+    ]
+    worker = Process("celery worker", argv, stack_env, log)
+    worker.wait_for_log("ready.")
+    yield worker
+    worker.stop()
+
+
+def _server_argv(kind: str, port: int) -> list[str]:
+    app = "livescore.asgi:application"
+    if kind == "daphne":
+        return [str(BIN / "daphne"), "-b", "127.0.0.1", "-p", str(port), app]
+    return [
+        str(BIN / "uvicorn"),
+        app,
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--ws",
+        "websockets",
+    ]
+
+
+class Server:
+    def __init__(self, kind: str, port: int, process: Process) -> None:
+        self.kind, self.port, self.process = kind, port, process
+        self.url = f"http://127.0.0.1:{port}"
+        self.ws_url = f"ws://127.0.0.1:{port}/ws/"
+
+    def get_json(self, path: str) -> dict:
+        with urllib.request.urlopen(self.url + path, timeout=10) as response:
+            return json.loads(response.read())
+
+
+def _start_server(kind: str, env: dict[str, str], logs: Path) -> Server:
+    port = free_port()
+    process = Process(kind, _server_argv(kind, port), env, logs / f"{kind}.log")
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2):
+                return Server(kind, port, process)
+        except OSError:
+            if process.handle.poll() is not None:
+                break
+            time.sleep(0.2)
+    raise RuntimeError(f"{kind} did not start:\n{process.log.read_text()[-3000:]}")
+
+
+@pytest.fixture(scope="session")
+def servers(stack_env, celery_worker, tmp_path_factory) -> Iterator[dict[str, Server]]:
+    logs = tmp_path_factory.mktemp("server-logs")
+    started = {kind: _start_server(kind, stack_env, logs) for kind in ("daphne", "uvicorn")}
+    yield started
+    for server in started.values():
+        server.process.stop()
+
+
+@pytest.fixture
+def server(servers) -> Server:
+    return servers["daphne"]
+
+
+@pytest.fixture(autouse=True)
+def fresh_redis_state():
+    """Each test starts with no live state (the database is emptied between tests too)."""
+    from realtime import publish
+
+    publish.client().flushdb()
