@@ -87,10 +87,17 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env_str("REDIS_URL", "redis://127.0.0.1:6379/0")
 
+# The gateway fans out through its own hub (realtime/hub.py); the channel layer serves
+# point-to-point messages and the stock-pattern baseline. redis-py's default pool of 100
+# connections fails a connect burst with "Too many connections", hence the larger pool.
 CHANNEL_LAYERS = {
     "default": {
         "BACKEND": "channels_redis.core.RedisChannelLayer",
-        "CONFIG": {"hosts": [REDIS_URL]},
+        "CONFIG": {
+            "hosts": [
+                {"address": REDIS_URL, "max_connections": env_int("CHANNEL_LAYER_POOL", 1000)}
+            ]
+        },
     }
 }
 

@@ -25,3 +25,16 @@ def match_timeline() -> QuerySet[MatchEvent]:
 
 def match_detail_list() -> QuerySet[Match]:
     return match_list().prefetch_related(Prefetch("events", queryset=match_timeline()))
+
+
+def match_live_snapshot(slug: str) -> tuple[int, str] | None:
+    """(seq, snapshot frame text) from Redis, rebuilt from the database when Redis lost it."""
+    from realtime import channels, publish
+
+    seq, text = publish.client().hmget(channels.snapshot_key(slug), ["seq", "text"])
+    if text is not None:
+        return int(seq), text.decode()
+    match = Match.objects.select_related("home", "away").filter(slug=slug).first()
+    if match is None:
+        return None
+    return match.seq, publish.match_rebuild(match)

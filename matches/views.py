@@ -1,3 +1,4 @@
+from django.http import HttpResponse, HttpResponseNotModified
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import mixins, permissions, status, viewsets
@@ -58,6 +59,27 @@ class MatchViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
         if self.action == "events":
             return EventWriteSerializer
         return MatchSerializer
+
+    @extend_schema(
+        responses={200: OpenApiResponse(description="the live snapshot, as on the WebSocket")},
+        summary="Live snapshot from Redis, with ETag (the match seq) for cheap polling",
+    )
+    @action(detail=True, methods=["get"], url_path="live", filter_backends=[])
+    def live(self, request: Request, slug: str) -> HttpResponse:
+        snapshot = selectors.match_live_snapshot(slug)
+        if snapshot is None:
+            return Response({"detail": "No such match."}, status=status.HTTP_404_NOT_FOUND)
+        seq, text = snapshot
+        etag = f'"{slug}:{seq}"'
+        if etag in request.headers.get("If-None-Match", ""):
+            response = HttpResponseNotModified()
+        else:
+            response = HttpResponse(text, content_type="application/json")
+        response["ETag"] = etag
+        # Polling clients and CDNs may serve a one-second-old score; stale copies are fine for
+        # a few seconds more while a fresh one is fetched.
+        response["Cache-Control"] = "public, max-age=1, stale-while-revalidate=5"
+        return response
 
     @extend_schema(
         request=EventWriteSerializer,

@@ -119,24 +119,26 @@ def build_snapshot(match: Match, timeline: list[MatchEvent] | None = None) -> st
 
 
 def _store(match: Match, snapshot: str, frames: list[Frame]) -> None:
-    args: list[object] = [
-        match.slug,
-        match.seq,
-        snapshot,
-        int(match.is_live),
-        int(match.kickoff.timestamp()),
-        TIMELINE_LENGTH,
-    ]
+    store_and_publish(
+        slug=match.slug,
+        seq=match.seq,
+        snapshot=snapshot,
+        frames=frames,
+        live=match.is_live,
+        kickoff=int(match.kickoff.timestamp()),
+    )
+
+
+def store_and_publish(
+    *, slug: str, seq: int, snapshot: str, frames: list[Frame], live: bool, kickoff: int
+) -> None:
+    """One atomic step: timeline, snapshot (unless a newer one is stored), live index, and
+    one PUBLISH per frame."""
+    args: list[object] = [slug, seq, snapshot, int(live), kickoff, TIMELINE_LENGTH]
     for frame in frames:
         args += [frame.seq, frame.text, f"rt:{frame.channel}"]
-    _script()(
-        keys=[
-            channels.snapshot_key(match.slug),
-            channels.timeline_key(match.slug),
-            channels.LIVE_INDEX_KEY,
-        ],
-        args=args,
-    )
+    keys = [channels.snapshot_key(slug), channels.timeline_key(slug), channels.LIVE_INDEX_KEY]
+    _script()(keys=keys, args=args)
 
 
 def match_changed(match_id: int, frames: list[Frame]) -> None:

@@ -134,3 +134,22 @@ def test_schema_lists_every_endpoint(api):
 
 def test_api_docs_page_is_served(api):
     assert api.get("/api/docs/").status_code == 200
+
+
+@pytest.mark.django_db(transaction=True)
+def test_live_snapshot_has_etag_and_answers_304(api, match, home):
+    from realtime import publish
+
+    publish.client().flushdb()
+    match_change_status(match=match, status=MatchStatus.FIRST_HALF)
+    match_record_goal(match=match, team=home, minute=7)
+    url = f"/api/v1/matches/{match.slug}/live/"
+
+    first = api.get(url)
+    again = api.get(url, HTTP_IF_NONE_MATCH=first["ETag"])
+
+    assert first.status_code == 200 and first.json()["seq"] == 2
+    assert first.json()["d"]["s"] == [1, 0]
+    assert "max-age=1" in first["Cache-Control"]
+    assert again.status_code == 304
+    assert api.get("/api/v1/matches/nope-vs-nope-2020-01-01/live/").status_code == 404
