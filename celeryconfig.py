@@ -28,6 +28,7 @@ task_queues = (
 task_routes = {
     "matches.tasks.*": {"queue": "events"},
     "predictions.tasks.settle_*": {"queue": "settlement"},
+    "predictions.tasks.notify_*": {"queue": "notifications"},
     "notifications.tasks.*": {"queue": "notifications"},
 }
 
@@ -58,4 +59,7 @@ beat_schedule_filename = os.path.join(
     os.environ.get("LIVESCORE_VAR_DIR", os.path.join(os.path.dirname(__file__), "var")),
     "celerybeat-schedule",
 )
-beat_schedule: dict = {}
+beat_schedule: dict = {
+    # Finishes settlements whose messages were lost (a killed worker, a restarted broker).
+    "settlement-reconcile": {"task": "predictions.tasks.settle_reconcile", "schedule": 30.0},
+}

@@ -180,6 +180,9 @@ X_FRAME_OPTIONS = "DENY"
 # Signed provider feeds: provider name -> shared secret, as "name:secret,name2:secret2".
 FEED_PROVIDERS = env_pairs("FEED_PROVIDERS", {"demo": "demo-feed-secret"} if DEBUG else {})
 
+# Prediction settlement: fans per chunk (bench/settlement.py measures the choice).
+SETTLEMENT_CHUNK_USERS = env_int("SETTLEMENT_CHUNK_USERS", 10_000, minimum=100)
+
 # WebSocket gateway.
 WS_ALLOWED_ORIGINS = env_list(
     "WS_ALLOWED_ORIGINS",

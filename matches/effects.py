@@ -61,3 +61,13 @@ def match_created(match: Match) -> None:
     from realtime import publish
 
     transaction.on_commit(partial(publish.match_reset, match.slug))
+
+
+def result_changed(match: Match) -> None:
+    """Full time, a correction after it, or a void: settle predictions for the new version."""
+    if not enabled():
+        return
+    from predictions.tasks import settle_match
+
+    logger.info("result changed match=%s version=%s", match.slug, match.result_version)
+    transaction.on_commit(partial(settle_match.delay, match.pk))

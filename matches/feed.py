@@ -155,6 +155,7 @@ def _command(event: FeedEvent) -> services.EventCommand:
         status=p.get("status"),
         target=target,
         detail=p.get("detail") or "",
+        value=p.get("value"),
         provider=event.provider,
         provider_event_id=event.provider_event_id,
     )

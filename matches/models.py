@@ -113,6 +113,9 @@ class Match(models.Model):
     home_pens = models.PositiveSmallIntegerField(null=True, blank=True)
     away_pens = models.PositiveSmallIntegerField(null=True, blank=True)
     minute = models.PositiveSmallIntegerField(null=True, blank=True)
+    home_possession = models.PositiveSmallIntegerField(
+        null=True, blank=True, help_text="home team's ball possession, percent"
+    )
     started_at = models.DateTimeField(null=True, blank=True)
     # Last event number on this match's channel; assigned under the row lock (ARCHITECTURE 3).
     seq = models.PositiveIntegerField(default=0)
@@ -125,6 +128,9 @@ class Match(models.Model):
         verbose_name_plural = "matches"
         constraints = [
             models.CheckConstraint(condition=~Q(home=models.F("away")), name="match_two_teams"),
+            models.CheckConstraint(
+                condition=Q(home_possession__lte=100), name="match_possession_percent"
+            ),
             models.CheckConstraint(
                 condition=Q(home_pens__isnull=True, away_pens__isnull=True)
                 | Q(home_pens__isnull=False, away_pens__isnull=False),
@@ -159,6 +165,7 @@ class EventKind(models.TextChoices):
     SHOOTOUT_KICK = "shootout_kick", "Shootout kick"
     FULL_TIME = "full_time", "Full time"
     STATUS = "status", "Status change"
+    POSSESSION = "possession", "Possession"
 
 
 GOAL_KINDS = frozenset({EventKind.GOAL, EventKind.OWN_GOAL, EventKind.PENALTY_GOAL})

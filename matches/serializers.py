@@ -109,6 +109,9 @@ class EventWriteSerializer(serializers.Serializer):
     status = serializers.ChoiceField(choices=MatchStatus.choices, required=False)
     target = serializers.IntegerField(required=False, help_text="seq of the goal corrected")
     detail = serializers.CharField(required=False, max_length=200, default="")
+    value = serializers.IntegerField(
+        required=False, min_value=0, max_value=100, help_text="possession %"
+    )
 
     def validate_team(self, code: str) -> Team:
         match: Match = self.context["match"]
@@ -146,6 +149,7 @@ class EventWriteSerializer(serializers.Serializer):
             status=data.get("status"),
             target=self._target(data.get("target")),
             detail=data["detail"],
+            value=data.get("value"),
         )
 
 
@@ -165,6 +169,7 @@ class FeedEventSerializer(serializers.Serializer):
     scored = serializers.BooleanField(required=False)
     target = serializers.CharField(max_length=80, required=False, help_text="id corrected")
     detail = serializers.CharField(max_length=200, required=False)
+    value = serializers.IntegerField(min_value=0, max_value=100, required=False)
 
 
 class FeedBatchSerializer(serializers.Serializer):

@@ -120,10 +120,13 @@ def _locked(match: Match) -> Iterator[Match]:
             .get(pk=match.pk)
         )
         locked.appended = []  # type: ignore[attr-defined]
+        version = locked.result_version
         yield locked
         if locked.appended:  # type: ignore[attr-defined]
             # Announced with the state after the whole change, once it has committed.
             effects.match_changed(locked, locked.appended)  # type: ignore[attr-defined]
+        if locked.result_version != version:
+            effects.result_changed(locked)
     match.refresh_from_db()
 
 
@@ -393,6 +396,36 @@ def match_record_shootout_kick(
     return Recorded(event, created=True)
 
 
+def match_set_possession(
+    *,
+    match: Match,
+    home_possession: int,
+    provider: str = "",
+    provider_event_id: str | None = None,
+) -> Recorded:
+    """Record the home team's ball possession (percent); after full time it is a correction
+    of the result (possession predictions settle on it)."""
+    if not 0 <= home_possession <= 100:
+        raise MatchRuleError("possession is a percentage, 0 to 100")
+    with _locked(match) as m:
+        if earlier := _duplicate(provider, provider_event_id):
+            return Recorded(earlier, created=False)
+        if m.status not in LIVE_STATUSES and m.status != S.FINISHED:
+            raise MatchRuleError(f"no possession for a {m.status} match")
+        event = _append(
+            m,
+            kind=EventKind.POSSESSION,
+            detail=str(home_possession),
+            provider=provider,
+            provider_event_id=provider_event_id,
+        )
+        m.home_possession = home_possession
+        if m.status == S.FINISHED:
+            m.result_version += 1
+        m.save()
+    return Recorded(event, created=True)
+
+
 def _check_transition(match: Match, status: str) -> None:
     if status not in TRANSITIONS.get(match.status, frozenset()):
         raise MatchRuleError(f"a {match.status} match cannot move to {status}")
@@ -450,7 +483,8 @@ def _enter_status(match: Match, status: str, minute: int | None) -> None:
         match.minute = minute or 0
     elif status == S.PENALTIES:
         match.home_pens = match.away_pens = 0
-    elif status == S.FINISHED:
+    elif status in (S.FINISHED, S.ABANDONED, S.CANCELLED):
+        # A new result to settle against (abandoned and cancelled ones void predictions).
         match.result_version += 1
     elif status == S.SCHEDULED:
         match.minute = None
@@ -474,6 +508,7 @@ COMMAND_KINDS = [
     *sorted(IN_PLAY_KINDS | LIVE_KINDS),
     EventKind.GOAL_DISALLOWED,
     EventKind.SHOOTOUT_KICK,
+    EventKind.POSSESSION,
     "goal_corrected",
     "status",
 ]
@@ -497,6 +532,7 @@ class EventCommand:
     status: str | None = None
     target: MatchEvent | None = None
     detail: str = ""
+    value: int | None = None  # possession percent
     provider: str = ""
     provider_event_id: str | None = None
 
@@ -517,6 +553,10 @@ def match_apply(*, match: Match, command: EventCommand) -> Recorded:
                 match=match, goal=c.target, reason=c.detail or "VAR", **source
             )
         return match_correct_goal(match=match, goal=c.target, player=c.player, **source)
+    if c.kind == EventKind.POSSESSION:
+        if c.value is None:
+            raise MatchRuleError("possession needs a value (percent)")
+        return match_set_possession(match=match, home_possession=c.value, **source)
     if c.kind == EventKind.SHOOTOUT_KICK:
         if c.team is None or c.scored is None:
             raise MatchRuleError("a shootout kick needs a team and whether it was scored")

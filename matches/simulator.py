@@ -73,7 +73,9 @@ def _feed_fields(event: MatchEvent, ids: dict[int, str]) -> dict[str, Any]:
         fields["stoppage"] = event.stoppage
     if event.scored is not None:
         fields["scored"] = event.scored
-    if event.detail:
+    if event.kind == EventKind.POSSESSION:
+        fields["value"] = int(event.detail)
+    elif event.detail:
         fields["detail"] = event.detail
     return {k: v for k, v in fields.items() if v is not None}
 

@@ -33,6 +33,7 @@ FRAME_TYPE: dict[str, str] = {
     K.PERIOD_END: "status",
     K.FULL_TIME: "status",
     K.STATUS: "status",
+    K.POSSESSION: "stat",
 }
 GOAL_FLAG = {K.OWN_GOAL: "og", K.PENALTY_GOAL: "pen"}
 
@@ -104,6 +105,8 @@ def event_data(event: MatchEvent, state: MatchState) -> dict[str, Any]:
         data.update(r=event.detail[:60] or None)
         if kind == K.GOAL_DISALLOWED:
             data.update(ref=event.supersedes.seq, s=list(state.score))
+    elif kind == K.POSSESSION:
+        data = {"pos": int(event.detail or 0)}
     elif kind == K.SHOOTOUT_KICK:
         data.update(ok=int(bool(event.scored)), ps=list(state.pens) if state.pens else None)
     else:  # kick-off, periods, full time, other status changes

@@ -91,7 +91,7 @@ class Connection:
         self.send = send
         self._close = close
         self.user_id = user_id
-        self.queue: deque[str] = deque()
+        self.queue: deque[str] | None = None  # created only for a socket that falls behind
         self.sending = False
         self.closed = False
         self.last_seen = time.monotonic()
@@ -100,21 +100,25 @@ class Connection:
         # channel name -> frames held back while this socket is being brought up to date
         self.syncing: dict[str, list[tuple[int, str]]] = {}
 
-    def push(self, text: str) -> None:
-        """Write a frame now if the socket can take it, else queue it (bounded)."""
+    def push(self, text: str, message: dict[str, Any] | None = None) -> None:
+        """Write a frame now if the socket can take it, else queue it (bounded). `message`
+        is the ASGI message for `text`, shared by every socket a broadcast reaches (servers
+        do not change it), so a broadcast builds it once."""
         if self.closed:
             return
         if self.sending:
+            if self.queue is None:
+                self.queue = deque()
             if len(self.queue) >= protocol.SEND_QUEUE_LIMIT:
-                self.queue.clear()
+                self.queue = None
                 self.close(protocol.CLOSE_SLOW)
                 return
             self.queue.append(text)
             return
-        self._start(text)
+        self._start(message or {"type": "websocket.send", "text": text})
 
-    def _start(self, text: str) -> None:
-        coro = self.send({"type": "websocket.send", "text": text})
+    def _start(self, message: dict[str, Any]) -> None:
+        coro = self.send(message)
         try:
             pending = coro.send(None)  # type: ignore[attr-defined]
         except StopIteration:
@@ -134,19 +138,24 @@ class Connection:
         finally:
             self.sending = False
         while self.queue and not self.sending and not self.closed:
-            self._start(self.queue.popleft())
+            self._start({"type": "websocket.send", "text": self.queue.popleft()})
+        if not self.queue:
+            self.queue = None
 
-    def deliver(self, channel: str, seq: int, text: str) -> None:
+    def deliver(
+        self, channel: str, seq: int, text: str, message: dict[str, Any] | None = None
+    ) -> None:
         """Deliver a channel frame once, in order (frames without seq pass through)."""
-        held = self.syncing.get(channel)
-        if held is not None:
-            held.append((seq, text))
-            return
+        if self.syncing:
+            held = self.syncing.get(channel)
+            if held is not None:
+                held.append((seq, text))
+                return
         if seq:
             if seq <= self.seqs.get(channel, 0):
                 return
             self.seqs[channel] = seq
-        self.push(text)
+        self.push(text, message)
 
     def close(self, code: int) -> None:
         if self.closed:
@@ -298,8 +307,9 @@ class Hub:
         if seq:
             feed.last_seq = max(feed.last_seq, seq)
         name = feed.channel.name
+        message = {"type": "websocket.send", "text": text}
         for conn in tuple(feed.sockets):
-            conn.deliver(name, seq, text)
+            conn.deliver(name, seq, text, message)
 
     # ---- live state reads (Redis) ----------------------------------------------------------
 

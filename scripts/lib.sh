@@ -82,14 +82,17 @@ start_redis() {  # start_redis DIR PORT: daemonised, no persistence (throwaway)
 
 stop_redis() { [ -s "$1/redis.pid" ] && kill "$(cat "$1/redis.pid")" 2>/dev/null || true; }
 
-start_postgres() {  # start_postgres DIR PORT: a throwaway cluster tuned for speed, not durability
+# start_postgres DIR PORT: a throwaway cluster. Tuned for speed over durability unless
+# PG_OPTS is given (benchmarks pass their own settings).
+start_postgres() {
   local bin; bin=$(pg_bin_dir)
   mkdir -p "$1/pg"
   [ "$(id -u)" = 0 ] && { as_pg_user true; chown -R livescore-pg "$1"; }
   chmod 700 "$1/pg"
   as_pg_user "$bin/initdb" -D "$1/pg" -U postgres --auth=trust --encoding=UTF8 --no-sync >/dev/null
+  local fast="-c fsync=off -c synchronous_commit=off -c full_page_writes=off"
   as_pg_user "$bin/pg_ctl" -D "$1/pg" -l "$1/pg.log" -w -s start -o \
-    "-p $2 -k $1 -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300"
+    "-p $2 -k $1 -c listen_addresses=127.0.0.1 -c max_connections=300 ${PG_OPTS:-$fast}"
 }
 
 stop_postgres() {

@@ -12,7 +12,7 @@ case "${ASGI_SERVER:-uvicorn}" in
   uvicorn)
     # Per-message deflate would compress the same frame once per socket: off.
     exec "$BIN/uvicorn" livescore.asgi:application --host "$HOST" --port "$PORT" \
-      --ws websockets --ws-per-message-deflate false --ws-max-size 65536 \
+      --ws "${UVICORN_WS:-websockets-sansio}" --ws-per-message-deflate false --ws-max-size 65536 \
       --lifespan off --no-access-log --proxy-headers ;;
   *) echo "ASGI_SERVER must be uvicorn or daphne" >&2; exit 2 ;;
 esac

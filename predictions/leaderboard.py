@@ -1,0 +1,228 @@
+"""Leaderboards in Redis sorted sets: the one module that knows their keys and operations.
+
+Boards: `global`, `match:<slug>` and `league:<id>`. Members are user ids. Writes are always
+absolute values (a fan's current total), never increments, and each carries a version (the
+total's version for global and league boards, the match's result version for match boards);
+a write older than the stored one is ignored. So replayed, duplicated or reordered writes
+leave every board equal to the database, and `rebuild_all` recreates them from it.
+
+Ties: equal points are ordered by user id, lower first (the earlier fan); every fan has a
+distinct position. The score stored is points * 10^9 + (10^9 - 1 - user id), which keeps
+both exactly within a double's 53 bits for up to 9 million points.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import redis
+
+from realtime import publish
+
+TIE_SPACE = 10**9
+PREFIX = "lb:"
+
+# KEYS: board zset, version hash. ARGV: (member, score, version) triples.
+_WRITE = """
+local written = 0
+for i = 1, #ARGV, 3 do
+  local stored = tonumber(redis.call('HGET', KEYS[2], ARGV[i]) or '-1')
+  if tonumber(ARGV[i + 2]) >= stored then
+    redis.call('ZADD', KEYS[1], ARGV[i + 1], ARGV[i])
+    redis.call('HSET', KEYS[2], ARGV[i], ARGV[i + 2])
+    written = written + 1
+  end
+end
+return written
+"""
+
+
+@dataclass(frozen=True)
+class Entry:
+    rank: int  # 1 is first
+    user_id: int
+    points: int
+
+
+def board_key(scope: str) -> str:
+    return f"{PREFIX}{scope}"
+
+
+def _versions_key(scope: str) -> str:
+    return f"{PREFIX}v:{scope}"
+
+
+def encode(points: int, user_id: int) -> int:
+    return points * TIE_SPACE + (TIE_SPACE - 1 - user_id)
+
+
+def decode(score: float) -> int:
+    return int(score) // TIE_SPACE
+
+
+def _client() -> redis.Redis:
+    return publish.client()
+
+
+_script = None
+
+
+def write(scope: str, rows: Iterable[tuple[int, int, int]], batch: int = 5000) -> None:
+    """Set (user_id, points, version) on a board, unless a newer version is stored."""
+    global _script
+    if _script is None:
+        _script = _client().register_script(_WRITE)
+    keys = [board_key(scope), _versions_key(scope)]
+    args: list[int] = []
+    pipe = _client().pipeline(transaction=False)
+    for user_id, points, version in rows:
+        args += [user_id, encode(points, user_id), version]
+        if len(args) >= batch * 3:
+            _script(keys=keys, args=args, client=pipe)
+            args = []
+    if args:
+        _script(keys=keys, args=args, client=pipe)
+    pipe.execute()
+
+
+def top(scope: str, n: int) -> list[Entry]:
+    rows = _client().zrevrange(board_key(scope), 0, n - 1, withscores=True)
+    return [Entry(i + 1, int(member), decode(score)) for i, (member, score) in enumerate(rows)]
+
+
+def around(scope: str, user_id: int, radius: int = 5) -> tuple[Entry | None, list[Entry]]:
+    """The fan's own entry and the entries around it."""
+    client = _client()
+    rank = client.zrevrank(board_key(scope), user_id)
+    if rank is None:
+        return None, []
+    start = max(0, rank - radius)
+    rows = client.zrevrange(board_key(scope), start, rank + radius, withscores=True)
+    entries = [Entry(start + i + 1, int(m), decode(s)) for i, (m, s) in enumerate(rows)]
+    mine = next(e for e in entries if e.user_id == user_id)
+    return mine, entries
+
+
+def ranks(scope: str, user_ids: list[int]) -> list[int | None]:
+    pipe = _client().pipeline(transaction=False)
+    for user_id in user_ids:
+        pipe.zrevrank(board_key(scope), user_id)
+    return [None if r is None else r + 1 for r in pipe.execute()]
+
+
+def size(scope: str) -> int:
+    return _client().zcard(board_key(scope))
+
+
+def all_points(scope: str) -> dict[int, int]:
+    """Every member's points (for checks against the database)."""
+    rows = _client().zrange(board_key(scope), 0, -1, withscores=True)
+    return {int(member): decode(score) for member, score in rows}
+
+
+def drop(scope_pattern: str = "*") -> None:
+    client = _client()
+    for pattern in (board_key(scope_pattern), _versions_key(scope_pattern)):
+        keys = list(client.scan_iter(match=pattern, count=1000))
+        for start in range(0, len(keys), 1000):
+            client.delete(*keys[start : start + 1000])
+
+
+def remove(scope: str, user_id: int) -> None:
+    pipe = _client().pipeline(transaction=True)
+    pipe.zrem(board_key(scope), user_id)
+    pipe.hdel(_versions_key(scope), user_id)
+    pipe.execute()
+
+
+def rebuild_all() -> dict[str, int]:
+    """Recreate every board from PostgreSQL (after a Redis loss, or to repair a crash between
+    a chunk's commit and its board writes). Returns members written per kind of board."""
+    from django.db import connection
+
+    from predictions.models import LeagueMember, UserScore
+
+    drop()
+    totals = {
+        u: (p, v) for u, p, v in UserScore.objects.values_list("user_id", "points", "version")
+    }
+    write("global", [(u, p, v) for u, (p, v) in totals.items()])
+    counts = {"global": len(totals), "match": 0, "league": 0}
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """SELECT m.slug, m.result_version, p.user_id, SUM(p.points)
+               FROM predictions_prediction p JOIN matches_match m ON m.id = p.match_id
+               WHERE p.settled_version > 0 GROUP BY m.slug, m.result_version, p.user_id
+               ORDER BY m.slug"""
+        )
+        boards: dict[str, list[tuple[int, int, int]]] = {}
+        for slug, version, user_id, points in cursor.fetchall():
+            boards.setdefault(f"match:{slug}", []).append((user_id, points, version))
+    for scope, rows in boards.items():
+        write(scope, rows)
+        counts["match"] += len(rows)
+    leagues: dict[str, list[tuple[int, int, int]]] = {}
+    for league_id, user_id in LeagueMember.objects.values_list("league_id", "user_id"):
+        points, version = totals.get(user_id, (0, 0))
+        leagues.setdefault(f"league:{league_id}", []).append((user_id, points, version))
+    for scope, rows in leagues.items():
+        write(scope, rows)
+        counts["league"] += len(rows)
+    return counts
+
+
+def check_all() -> list[str]:
+    """Differences between the boards and a recomputation from the predictions themselves
+    (empty when consistent). Used by tests and the settlement benchmark."""
+    from django.db import connection
+
+    problems: list[str] = []
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """SELECT user_id, SUM(points) FROM predictions_prediction
+               WHERE settled_version > 0 GROUP BY user_id"""
+        )
+        recomputed = dict(cursor.fetchall())
+        cursor.execute("SELECT user_id, points FROM predictions_userscore")
+        stored = dict(cursor.fetchall())
+    if {u: p for u, p in stored.items() if u in recomputed or p} != recomputed:
+        problems.append("user totals differ from the sum of their predictions")
+    board = all_points("global")
+    if set(board) != set(stored) or any(board[u] != stored[u] for u in board):
+        problems.append("global board differs from user totals")
+    problems += _check_match_boards()
+    problems += _check_league_boards(stored)
+    return problems
+
+
+def _check_match_boards() -> list[str]:
+    from django.db import connection
+
+    expected: dict[str, dict[int, int]] = {}
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """SELECT m.slug, p.user_id, SUM(p.points) FROM predictions_prediction p
+               JOIN matches_match m ON m.id = p.match_id WHERE p.settled_version > 0
+               GROUP BY m.slug, p.user_id"""
+        )
+        for slug, user_id, points in cursor.fetchall():
+            expected.setdefault(slug, {})[user_id] = points
+    return [
+        f"match board {slug} differs"
+        for slug, rows in expected.items()
+        if all_points(f"match:{slug}") != rows
+    ]
+
+
+def _check_league_boards(totals: dict[int, int]) -> list[str]:
+    from predictions.models import LeagueMember
+
+    members: dict[int, dict[int, int]] = {}
+    for league_id, user_id in LeagueMember.objects.values_list("league_id", "user_id"):
+        members.setdefault(league_id, {})[user_id] = totals.get(user_id, 0)
+    return [
+        f"league board {league_id} differs"
+        for league_id, rows in members.items()
+        if all_points(f"league:{league_id}") != rows
+    ]

@@ -1,0 +1,84 @@
+from rest_framework import serializers
+
+from matches.models import Player
+from predictions.models import Band, League, Outcome, Prediction
+from predictions.services import Pick
+
+
+class PredictionSerializer(serializers.ModelSerializer):
+    match = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    user = serializers.CharField(source="user.username", read_only=True)
+
+    class Meta:
+        model = Prediction
+        fields = [
+            "match",
+            "kind",
+            "user",
+            "home_goals",
+            "away_goals",
+            "outcome",
+            "player",
+            "no_goal",
+            "band",
+            "points",
+            "status",
+            "updated_at",
+        ]
+        read_only_fields = fields
+
+
+class PickSerializer(serializers.Serializer):
+    """The body of PUT .../predictions/<kind>/: the fields of that kind."""
+
+    home_goals = serializers.IntegerField(required=False, min_value=0, max_value=30)
+    away_goals = serializers.IntegerField(required=False, min_value=0, max_value=30)
+    outcome = serializers.ChoiceField(choices=Outcome.choices, required=False)
+    player = serializers.PrimaryKeyRelatedField(queryset=Player.objects.all(), required=False)
+    no_goal = serializers.BooleanField(required=False, default=False)
+    band = serializers.ChoiceField(choices=Band.choices, required=False)
+
+    def to_pick(self) -> Pick:
+        d = self.validated_data
+        return Pick(
+            home_goals=d.get("home_goals"),
+            away_goals=d.get("away_goals"),
+            outcome=d.get("outcome", ""),
+            player=d.get("player"),
+            no_goal=d["no_goal"],
+            band=d.get("band"),
+        )
+
+
+class LeagueSerializer(serializers.ModelSerializer):
+    owner = serializers.CharField(source="owner.username", read_only=True)
+    members = serializers.IntegerField(source="memberships.count", read_only=True)
+
+    class Meta:
+        model = League
+        fields = ["id", "name", "owner", "members", "created_at"]
+        read_only_fields = ["id", "owner", "members", "created_at"]
+
+
+class InviteRequestSerializer(serializers.Serializer):
+    expires_in_hours = serializers.IntegerField(min_value=1, max_value=24 * 30, default=72)
+    max_uses = serializers.IntegerField(min_value=1, max_value=500, default=50)
+
+
+class JoinSerializer(serializers.Serializer):
+    code = serializers.CharField(max_length=16)
+
+
+class EntrySerializer(serializers.Serializer):
+    rank = serializers.IntegerField()
+    user_id = serializers.IntegerField()
+    name = serializers.CharField()
+    points = serializers.IntegerField()
+
+
+class BoardSerializer(serializers.Serializer):
+    scope = serializers.CharField()
+    size = serializers.IntegerField()
+    top = EntrySerializer(many=True)
+    me = EntrySerializer(allow_null=True)
+    around = EntrySerializer(many=True)

@@ -1,0 +1,173 @@
+"""Writes for fans: predictions and private leagues."""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+from dataclasses import dataclass
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from matches.models import Match, MatchStatus, Player
+from predictions.models import Kind, League, LeagueInvite, LeagueMember, Prediction
+
+
+class PredictionError(Exception):
+    """A fan's request breaks a rule; the message is safe to show. `status` is the HTTP one."""
+
+    def __init__(self, message: str, status: int = 400) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+@dataclass(frozen=True)
+class Pick:
+    """What a fan predicts for one kind (only the fields of that kind are set)."""
+
+    home_goals: int | None = None
+    away_goals: int | None = None
+    outcome: str = ""
+    player: Player | None = None
+    no_goal: bool = False
+    band: int | None = None
+
+
+def prediction_locked(match: Match, now: dt.datetime | None = None) -> bool:
+    """Locked at the actual kickoff: once the match left `scheduled`, or its kickoff time
+    passed (server clock; a client's clock never decides)."""
+    now = now or timezone.now()
+    return match.status != MatchStatus.SCHEDULED or match.kickoff <= now
+
+
+def _check_pick(match: Match, kind: str, pick: Pick) -> None:
+    if kind == Kind.SCORE and (pick.home_goals is None or pick.away_goals is None):
+        raise PredictionError("a score needs home_goals and away_goals")
+    if kind == Kind.WINNER and pick.outcome not in ("H", "D", "A"):
+        raise PredictionError("outcome must be H, D or A")
+    if kind == Kind.FIRST_SCORER:
+        if (pick.player is None) == (not pick.no_goal):
+            raise PredictionError("name a player, or no_goal, not both")
+        if pick.player and pick.player.team_id not in (match.home_id, match.away_id):
+            raise PredictionError("that player is not in either squad")
+    if kind == Kind.POSSESSION and pick.band not in (1, 2, 3, 4):
+        raise PredictionError("band must be 1, 2, 3 or 4")
+
+
+def prediction_submit(
+    *, user: AbstractBaseUser, match: Match, kind: str, pick: Pick
+) -> tuple[Prediction, bool]:
+    """Create or change the fan's prediction of `kind` (idempotent). Returns it and whether
+    it was created. Refused once the match is locked."""
+    _check_pick(match, kind, pick)
+    with transaction.atomic():
+        # The row lock orders this against kick-off: no prediction slips in after it.
+        locked = Match.objects.select_for_update(of=("self",)).get(pk=match.pk)
+        if prediction_locked(locked):
+            raise PredictionError("predictions for this match are locked", status=409)
+        fields = {
+            "home_goals": pick.home_goals,
+            "away_goals": pick.away_goals,
+            "outcome": pick.outcome,
+            "player": pick.player,
+            "no_goal": pick.no_goal,
+            "band": pick.band,
+        }
+        return Prediction.objects.update_or_create(
+            user=user, match=locked, kind=kind, defaults=fields
+        )
+
+
+# ---- leagues -------------------------------------------------------------------------------
+
+MAX_LEAGUE_MEMBERS = 500
+
+
+def league_create(*, owner: AbstractBaseUser, name: str) -> League:
+    with transaction.atomic():
+        league = League.objects.create(owner=owner, name=name.strip()[:80] or "League")
+        LeagueMember.objects.create(league=league, user=owner)
+    return league
+
+
+def league_invite(
+    *, league: League, by: AbstractBaseUser, expires_in: dt.timedelta, max_uses: int
+) -> LeagueInvite:
+    if league.owner_id != by.pk:
+        raise PredictionError("only the owner invites", status=403)
+    if not 1 <= max_uses <= MAX_LEAGUE_MEMBERS:
+        raise PredictionError(f"max_uses must be 1 to {MAX_LEAGUE_MEMBERS}")
+    return LeagueInvite.objects.create(
+        league=league,
+        code=secrets.token_urlsafe(9)[:12],
+        expires_at=timezone.now() + expires_in,
+        max_uses=max_uses,
+    )
+
+
+def league_join(*, user: AbstractBaseUser, code: str) -> League:
+    """Join with an invite code; each use is counted once, under the invite's row lock."""
+    with transaction.atomic():
+        invite = (
+            LeagueInvite.objects.select_for_update()
+            .select_related("league")
+            .filter(code=code)
+            .first()
+        )
+        if invite is None:
+            raise PredictionError("unknown invite code", status=404)
+        if invite.expires_at <= timezone.now():
+            raise PredictionError("this invite has expired", status=410)
+        league = invite.league
+        if LeagueMember.objects.filter(league=league, user=user).exists():
+            return league
+        if invite.uses >= invite.max_uses:
+            raise PredictionError("this invite has been used up", status=410)
+        if league.memberships.count() >= MAX_LEAGUE_MEMBERS:
+            raise PredictionError("this league is full", status=409)
+        try:
+            with transaction.atomic():
+                LeagueMember.objects.create(league=league, user=user)
+        except IntegrityError:
+            return league
+        LeagueInvite.objects.filter(pk=invite.pk).update(uses=F("uses") + 1)
+    _board_add(league, user)
+    return league
+
+
+def league_leave(*, league: League, user: AbstractBaseUser) -> None:
+    if league.owner_id == user.pk:
+        raise PredictionError("the owner cannot leave their league", status=409)
+    _remove(league, user.pk)
+
+
+def league_remove_member(*, league: League, by: AbstractBaseUser, user_id: int) -> None:
+    if league.owner_id != by.pk:
+        raise PredictionError("only the owner removes members", status=403)
+    if user_id == by.pk:
+        raise PredictionError("the owner cannot remove themselves", status=409)
+    if not LeagueMember.objects.filter(league=league, user_id=user_id).exists():
+        raise PredictionError("not a member", status=404)
+    _remove(league, user_id)
+
+
+def _remove(league: League, user_id: int) -> None:
+    LeagueMember.objects.filter(league=league, user_id=user_id).delete()
+    transaction.on_commit(lambda: _board_drop(league.pk, user_id))
+
+
+def _board_add(league: League, user: AbstractBaseUser) -> None:
+    from predictions import leaderboard
+    from predictions.models import UserScore
+
+    score = UserScore.objects.filter(user=user).values_list("points", "version").first()
+    points, version = score or (0, 0)
+    leaderboard.write(f"league:{league.pk}", [(user.pk, points, version)])
+
+
+def _board_drop(league_id: int, user_id: int) -> None:
+    from predictions import leaderboard
+
+    leaderboard.remove(f"league:{league_id}", user_id)

@@ -1,0 +1,212 @@
+"""Exactly-once settlement of predictions, in chunks of users (ARCHITECTURE decision 8).
+
+A match's result version grows at full time and at each later correction (or void). For each
+version one SettlementRun splits the match's predictors into user-id ranges. A chunk is one
+transaction and one SQL statement: it scores only the predictions of its range whose
+`settled_version` is older, writes their points, and moves each fan's total by exactly the
+difference (new points minus old) in the same transaction. A retried, duplicated or late
+chunk finds nothing older to score and changes nothing. Chunking by user lets a chunk sum
+a fan's points before touching Redis, and keeps one fan's rows in one transaction.
+
+After the commit the chunk writes absolute, versioned values to the leaderboards; a crash in
+between leaves the chunk `scored`, and the reconciler finishes it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.db.models import Exists, F, OuterRef
+from django.utils import timezone
+
+from matches.models import Match
+from predictions import leaderboard, scoring
+from predictions.models import LeagueMember, Prediction, SettlementChunk, SettlementRun
+
+logger = logging.getLogger("livescore.settlement")
+
+STALE_AFTER = dt.timedelta(seconds=60)  # a chunk untouched this long is presumed lost
+
+State = SettlementChunk.State
+
+
+@dataclass(frozen=True)
+class ChunkOutcome:
+    rows: int  # predictions scored now (0 when another attempt already did)
+    finished_run: bool  # this chunk completed its run
+
+
+def settlement_begin(*, match_id: int) -> tuple[SettlementRun | None, list[int]]:
+    """Create the run for the match's current result version (once); returns it and the ids
+    of its chunks still pending."""
+    match = Match.objects.get(pk=match_id)
+    if match.result_version == 0:
+        return None, []
+    with transaction.atomic():
+        run, created = SettlementRun.objects.get_or_create(
+            match=match,
+            result_version=match.result_version,
+            defaults={"void": match.status in scoring.VOID_STATUSES},
+        )
+        if created:
+            _create_chunks(run)
+    pending = run.chunks.exclude(state=State.DONE).values_list("id", flat=True)
+    return run, list(pending)
+
+
+def _create_chunks(run: SettlementRun) -> None:
+    users = (
+        Prediction.objects.filter(match_id=run.match_id)
+        .order_by("user_id")
+        .values_list("user_id", flat=True)
+        .distinct()
+    )
+    users = list(users)
+    size = settings.SETTLEMENT_CHUNK_USERS  # fans per chunk, about four predictions each
+    bounds = [(users[i], users[min(i + size, len(users)) - 1]) for i in range(0, len(users), size)]
+    SettlementChunk.objects.bulk_create(
+        SettlementChunk(run=run, user_from=lo, user_to=hi) for lo, hi in bounds
+    )
+    run.chunks_total = len(bounds)
+    if not bounds:
+        run.finished_at = timezone.now()
+    run.save(update_fields=["chunks_total", "finished_at"])
+
+
+# Scores the chunk's older predictions and moves each fan's total by the difference.
+_SETTLE_SQL = """
+WITH scored AS (
+    SELECT p.id, p.user_id, p.points AS old_points, {points} AS new_points
+    FROM predictions_prediction p
+    WHERE p.match_id = %s AND p.user_id BETWEEN %s AND %s AND p.settled_version < %s
+    FOR UPDATE
+), updated AS (
+    UPDATE predictions_prediction p
+    SET points = s.new_points, settled_version = %s, status = %s
+    FROM scored s WHERE p.id = s.id
+    RETURNING p.user_id, s.new_points - s.old_points AS delta
+), totals AS (
+    -- In user order, so two matches settling the same fans at once lock rows in one order.
+    INSERT INTO predictions_userscore (user_id, points, version)
+    SELECT user_id, SUM(delta), 1 FROM updated GROUP BY user_id ORDER BY user_id
+    ON CONFLICT (user_id) DO UPDATE
+    SET points = predictions_userscore.points + EXCLUDED.points,
+        version = predictions_userscore.version + 1
+    RETURNING 1
+)
+SELECT (SELECT count(*) FROM updated), (SELECT count(*) FROM totals)
+"""
+
+
+def settlement_chunk(*, chunk_id: int) -> ChunkOutcome:
+    """Settle one chunk (idempotent: any number of attempts, in any order)."""
+    rows = 0
+    with transaction.atomic():
+        # Lock the chunk row only: chunks of one run must not queue behind the run's row.
+        chunk = (
+            SettlementChunk.objects.select_for_update(of=("self",))
+            .select_related("run", "run__match")
+            .get(pk=chunk_id)
+        )
+        if chunk.state == State.DONE:
+            return ChunkOutcome(0, False)
+        if chunk.state == State.PENDING:
+            rows = _score(chunk)
+            chunk.state, chunk.rows = State.SCORED, rows
+            chunk.attempts = F("attempts") + 1
+            chunk.save(update_fields=["state", "rows", "attempts", "updated_at"])
+    _publish(chunk)
+    return ChunkOutcome(rows, _finish(chunk))
+
+
+def _score(chunk: SettlementChunk) -> int:
+    run, match = chunk.run, chunk.run.match
+    current = Match.objects.values_list("result_version", flat=True).get(pk=match.pk)
+    if current != run.result_version:
+        return 0  # a newer result exists: its run scores these rows
+    rules = scoring.rules_for(match)
+    result = scoring.match_result(match, rules)
+    points, params = scoring.points_sql(result, rules)
+    status = Prediction.Status.VOID if result.void else Prediction.Status.SETTLED
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _SETTLE_SQL.format(points=points),
+            [
+                *params,
+                match.pk,
+                chunk.user_from,
+                chunk.user_to,
+                run.result_version,
+                run.result_version,
+                status,
+            ],
+        )
+        return cursor.fetchone()[0]
+
+
+def _publish(chunk: SettlementChunk) -> None:
+    """Write the chunk's fans' committed values to every board they are on."""
+    match = chunk.run.match
+    users = (chunk.user_from, chunk.user_to)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """SELECT s.user_id, s.points, s.version FROM predictions_userscore s
+               WHERE s.user_id BETWEEN %s AND %s
+                 AND EXISTS (SELECT 1 FROM predictions_prediction p
+                             WHERE p.match_id = %s AND p.user_id = s.user_id)""",
+            [*users, match.pk],
+        )
+        totals = cursor.fetchall()
+        cursor.execute(
+            """SELECT user_id, SUM(points) FROM predictions_prediction
+               WHERE match_id = %s AND user_id BETWEEN %s AND %s GROUP BY user_id""",
+            [match.pk, *users],
+        )
+        match_points = cursor.fetchall()
+    leaderboard.write("global", totals)
+    version = chunk.run.result_version
+    leaderboard.write(f"match:{match.slug}", [(u, p, version) for u, p in match_points])
+    by_user = {u: (p, v) for u, p, v in totals}
+    memberships = LeagueMember.objects.filter(user_id__in=by_user).values_list(
+        "league_id", "user_id"
+    )
+    leagues: dict[int, list[tuple[int, int, int]]] = {}
+    for league_id, user_id in memberships:
+        leagues.setdefault(league_id, []).append((user_id, *by_user[user_id]))
+    for league_id, rows in leagues.items():
+        leaderboard.write(f"league:{league_id}", rows)
+
+
+def _finish(chunk: SettlementChunk) -> bool:
+    """Mark the chunk done and count it once; True when it completed its run."""
+    with transaction.atomic():
+        marked = SettlementChunk.objects.filter(pk=chunk.pk, state=State.SCORED).update(
+            state=State.DONE, updated_at=timezone.now()
+        )
+        if not marked:
+            return False
+        SettlementRun.objects.filter(pk=chunk.run_id).update(chunks_done=F("chunks_done") + 1)
+        finished = SettlementRun.objects.filter(
+            pk=chunk.run_id, chunks_done=F("chunks_total"), finished_at__isnull=True
+        ).update(finished_at=timezone.now())
+    return bool(finished)
+
+
+def settlement_stale_chunks(older_than: dt.timedelta = STALE_AFTER) -> list[int]:
+    """Chunks whose task was lost (worker killed, broker restarted): to be queued again."""
+    cutoff = timezone.now() - older_than
+    stale = SettlementChunk.objects.filter(state__in=[State.PENDING, State.SCORED])
+    return list(stale.filter(updated_at__lt=cutoff).values_list("id", flat=True))
+
+
+def settlement_unstarted_matches() -> list[int]:
+    """Matches whose current result version has no run yet (the start task was lost)."""
+    runs = SettlementRun.objects.filter(
+        match_id=OuterRef("pk"), result_version=OuterRef("result_version")
+    )
+    unstarted = Match.objects.filter(result_version__gt=0).filter(~Exists(runs))
+    return list(unstarted.values_list("id", flat=True))

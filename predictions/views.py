@@ -1,0 +1,200 @@
+import datetime as dt
+
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import permissions, status
+from rest_framework.exceptions import PermissionDenied
+from rest_framework.generics import ListAPIView
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from matches.models import Match
+from predictions import selectors, services
+from predictions.models import Kind, League, LeagueMember, Prediction
+from predictions.serializers import (
+    BoardSerializer,
+    InviteRequestSerializer,
+    JoinSerializer,
+    LeagueSerializer,
+    PickSerializer,
+    PredictionSerializer,
+)
+
+Auth = permissions.IsAuthenticated
+
+
+def _match(slug: str) -> Match:
+    return get_object_or_404(Match, slug=slug)
+
+
+class PredictionPutView(APIView):
+    permission_classes = [Auth]
+
+    @extend_schema(
+        request=PickSerializer, responses={200: PredictionSerializer, 201: PredictionSerializer}
+    )
+    def put(self, request: Request, slug: str, kind: str) -> Response:
+        """Create or change your prediction of one kind (idempotent); 409 once locked."""
+        if kind not in Kind.values:
+            return Response({"kind": f"one of {', '.join(Kind.values)}"}, status=404)
+        match = _match(slug)
+        body = PickSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        prediction, created = services.prediction_submit(
+            user=request.user, match=match, kind=kind, pick=body.to_pick()
+        )
+        code = status.HTTP_201_CREATED if created else status.HTTP_200_OK
+        return Response(PredictionSerializer(prediction).data, status=code)
+
+
+class MyPredictionsView(ListAPIView):
+    permission_classes = [Auth]
+    serializer_class = PredictionSerializer
+    filterset_fields: list[str] = []
+
+    def get_queryset(self):  # type: ignore[no-untyped-def]
+        if getattr(self, "swagger_fake_view", False):  # schema generation: no user
+            return Prediction.objects.none()
+        return selectors.own_predictions(self.request.user)
+
+
+class MatchPredictionsView(ListAPIView):
+    """Every fan's predictions for a match: hidden until the match locks."""
+
+    serializer_class = PredictionSerializer
+    filterset_fields: list[str] = []
+
+    def get_queryset(self):  # type: ignore[no-untyped-def]
+        if getattr(self, "swagger_fake_view", False):  # schema generation: no match
+            return Prediction.objects.none()
+        match = _match(self.kwargs["slug"])
+        if not services.prediction_locked(match):
+            raise PermissionDenied("predictions are visible once the match kicks off")
+        return selectors.match_predictions(match)
+
+
+class PredictionCountsView(APIView):
+    permission_classes = [permissions.AllowAny]
+
+    @extend_schema(
+        responses={
+            200: OpenApiResponse(
+                description='{"winner": {"H": n, "D": n, "A": n}, "score": [[h, a, n], ...], '
+                '"first_scorer": [[player_id, name, n], ...], "possession": {"1": n, ...}, '
+                '"total": fans}'
+            )
+        }
+    )
+    def get(self, request: Request, slug: str) -> Response:
+        """How many fans picked each option (refreshed every few seconds)."""
+        response = Response(selectors.prediction_counts(_match(slug)))
+        response["Cache-Control"] = f"public, max-age={selectors.COUNTS_SECONDS}"
+        return response
+
+
+class LeagueListView(APIView):
+    permission_classes = [Auth]
+
+    @extend_schema(responses=LeagueSerializer(many=True))
+    def get(self, request: Request) -> Response:
+        leagues = League.objects.filter(memberships__user=request.user).select_related("owner")
+        return Response(LeagueSerializer(leagues, many=True).data)
+
+    @extend_schema(request=LeagueSerializer, responses={201: LeagueSerializer})
+    def post(self, request: Request) -> Response:
+        body = LeagueSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        league = services.league_create(owner=request.user, name=body.validated_data["name"])
+        return Response(LeagueSerializer(league).data, status=status.HTTP_201_CREATED)
+
+
+class LeagueInviteView(APIView):
+    permission_classes = [Auth]
+
+    @extend_schema(request=InviteRequestSerializer, responses={201: None})
+    def post(self, request: Request, league_id: int) -> Response:
+        body = InviteRequestSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        invite = services.league_invite(
+            league=get_object_or_404(League, pk=league_id),
+            by=request.user,
+            expires_in=dt.timedelta(hours=body.validated_data["expires_in_hours"]),
+            max_uses=body.validated_data["max_uses"],
+        )
+        data = {"code": invite.code, "expires_at": invite.expires_at, "max_uses": invite.max_uses}
+        return Response(data, status=status.HTTP_201_CREATED)
+
+
+class LeagueJoinView(APIView):
+    permission_classes = [Auth]
+
+    @extend_schema(request=JoinSerializer, responses={200: LeagueSerializer})
+    def post(self, request: Request) -> Response:
+        body = JoinSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        league = services.league_join(user=request.user, code=body.validated_data["code"])
+        return Response(LeagueSerializer(league).data)
+
+
+class LeagueLeaveView(APIView):
+    permission_classes = [Auth]
+
+    @extend_schema(request=None, responses={204: None})
+    def post(self, request: Request, league_id: int) -> Response:
+        league = get_object_or_404(League, pk=league_id, memberships__user=request.user)
+        services.league_leave(league=league, user=request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class LeagueMemberView(APIView):
+    permission_classes = [Auth]
+
+    @extend_schema(responses={204: None})
+    def delete(self, request: Request, league_id: int, user_id: int) -> Response:
+        league = get_object_or_404(League, pk=league_id)
+        services.league_remove_member(league=league, by=request.user, user_id=user_id)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+BOARD_N = OpenApiParameter("n", int, description="how many from the top (1-100, default 100)")
+
+
+class _BoardView(APIView):
+    permission_classes = [permissions.AllowAny]
+
+    def scope(self, request: Request, **kwargs: object) -> str:
+        raise NotImplementedError
+
+    @extend_schema(parameters=[BOARD_N], responses=BoardSerializer)
+    def get(self, request: Request, **kwargs: object) -> Response:
+        try:
+            n = int(request.query_params.get("n", 100))
+        except ValueError:
+            n = 0
+        if not 1 <= n <= 100:
+            return Response({"n": "an integer from 1 to 100"}, status=400)
+        user_id = request.user.pk if request.user.is_authenticated else None
+        response = Response(selectors.board(self.scope(request, **kwargs), n=n, user_id=user_id))
+        response["Cache-Control"] = f"{'private' if user_id else 'public'}, max-age=2"
+        return response
+
+
+class GlobalBoardView(_BoardView):
+    def scope(self, request: Request, **kwargs: object) -> str:
+        return "global"
+
+
+class MatchBoardView(_BoardView):
+    def scope(self, request: Request, **kwargs: object) -> str:
+        return f"match:{_match(str(kwargs['slug'])).slug}"
+
+
+class LeagueBoardView(_BoardView):
+    permission_classes = [Auth]
+
+    def scope(self, request: Request, **kwargs: object) -> str:
+        league = get_object_or_404(League, pk=kwargs["league_id"])
+        if not LeagueMember.objects.filter(league=league, user=request.user).exists():
+            raise PermissionDenied("league boards are for members")
+        return f"league:{league.pk}"
