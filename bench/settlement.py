@@ -107,17 +107,18 @@ def load_predictions(match, fan_ids: list[int], seed: int = 1) -> int:
 
     def rows():
         for user_id in fan_ids:
-            base = (user_id, match.pk)
-            yield (*base, "score", rng.randint(0, 4), rng.randint(0, 3), "", None, False, None, now)
-            yield (*base, "winner", None, None, rng.choice("HDA"), None, False, None, now)
+            base = (user_id, match.pk, 0, 0, "open", now)  # points, version, status, updated
+            yield (*base, "score", rng.randint(0, 4), rng.randint(0, 3), "", None, False, None)
+            yield (*base, "winner", None, None, rng.choice("HDA"), None, False, None)
             no_goal = rng.random() < 0.1
             scorer = None if no_goal else rng.choice(players)
-            yield (*base, "first_scorer", None, None, "", scorer, no_goal, None, now)
-            yield (*base, "possession", None, None, "", None, False, rng.randint(1, 4), now)
+            yield (*base, "first_scorer", None, None, "", scorer, no_goal, None)
+            yield (*base, "possession", None, None, "", None, False, rng.randint(1, 4))
 
     copy_rows(
-        "COPY predictions_prediction (user_id, match_id, kind, home_goals, away_goals, outcome,"
-        " player_id, no_goal, band, updated_at) FROM STDIN",
+        "COPY predictions_prediction (user_id, match_id, points, settled_version, status,"
+        " updated_at, kind, home_goals, away_goals, outcome, player_id, no_goal, band)"
+        " FROM STDIN",
         rows(),
     )
     return len(fan_ids) * len(KINDS)
@@ -146,7 +147,7 @@ def load_leagues(fan_ids: list[int], size: int = 20) -> int:
 
 def start_workers(log: Path) -> subprocess.Popen:
     argv = [str(Path(sys.executable).parent / "celery"), "-A", "livescore", "worker"]
-    argv += ["-Q", "settlement", "-c", "2", "-l", "warning", "--without-gossip", "--without-mingle"]
+    argv += ["-Q", "settlement", "-c", "2", "-l", "info", "--without-gossip", "--without-mingle"]
     proc = subprocess.Popen(argv, cwd=ROOT, stdout=log.open("w"), stderr=subprocess.STDOUT)
     from livescore.celery import app
 
@@ -156,6 +157,12 @@ def start_workers(log: Path) -> subprocess.Popen:
         if replies:
             return proc
     raise RuntimeError(f"workers did not start: {log.read_text()[-2000:]}")
+
+
+def scorers_of(match) -> list:
+    """Home, away, home: the scorers of a 2-1."""
+    home_players = list(match.home.players.all())
+    return [home_players[0], match.away.players.first(), home_players[5]]
 
 
 def play_to_full_time(match, scorers) -> float:
@@ -199,7 +206,7 @@ def baseline(slice_fans: list[int]) -> float:
     match = make_match(day=30)
     load_predictions(match, slice_fans, seed=2)
     with effects.suppressed():
-        play_to_full_time(match, list(match.home.players.all()[:3]))
+        play_to_full_time(match, scorers_of(match))
     match.refresh_from_db()
     rules = scoring.rules_for(match)
     result = scoring.match_result(match, rules)
@@ -272,11 +279,10 @@ def main() -> None:
     results["load_s"] = round(time.perf_counter() - started, 1)
     print(json.dumps(results), flush=True)
 
-    workers = start_workers(Path(os.environ.get("LIVESCORE_VAR_DIR", "/tmp")) / "workers.log")
+    log_dir = Path(os.environ.get("BENCH_LOG_DIR") or os.environ.get("LIVESCORE_VAR_DIR", "/tmp"))
+    workers = start_workers(log_dir / "settlement-workers.log")
     try:
-        home_players = list(match.home.players.all())
-        scorers = [home_players[0], match.away.players.first(), home_players[5]]
-        t0 = play_to_full_time(match, scorers)
+        t0 = play_to_full_time(match, scorers_of(match))
         t1 = wait_for_run(match, 1)
         results["settle_s"] = round(t1 - t0, 2)
         results["rows_per_s"] = round(results["predictions"] / (t1 - t0))

@@ -68,21 +68,27 @@ def _client() -> redis.Redis:
 _script = None
 
 
-def write(scope: str, rows: Iterable[tuple[int, int, int]], batch: int = 5000) -> None:
+def write(scope: str, rows: Iterable[tuple[int, int, int]]) -> None:
     """Set (user_id, points, version) on a board, unless a newer version is stored."""
+    write_many({scope: rows})
+
+
+def write_many(boards: dict[str, Iterable[tuple[int, int, int]]], batch: int = 5000) -> None:
+    """`write` for several boards in one round trip (a chunk touches hundreds of leagues)."""
     global _script
     if _script is None:
         _script = _client().register_script(_WRITE)
-    keys = [board_key(scope), _versions_key(scope)]
-    args: list[int] = []
     pipe = _client().pipeline(transaction=False)
-    for user_id, points, version in rows:
-        args += [user_id, encode(points, user_id), version]
-        if len(args) >= batch * 3:
+    for scope, rows in boards.items():
+        keys = [board_key(scope), _versions_key(scope)]
+        args: list[int] = []
+        for user_id, points, version in rows:
+            args += [user_id, encode(points, user_id), version]
+            if len(args) >= batch * 3:
+                _script(keys=keys, args=args, client=pipe)
+                args = []
+        if args:
             _script(keys=keys, args=args, client=pipe)
-            args = []
-    if args:
-        _script(keys=keys, args=args, client=pipe)
     pipe.execute()
 
 
@@ -91,17 +97,25 @@ def top(scope: str, n: int) -> list[Entry]:
     return [Entry(i + 1, int(member), decode(score)) for i, (member, score) in enumerate(rows)]
 
 
-def around(scope: str, user_id: int, radius: int = 5) -> tuple[Entry | None, list[Entry]]:
-    """The fan's own entry and the entries around it."""
-    client = _client()
-    rank = client.zrevrank(board_key(scope), user_id)
-    if rank is None:
-        return None, []
-    start = max(0, rank - radius)
-    rows = client.zrevrange(board_key(scope), start, rank + radius, withscores=True)
-    entries = [Entry(start + i + 1, int(m), decode(s)) for i, (m, s) in enumerate(rows)]
-    mine = next(e for e in entries if e.user_id == user_id)
-    return mine, entries
+def view(
+    scope: str, n: int, user_id: int | None, radius: int = 5
+) -> tuple[list[Entry], int, Entry | None, list[Entry]]:
+    """Top n, board size, the fan's entry and the entries around it, in two round trips."""
+    key = board_key(scope)
+    pipe = _client().pipeline(transaction=False)
+    pipe.zrevrange(key, 0, n - 1, withscores=True)
+    pipe.zcard(key)
+    if user_id is not None:
+        pipe.zrevrank(key, user_id)
+    rows, size, *rank = pipe.execute()
+    top = [Entry(i + 1, int(m), decode(s)) for i, (m, s) in enumerate(rows)]
+    if not rank or rank[0] is None:
+        return top, size, None, []
+    start = max(0, rank[0] - radius)
+    near = _client().zrevrange(key, start, rank[0] + radius, withscores=True)
+    around = [Entry(start + i + 1, int(m), decode(s)) for i, (m, s) in enumerate(near)]
+    mine = next(e for e in around if e.user_id == user_id)
+    return top, size, mine, around
 
 
 def ranks(scope: str, user_ids: list[int]) -> list[int | None]:

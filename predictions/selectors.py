@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from django.contrib.auth import get_user_model
@@ -54,25 +55,42 @@ def match_predictions(match: Match) -> QuerySet[Prediction]:
     return Prediction.objects.filter(match=match).select_related("user", "match").order_by("id")
 
 
-def _named(entries: list[leaderboard.Entry]) -> list[dict[str, Any]]:
-    ids = {e.user_id for e in entries}
-    names = dict(get_user_model().objects.filter(pk__in=ids).values_list("pk", "username"))
-    return [
-        {"rank": e.rank, "user_id": e.user_id, "name": names.get(e.user_id, ""), "points": e.points}
-        for e in entries
-    ]
+NAME_SECONDS = 60.0  # display names on boards may lag a rename by this much
+_names: dict[int, tuple[float, str]] = {}
+
+
+def _display_names(ids: set[int]) -> dict[int, str]:
+    """Usernames, cached in the process: the same top 100 are named on every board read."""
+    now = time.monotonic()
+    found = {i: hit[1] for i in ids if (hit := _names.get(i)) and hit[0] > now}
+    missing = ids - found.keys()
+    if missing:
+        rows = get_user_model().objects.filter(pk__in=missing).values_list("pk", "username")
+        if len(_names) > 200_000:
+            _names.clear()
+        for pk, name in rows:
+            _names[pk] = (now + NAME_SECONDS, name)
+            found[pk] = name
+    return found
 
 
 def board(scope: str, *, n: int, user_id: int | None) -> dict[str, Any]:
-    """Top n, the fan's own entry and the entries around it (names from the database)."""
-    top = leaderboard.top(scope, n)
-    mine, around = leaderboard.around(scope, user_id) if user_id else (None, [])
-    named = _named(top + around)
-    by_rank = {entry["rank"]: entry for entry in named}
+    """Top n, the fan's own entry and the entries around it."""
+    top, size, mine, around = leaderboard.view(scope, n, user_id)
+    names = _display_names({e.user_id for e in (*top, *around)})
+
+    def entry(e: leaderboard.Entry) -> dict[str, Any]:
+        return {
+            "rank": e.rank,
+            "user_id": e.user_id,
+            "name": names.get(e.user_id, ""),
+            "points": e.points,
+        }
+
     return {
         "scope": scope,
-        "size": leaderboard.size(scope),
-        "top": [by_rank[e.rank] for e in top],
-        "me": by_rank[mine.rank] if mine else None,
-        "around": [by_rank[e.rank] for e in around],
+        "size": size,
+        "top": [entry(e) for e in top],
+        "me": entry(mine) if mine else None,
+        "around": [entry(e) for e in around],
     }

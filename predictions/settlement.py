@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import time
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -77,34 +78,51 @@ def _create_chunks(run: SettlementRun) -> None:
     run.save(update_fields=["chunks_total", "finished_at"])
 
 
-# Scores the chunk's older predictions and moves each fan's total by the difference.
+# Scores the chunk's older predictions and writes only those whose points or status change:
+# a prediction whose points stay the same has a difference of 0, so leaving it at the older
+# version keeps settlement exactly-once (scoring it again adds 0) while a correction rewrites
+# only the rows it affects. Moves each fan's total by the difference, and returns per fan:
+# new total, its version, points on this match, predictions written.
 _SETTLE_SQL = """
 WITH scored AS (
-    SELECT p.id, p.user_id, p.points AS old_points, {points} AS new_points
+    SELECT p.id, p.user_id, p.points AS old_points, p.status, {points} AS new_points
     FROM predictions_prediction p
     WHERE p.match_id = %s AND p.user_id BETWEEN %s AND %s AND p.settled_version < %s
-    FOR UPDATE
 ), updated AS (
     UPDATE predictions_prediction p
     SET points = s.new_points, settled_version = %s, status = %s
-    FROM scored s WHERE p.id = s.id
+    FROM scored s
+    WHERE p.id = s.id AND (s.new_points <> s.old_points OR s.status <> %s)
     RETURNING p.user_id, s.new_points - s.old_points AS delta
+), per_user AS (
+    SELECT user_id, SUM(delta) AS delta, count(*) AS n FROM updated GROUP BY user_id
+), match_points AS (
+    SELECT user_id, SUM(new_points) AS points FROM scored GROUP BY user_id
 ), totals AS (
     -- In user order, so two matches settling the same fans at once lock rows in one order.
     INSERT INTO predictions_userscore (user_id, points, version)
-    SELECT user_id, SUM(delta), 1 FROM updated GROUP BY user_id ORDER BY user_id
+    SELECT user_id, delta, 1 FROM per_user ORDER BY user_id
     ON CONFLICT (user_id) DO UPDATE
     SET points = predictions_userscore.points + EXCLUDED.points,
         version = predictions_userscore.version + 1
-    RETURNING 1
+    RETURNING user_id, points, version
 )
-SELECT (SELECT count(*) FROM updated), (SELECT count(*) FROM totals)
+SELECT t.user_id, t.points, t.version, m.points, u.n
+FROM totals t JOIN per_user u USING (user_id) JOIN match_points m USING (user_id)
 """
+
+
+@dataclass
+class _Scored:
+    rows: int = 0
+    totals: list[tuple[int, int, int]] | None = None  # (user, total, version)
+    match_points: list[tuple[int, int]] | None = None  # (user, points on the match)
 
 
 def settlement_chunk(*, chunk_id: int) -> ChunkOutcome:
     """Settle one chunk (idempotent: any number of attempts, in any order)."""
-    rows = 0
+    started = time.perf_counter()
+    scored = _Scored()
     with transaction.atomic():
         # Lock the chunk row only: chunks of one run must not queue behind the run's row.
         chunk = (
@@ -115,43 +133,59 @@ def settlement_chunk(*, chunk_id: int) -> ChunkOutcome:
         if chunk.state == State.DONE:
             return ChunkOutcome(0, False)
         if chunk.state == State.PENDING:
-            rows = _score(chunk)
-            chunk.state, chunk.rows = State.SCORED, rows
+            scored = _score(chunk)
+            chunk.state, chunk.rows = State.SCORED, scored.rows
             chunk.attempts = F("attempts") + 1
             chunk.save(update_fields=["state", "rows", "attempts", "updated_at"])
-    _publish(chunk)
-    return ChunkOutcome(rows, _finish(chunk))
+    committed = time.perf_counter()
+    _publish(chunk, scored)
+    published = time.perf_counter()
+    outcome = ChunkOutcome(scored.rows, _finish(chunk))
+    logger.info(
+        "settlement chunk=%s match=%s v=%s rows=%s score_ms=%.0f boards_ms=%.0f",
+        chunk.pk,
+        chunk.run.match.slug,
+        chunk.run.result_version,
+        scored.rows,
+        (committed - started) * 1000,
+        (published - committed) * 1000,
+    )
+    return outcome
 
 
-def _score(chunk: SettlementChunk) -> int:
+def _score(chunk: SettlementChunk) -> _Scored:
+    """Score the chunk in one statement. Holds the match row FOR SHARE: a correction takes it
+    FOR UPDATE, so it waits for chunks in flight, and chunks of two result versions never
+    score the same rows at once (which is what makes the plain read of old points safe)."""
     run, match = chunk.run, chunk.run.match
-    current = Match.objects.values_list("result_version", flat=True).get(pk=match.pk)
-    if current != run.result_version:
-        return 0  # a newer result exists: its run scores these rows
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT result_version FROM matches_match WHERE id = %s FOR SHARE", [match.pk]
+        )
+        if cursor.fetchone()[0] != run.result_version:
+            return _Scored(totals=[], match_points=[])  # a newer result: its run scores these
+    match.refresh_from_db()
     rules = scoring.rules_for(match)
     result = scoring.match_result(match, rules)
     points, params = scoring.points_sql(result, rules)
     status = Prediction.Status.VOID if result.void else Prediction.Status.SETTLED
+    args = [*params, match.pk, chunk.user_from, chunk.user_to, run.result_version]
     with connection.cursor() as cursor:
         cursor.execute(
-            _SETTLE_SQL.format(points=points),
-            [
-                *params,
-                match.pk,
-                chunk.user_from,
-                chunk.user_to,
-                run.result_version,
-                run.result_version,
-                status,
-            ],
+            _SETTLE_SQL.format(points=points), [*args, run.result_version, status, status]
         )
-        return cursor.fetchone()[0]
+        rows = cursor.fetchall()
+    return _Scored(
+        rows=sum(n for *_, n in rows),
+        totals=[(user, total, version) for user, total, version, _, _ in rows],
+        match_points=[(user, points) for user, _, _, points, _ in rows],
+    )
 
 
-def _publish(chunk: SettlementChunk) -> None:
-    """Write the chunk's fans' committed values to every board they are on."""
-    match = chunk.run.match
-    users = (chunk.user_from, chunk.user_to)
+def _reread(chunk: SettlementChunk) -> _Scored:
+    """The chunk's committed values from the database (a retry after a crash between the
+    commit and the board writes)."""
+    match, users = chunk.run.match, (chunk.user_from, chunk.user_to)
     with connection.cursor() as cursor:
         cursor.execute(
             """SELECT s.user_id, s.points, s.version FROM predictions_userscore s
@@ -166,19 +200,26 @@ def _publish(chunk: SettlementChunk) -> None:
                WHERE match_id = %s AND user_id BETWEEN %s AND %s GROUP BY user_id""",
             [match.pk, *users],
         )
-        match_points = cursor.fetchall()
-    leaderboard.write("global", totals)
-    version = chunk.run.result_version
-    leaderboard.write(f"match:{match.slug}", [(u, p, version) for u, p in match_points])
-    by_user = {u: (p, v) for u, p, v in totals}
-    memberships = LeagueMember.objects.filter(user_id__in=by_user).values_list(
-        "league_id", "user_id"
-    )
-    leagues: dict[int, list[tuple[int, int, int]]] = {}
+        return _Scored(totals=totals, match_points=cursor.fetchall())
+
+
+def _publish(chunk: SettlementChunk, scored: _Scored) -> None:
+    """Write the chunk's fans' committed values to every board they are on."""
+    if scored.totals is None:
+        scored = _reread(chunk)
+    match, version = chunk.run.match, chunk.run.result_version
+    boards: dict[str, list[tuple[int, int, int]]] = {
+        "global": scored.totals or [],
+        f"match:{match.slug}": [(u, p, version) for u, p in scored.match_points or []],
+    }
+    by_user = {u: (p, v) for u, p, v in scored.totals or []}
+    memberships = LeagueMember.objects.filter(
+        user_id__gte=chunk.user_from, user_id__lte=chunk.user_to
+    ).values_list("league_id", "user_id")
     for league_id, user_id in memberships:
-        leagues.setdefault(league_id, []).append((user_id, *by_user[user_id]))
-    for league_id, rows in leagues.items():
-        leaderboard.write(f"league:{league_id}", rows)
+        if user_id in by_user:
+            boards.setdefault(f"league:{league_id}", []).append((user_id, *by_user[user_id]))
+    leaderboard.write_many(boards)
 
 
 def _finish(chunk: SettlementChunk) -> bool:

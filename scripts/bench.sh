@@ -20,6 +20,7 @@ PG_OPTS="-c shared_buffers=1GB -c max_wal_size=4GB -c checkpoint_timeout=30min" 
 export DATABASE_URL="postgres://postgres@127.0.0.1:$PG_PORT/livescore"
 export REDIS_URL="redis://127.0.0.1:$REDIS_PORT/0"
 export DEBUG=1 LIVESCORE_VAR_DIR="$TMP/var" DJANGO_SETTINGS_MODULE=livescore.settings LOG_LEVEL=WARNING
+export ALLOWED_HOSTS="127.0.0.1,localhost,testserver"  # the REST timing uses the test client
 mkdir -p "$TMP/var"
 as_pg_user "$(pg_bin_dir)/createdb" -h 127.0.0.1 -p "$PG_PORT" -U postgres livescore
 "$VENV/bin/python" manage.py migrate -v0

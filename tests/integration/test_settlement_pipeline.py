@@ -1,0 +1,154 @@
+"""Settlement across real processes: the feed's full time settles on real workers, fans get
+their points over the WebSocket, and a worker killed mid-chunk is finished by the reconciler."""
+
+import asyncio
+import os
+import signal
+import subprocess
+import time
+
+import psycopg
+import pytest
+from celery import Celery
+from django.conf import settings
+from django.contrib.auth.models import User
+from rest_framework.authtoken.models import Token
+
+from matches.models import MatchStatus
+from matches.services import match_change_status, match_record_goal
+from predictions import leaderboard, settlement
+from predictions.models import Kind, SettlementChunk, SettlementRun, UserScore
+from tests.feedclient import feed_event
+from tests.integration.conftest import BIN, Process
+from tests.integration.test_live_pipeline import post_events
+from tests.integration.wsclient import Fan
+from tests.predictions.helpers import predict
+
+pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
+
+
+def wait_until(check, timeout: float = 60, what: str = "condition"):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if result := check():
+            return result
+        time.sleep(0.1)
+    raise TimeoutError(what)
+
+
+def test_full_time_from_the_feed_settles_and_tells_each_fan(server, match):
+    fan = User.objects.create_user("winner")
+    token = Token.objects.create(user=fan).key
+    predict(fan, match, Kind.SCORE, home_goals=1, away_goals=0)
+    predict(fan, match, Kind.WINNER, outcome="H")
+
+    async def scenario():
+        client = await Fan.connect(f"{server.ws_url}?token={token}", origin=None)
+        await client.recv()  # auth
+        await client.send({"op": "sub", "ch": f"user:{fan.pk}"})
+        await client.recv()  # ok
+        events = [
+            feed_event(match, 1, "status", status="first_half"),
+            feed_event(match, 2, "goal", team="ARG", minute=9),
+            feed_event(match, 3, "status", status="half_time", minute=45),
+            feed_event(match, 4, "status", status="second_half", minute=45),
+            feed_event(match, 5, "status", status="finished", minute=90),
+        ]
+        assert post_events(server, *events) == 202
+        frames = await client.recv_until(lambda f: f.get("t") == "points", timeout=60)
+        await client.close()
+        return frames[-1]
+
+    points = asyncio.run(scenario())
+
+    assert points == {
+        "ch": f"user:{fan.pk}",
+        "t": "points",
+        "d": {"m": match.slug, "pts": 13, "tot": 13, "rank": 1},
+    }
+    assert UserScore.objects.get(user=fan).points == 13
+    assert leaderboard.check_all() == []
+
+
+def _worker(env: dict[str, str], log) -> Process:
+    argv = [str(BIN / "celery"), "-A", "livescore", "worker", "-Q", "settlement", "-c", "1"]
+    argv += ["-l", "info", "--without-gossip", "--without-mingle"]
+    worker = Process("settlement worker", argv, env, log)
+    worker.wait_for_log("ready.")
+    return worker
+
+
+def _db_dsn() -> str:
+    db = settings.DATABASES["default"]
+    return f"host={db['HOST']} port={db['PORT']} user={db['USER']} dbname={db['NAME']}"
+
+
+def test_a_worker_killed_mid_chunk_is_finished_by_the_reconciler(match, home, stack_env, tmp_path):
+    fans = [User.objects.create_user(f"f{n}") for n in range(3)]
+    for fan in fans:
+        predict(fan, match, Kind.SCORE, home_goals=1, away_goals=0)
+    match_change_status(match=match, status=MatchStatus.FIRST_HALF)
+    match_record_goal(match=match, team=home, minute=5)
+    match_change_status(match=match, status=MatchStatus.HALF_TIME, minute=45)
+    match_change_status(match=match, status=MatchStatus.SECOND_HALF, minute=45)
+    # Full time without the after-commit trigger: this test drives the run by hand.
+    from matches import effects
+
+    with effects.suppressed():
+        match_change_status(match=match, status=MatchStatus.FINISHED, minute=90)
+    _, (chunk_id,) = settlement.settlement_begin(match_id=match.pk)
+
+    broker = settings.REDIS_URL.rsplit("/", 1)[0] + "/3"
+    env = {**stack_env, "CELERY_BROKER_URL": broker}
+    sender = Celery(broker=broker)
+    # pg_stat_activity is read once per transaction: watch it from an autocommit connection.
+    with (
+        psycopg.connect(_db_dsn()) as blocker,
+        psycopg.connect(_db_dsn(), autocommit=True) as watcher,
+    ):
+        # Hold the predictions so the worker's chunk blocks inside its transaction.
+        blocker.execute(
+            "SELECT id FROM predictions_prediction WHERE match_id = %s FOR UPDATE", [match.pk]
+        )
+        victim = _worker(env, (tmp_path / "victim.log"))
+        sender.send_task("predictions.tasks.settle_chunk", args=[chunk_id], queue="settlement")
+        wait_until(
+            lambda: watcher.execute(
+                "SELECT 1 FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE %s",
+                ["%predictions_prediction%"],
+            ).fetchone(),
+            what="the chunk to block on the row lock",
+        )
+        _kill_all(victim)
+        blocker.rollback()
+
+    assert SettlementChunk.objects.get(pk=chunk_id).state == "pending"  # rolled back
+    assert UserScore.objects.count() == 0
+    rescuer = _worker(env, (tmp_path / "rescuer.log"))
+    try:
+        import datetime as dt
+
+        for stale in settlement.settlement_stale_chunks(older_than=dt.timedelta(0)):
+            sender.send_task("predictions.tasks.settle_chunk", args=[stale], queue="settlement")
+        wait_until(
+            lambda: SettlementRun.objects.filter(match=match, finished_at__isnull=False).exists(),
+            what="the reconciled run to finish",
+        )
+    finally:
+        rescuer.stop()
+
+    assert dict(UserScore.objects.values_list("user_id", "points")) == {f.pk: 10 for f in fans}
+    assert leaderboard.check_all() == []
+
+
+def _kill_all(process: Process) -> None:
+    """SIGKILL the worker and its pool children, as an OOM killer or a lost machine would."""
+    children = subprocess.run(
+        ["pgrep", "-P", str(process.handle.pid)], capture_output=True, text=True
+    ).stdout.split()
+    for pid in [process.handle.pid, *map(int, children)]:
+        try:
+            os.kill(int(pid), signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    process.handle.wait(timeout=10)
