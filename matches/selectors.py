@@ -38,3 +38,10 @@ def match_live_snapshot(slug: str) -> tuple[int, str] | None:
     if match is None:
         return None
     return match.seq, publish.match_rebuild(match)
+
+
+def match_share_locked(match_id: int) -> Match:
+    """Read the match holding its row FOR SHARE until the transaction ends. Many readers may
+    hold it at once; a service changing the match (FOR UPDATE) waits for them, and they wait
+    for it. Call inside a transaction."""
+    return Match.objects.raw("SELECT * FROM matches_match WHERE id = %s FOR SHARE", [match_id])[0]

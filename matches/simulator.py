@@ -127,8 +127,13 @@ def add_chaos(plan: list[Planned], *, home_code: str) -> list[Planned]:
 
 
 def post_event(*, base_url: str, provider: str, event: dict[str, Any]) -> int:
-    """POST one event to the feed, signed; retries a few times on connection errors."""
-    body = json.dumps({"events": [event]}).encode()
+    return post_events(base_url=base_url, provider=provider, events=[event])
+
+
+def post_events(*, base_url: str, provider: str, events: list[dict[str, Any]]) -> int:
+    """POST a batch to the feed, signed; retries a few times on connection errors. Returns
+    the HTTP status."""
+    body = json.dumps({"events": events}).encode()
     timestamp = int(time.time())
     signature = feed.feed_sign(
         secret=settings.FEED_PROVIDERS[provider], timestamp=timestamp, body=body

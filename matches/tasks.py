@@ -5,27 +5,18 @@ they acknowledge late: a worker killed mid-task leaves the message to be deliver
 """
 
 from celery import shared_task
-from django.db import OperationalError
 
+from livescore.tasks import IDEMPOTENT
 from matches import feed
 
-RETRY = {
-    "acks_late": True,
-    "reject_on_worker_lost": True,
-    "autoretry_for": (OperationalError,),
-    "retry_backoff": True,
-    "retry_jitter": True,
-    "max_retries": 8,
-}
 
-
-@shared_task(**RETRY)
+@shared_task(**IDEMPOTENT)
 def feed_ingest(provider: str, events: list[dict]) -> None:
     for match_id in sorted(feed.feed_store(provider=provider, events=events)):
         feed_drain.run(provider, match_id)
 
 
-@shared_task(**RETRY)
+@shared_task(**IDEMPOTENT)
 def feed_drain(provider: str, match_id: int) -> None:
     if feed.feed_drain(provider=provider, match_id=match_id):
         # Events wait behind a gap: look again once the gap may have timed out.

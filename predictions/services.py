@@ -12,6 +12,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from matches.models import Match, MatchStatus, Player
+from matches.selectors import match_share_locked
 from predictions.models import Kind, League, LeagueInvite, LeagueMember, Prediction
 
 
@@ -63,8 +64,9 @@ def prediction_submit(
     it was created. Refused once the match is locked."""
     _check_pick(match, kind, pick)
     with transaction.atomic():
-        # The row lock orders this against kick-off: no prediction slips in after it.
-        locked = Match.objects.select_for_update(of=("self",)).get(pk=match.pk)
+        # A shared lock orders this against kick-off (which takes the row FOR UPDATE) without
+        # making fans' submissions wait for each other.
+        locked = match_share_locked(match.pk)
         if prediction_locked(locked):
             raise PredictionError("predictions for this match are locked", status=409)
         fields = {

@@ -25,6 +25,7 @@ from django.db.models import Exists, F, OuterRef
 from django.utils import timezone
 
 from matches.models import Match
+from matches.selectors import match_share_locked
 from predictions import leaderboard, scoring
 from predictions.models import LeagueMember, Prediction, SettlementChunk, SettlementRun
 
@@ -157,14 +158,10 @@ def _score(chunk: SettlementChunk) -> _Scored:
     """Score the chunk in one statement. Holds the match row FOR SHARE: a correction takes it
     FOR UPDATE, so it waits for chunks in flight, and chunks of two result versions never
     score the same rows at once (which is what makes the plain read of old points safe)."""
-    run, match = chunk.run, chunk.run.match
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT result_version FROM matches_match WHERE id = %s FOR SHARE", [match.pk]
-        )
-        if cursor.fetchone()[0] != run.result_version:
-            return _Scored(totals=[], match_points=[])  # a newer result: its run scores these
-    match.refresh_from_db()
+    run = chunk.run
+    match = match_share_locked(run.match_id)
+    if match.result_version != run.result_version:
+        return _Scored(totals=[], match_points=[])  # a newer result: its run scores these
     rules = scoring.rules_for(match)
     result = scoring.match_result(match, rules)
     points, params = scoring.points_sql(result, rules)

@@ -5,42 +5,33 @@ are absolute and versioned), so they acknowledge late and are re-delivered if a 
 """
 
 from celery import shared_task
-from django.db import OperationalError
 
+from livescore.tasks import IDEMPOTENT
 from predictions import notify, settlement
 
-RELIABLE = {
-    "acks_late": True,
-    "reject_on_worker_lost": True,
-    "autoretry_for": (OperationalError,),
-    "retry_backoff": True,
-    "retry_jitter": True,
-    "max_retries": 8,
-}
 
-
-@shared_task(**RELIABLE)
+@shared_task(**IDEMPOTENT)
 def settle_match(match_id: int) -> None:
     _, pending = settlement.settlement_begin(match_id=match_id)
     for chunk_id in pending:
         settle_chunk.delay(chunk_id)
 
 
-@shared_task(**RELIABLE)
+@shared_task(**IDEMPOTENT)
 def settle_chunk(chunk_id: int) -> None:
     outcome = settlement.settlement_chunk(chunk_id=chunk_id)
     if outcome.finished_run:
         settle_announce.delay(chunk_id)
 
 
-@shared_task(**RELIABLE)
+@shared_task(**IDEMPOTENT)
 def settle_announce(chunk_id: int) -> None:
     """A run is complete: leaderboard frames, then each fan's personal frame, by chunk."""
     for sibling in notify.run_completed(chunk_id=chunk_id):
         notify_fans.delay(sibling)
 
 
-@shared_task(**RELIABLE)
+@shared_task(**IDEMPOTENT)
 def notify_fans(chunk_id: int) -> None:
     notify.chunk_fans(chunk_id=chunk_id)
 

@@ -99,3 +99,20 @@ stop_postgres() {
   local bin; bin=$(pg_bin_dir)
   [ -d "$1/pg" ] && as_pg_user "$bin/pg_ctl" -D "$1/pg" -m immediate -s stop >/dev/null 2>&1 || true
 }
+
+# throwaway_servers: a PostgreSQL cluster and a Redis server on free ports in a temporary
+# directory, stopped and removed when the calling script exits. Exports DATABASE_URL and
+# REDIS_URL (database name from $1, default livescore) and the settings every run shares.
+throwaway_servers() {
+  TMP=$(mktemp -d /tmp/livescore-run.XXXXXX)
+  chmod 755 "$TMP"
+  trap 'set +e; stop_postgres "$TMP"; stop_redis "$TMP"; rm -rf "$TMP"' EXIT
+  REDIS_PORT=$(free_port); PG_PORT=$(free_port)
+  start_redis "$TMP" "$REDIS_PORT"
+  start_postgres "$TMP" "$PG_PORT"
+  log "PostgreSQL on 127.0.0.1:$PG_PORT, Redis on 127.0.0.1:$REDIS_PORT"
+  export DATABASE_URL="postgres://postgres@127.0.0.1:$PG_PORT/${1:-livescore}"
+  export REDIS_URL="redis://127.0.0.1:$REDIS_PORT/0"
+  export DEBUG=1 LIVESCORE_VAR_DIR="$TMP/var" DJANGO_SETTINGS_MODULE=livescore.settings
+  mkdir -p "$TMP/var/static"
+}

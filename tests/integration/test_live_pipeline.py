@@ -1,14 +1,10 @@
 """Feed -> Celery worker -> PostgreSQL -> Redis -> gateway -> fans, across real processes."""
 
 import asyncio
-import json
-import time
-import urllib.request
 
 import pytest
-from django.conf import settings
 
-from matches import feed, simulator
+from matches import simulator
 from matches.models import Match
 from matches.worldcup import worldcup_load
 from realtime import protocol
@@ -19,23 +15,7 @@ pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
 
 def post_events(server, *events: dict) -> int:
-    body = json.dumps({"events": list(events)}).encode()
-    ts = int(time.time())
-    request = urllib.request.Request(
-        f"{server.url}/api/v1/feed/events",
-        data=body,
-        method="POST",
-        headers={
-            "Content-Type": "application/json",
-            feed.PROVIDER_HEADER: "demo",
-            feed.TIMESTAMP_HEADER: str(ts),
-            feed.SIGNATURE_HEADER: feed.feed_sign(
-                secret=settings.FEED_PROVIDERS["demo"], timestamp=ts, body=body
-            ),
-        },
-    )
-    with urllib.request.urlopen(request, timeout=10) as response:
-        return response.status
+    return simulator.post_events(base_url=server.url, provider="demo", events=list(events))
 
 
 def is_seq(n):

@@ -111,15 +111,18 @@ def test_a_worker_killed_mid_chunk_is_finished_by_the_reconciler(match, home, st
             "SELECT id FROM predictions_prediction WHERE match_id = %s FOR UPDATE", [match.pk]
         )
         victim = _worker(env, (tmp_path / "victim.log"))
-        sender.send_task("predictions.tasks.settle_chunk", args=[chunk_id], queue="settlement")
-        wait_until(
-            lambda: watcher.execute(
-                "SELECT 1 FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE %s",
-                ["%predictions_prediction%"],
-            ).fetchone(),
-            what="the chunk to block on the row lock",
-        )
-        _kill_all(victim)
+        try:
+            sender.send_task("predictions.tasks.settle_chunk", args=[chunk_id], queue="settlement")
+            wait_until(
+                lambda: watcher.execute(
+                    "SELECT 1 FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
+                    " AND query LIKE %s",
+                    ["%predictions_prediction%"],
+                ).fetchone(),
+                what="the chunk to block on the row lock",
+            )
+        finally:
+            _kill_all(victim)  # also when the wait failed: no worker outlives the test
         blocker.rollback()
 
     assert SettlementChunk.objects.get(pk=chunk_id).state == "pending"  # rolled back

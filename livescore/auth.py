@@ -1,0 +1,46 @@
+"""API token lookups, cached briefly in each process.
+
+Hot reads (leaderboards, live snapshots) are served from Redis; without this cache each one
+would still cost a database query for its token, and a reconnect storm after a goal would
+put one per socket on PostgreSQL at once. A revoked token or a deactivated user stops
+working within TOKEN_CACHE_SECONDS.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from rest_framework.authentication import TokenAuthentication
+from rest_framework.authtoken.models import Token
+from rest_framework.exceptions import AuthenticationFailed
+
+TOKEN_CACHE_SECONDS = 30.0
+_MAX_ENTRIES = 100_000
+_cache: dict[str, tuple[float, Token | None]] = {}
+
+
+def token_lookup(key: str) -> Token | None:
+    """The active user's token for `key` (user loaded), or None. Negative answers are cached
+    too, so guessing tokens costs the database nothing extra."""
+    if not key or len(key) > 64:
+        return None
+    now = time.monotonic()
+    hit = _cache.get(key)
+    if hit is not None and hit[0] > now:
+        return hit[1]
+    token = Token.objects.select_related("user").filter(key=key, user__is_active=True).first()
+    if len(_cache) >= _MAX_ENTRIES:
+        _cache.clear()
+    _cache[key] = (now + TOKEN_CACHE_SECONDS, token)
+    return token
+
+
+class CachedTokenAuthentication(TokenAuthentication):
+    """DRF's token authentication with the lookup cached (see module docstring)."""
+
+    def authenticate_credentials(self, key: str) -> tuple[Any, Token]:
+        token = token_lookup(key)
+        if token is None:
+            raise AuthenticationFailed("Invalid token.")
+        return token.user, token
