@@ -134,6 +134,12 @@ def settlement_chunk(*, chunk_id: int) -> ChunkOutcome:
         if chunk.state == State.DONE:
             return ChunkOutcome(0, False)
         if chunk.state == State.PENDING:
+            # Safe without waiting for the WAL flush: the chunk's state commits with its
+            # scores, so a commit lost in a crash leaves the chunk pending and the reconciler
+            # scores it again, to the same values and versions (and WAL is linear: any later
+            # durable commit implies this one survived).
+            with connection.cursor() as cursor:
+                cursor.execute("SET LOCAL synchronous_commit = off")
             scored = _score(chunk)
             chunk.state, chunk.rows = State.SCORED, scored.rows
             chunk.attempts = F("attempts") + 1
