@@ -413,3 +413,10 @@ async def get_hub() -> Hub:
         hub.starting = loop.create_task(hub.start())
     await hub.starting
     return hub
+
+
+async def release_hub() -> None:
+    """Stop this loop's hub (tests end their loop after each test; servers never need to)."""
+    hub = _hubs.pop(asyncio.get_running_loop(), None)
+    if hub is not None:
+        await hub.stop()

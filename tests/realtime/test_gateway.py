@@ -21,9 +21,10 @@ ORIGIN = [(b"origin", settings.WS_ALLOWED_ORIGINS[0].encode())]
 
 
 @pytest.fixture(autouse=True)
-def clean_redis():
+async def clean_redis():
     publish.client().flushdb()
     yield
+    await hub_module.release_hub()
 
 
 async def connect(path: str = "/ws/", headers=ORIGIN) -> WebsocketCommunicator:
