@@ -24,6 +24,7 @@ from matches.models import (
     GOAL_KINDS,
     Competition,
     EventKind,
+    FeedEvent,
     Match,
     MatchEvent,
     MatchStatus,
@@ -304,3 +305,20 @@ class MatchAdmin(admin.ModelAdmin):
             f"Score {match.home_score}-{match.away_score}, {match.get_status_display()}.",
             messages.SUCCESS,
         )
+
+
+@admin.register(FeedEvent)
+class FeedEventAdmin(admin.ModelAdmin):
+    """What providers sent and what became of it (applied, duplicate, rejected and why)."""
+
+    list_display = ["provider", "provider_event_id", "match", "provider_seq", "state", "error"]
+    list_filter = ["state", "provider"]
+    search_fields = ["provider_event_id", "match__slug"]
+    list_select_related = ["match__home", "match__away"]
+    readonly_fields = [f.name for f in FeedEvent._meta.fields]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False

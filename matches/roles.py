@@ -2,7 +2,7 @@
 
 from django.contrib.auth.models import Group, Permission
 
-MATCH_MODELS = ["competition", "stage", "team", "player", "match", "matchevent"]
+MATCH_MODELS = ["competition", "stage", "team", "player", "match", "matchevent", "feedevent"]
 
 
 def roles_ensure() -> None:

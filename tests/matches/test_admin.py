@@ -109,3 +109,21 @@ def test_match_changelist_filters_and_search(operator_client, match):
     response = operator_client.get("/admin/matches/match/?status__exact=scheduled&q=ARG")
 
     assert response.status_code == 200 and match.slug.encode() in response.content
+
+
+def test_feed_events_are_listed_for_operators(operator_client, match):
+    from matches.models import FeedEvent
+
+    FeedEvent.objects.create(
+        provider="demo",
+        provider_event_id="x-1",
+        match=match,
+        provider_seq=1,
+        payload={},
+        state="rejected",
+        error="a goal needs the ball in play",
+    )
+
+    response = operator_client.get("/admin/matches/feedevent/?state__exact=rejected")
+
+    assert response.status_code == 200 and b"a goal needs the ball in play" in response.content
