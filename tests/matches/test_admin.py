@@ -127,3 +127,13 @@ def test_feed_events_are_listed_for_operators(operator_client, match):
     response = operator_client.get("/admin/matches/feedevent/?state__exact=rejected")
 
     assert response.status_code == 200 and b"a goal needs the ball in play" in response.content
+
+
+def test_finished_match_offers_no_further_status(operator_client, match):
+    from matches.models import Match
+
+    Match.objects.filter(pk=match.pk).update(status=MatchStatus.FINISHED)
+
+    response = operator_client.get(console_url(match))
+
+    assert b"No further status: the match is finished." in response.content
