@@ -29,15 +29,12 @@ def match_detail_list() -> QuerySet[Match]:
 
 def match_live_snapshot(slug: str) -> tuple[int, str] | None:
     """(seq, snapshot frame text) from Redis, rebuilt from the database when Redis lost it."""
-    from realtime import channels, publish
+    from realtime import channels, publish  # realtime builds on matches: imported late
 
     seq, text = publish.client().hmget(channels.snapshot_key(slug), ["seq", "text"])
     if text is not None:
         return int(seq), text.decode()
-    match = Match.objects.select_related("home", "away").filter(slug=slug).first()
-    if match is None:
-        return None
-    return match.seq, publish.match_rebuild(match)
+    return publish.match_rebuild_by_slug(slug)
 
 
 def match_share_locked(match_id: int) -> Match:

@@ -144,21 +144,21 @@ def _append(match: Match, **fields: object) -> MatchEvent:
     return event
 
 
+def _counted(match: Match, **kinds: object) -> tuple[int, int]:
+    """(home, away) counts of the events that still count (not superseded) matching `kinds`."""
+    rows = match.events.filter(superseded_by__isnull=True, **kinds).values_list("team_id")
+    per_team = dict(rows.annotate(n=Count("id")))
+    return per_team.get(match.home_id, 0), per_team.get(match.away_id, 0)
+
+
 def _recount(match: Match) -> None:
     """Derive score and shootout score from the events that still count, so the score can
     never disagree with the timeline (corrections included)."""
-    counted = match.events.filter(superseded_by__isnull=True)
-    goals = dict(counted.filter(kind__in=GOAL_KINDS).values_list("team_id").annotate(n=Count("id")))
-    match.home_score = goals.get(match.home_id, 0)
-    match.away_score = goals.get(match.away_id, 0)
+    match.home_score, match.away_score = _counted(match, kind__in=GOAL_KINDS)
     if match.home_pens is not None:
-        pens = dict(
-            counted.filter(kind=EventKind.SHOOTOUT_KICK, scored=True)
-            .values_list("team_id")
-            .annotate(n=Count("id"))
+        match.home_pens, match.away_pens = _counted(
+            match, kind=EventKind.SHOOTOUT_KICK, scored=True
         )
-        match.home_pens = pens.get(match.home_id, 0)
-        match.away_pens = pens.get(match.away_id, 0)
 
 
 def _period(status: str, minute: int | None) -> int:
@@ -498,10 +498,7 @@ def match_next_statuses(match: Match) -> list[str]:
 
 def match_score_consistent(match: Match) -> bool:
     """True when the stored score equals the one derived from the timeline (used by checks)."""
-    counted = match.events.filter(superseded_by__isnull=True, kind__in=GOAL_KINDS)
-    home = counted.filter(team_id=match.home_id).count()
-    away = counted.filter(team_id=match.away_id).count()
-    return (home, away) == (match.home_score, match.away_score)
+    return _counted(match, kind__in=GOAL_KINDS) == (match.home_score, match.away_score)
 
 
 COMMAND_KINDS = [

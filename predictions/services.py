@@ -13,7 +13,8 @@ from django.utils import timezone
 
 from matches.models import Match, MatchStatus, Player
 from matches.selectors import match_share_locked
-from predictions.models import Kind, League, LeagueInvite, LeagueMember, Prediction
+from predictions import leaderboard
+from predictions.models import Kind, League, LeagueInvite, LeagueMember, Prediction, UserScore
 
 
 class PredictionError(Exception):
@@ -161,15 +162,10 @@ def _remove(league: League, user_id: int) -> None:
 
 
 def _board_add(league: League, user: AbstractBaseUser) -> None:
-    from predictions import leaderboard
-    from predictions.models import UserScore
-
     score = UserScore.objects.filter(user=user).values_list("points", "version").first()
     points, version = score or (0, 0)
     leaderboard.write(f"league:{league.pk}", [(user.pk, points, version)])
 
 
 def _board_drop(league_id: int, user_id: int) -> None:
-    from predictions import leaderboard
-
     leaderboard.remove(f"league:{league_id}", user_id)

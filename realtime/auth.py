@@ -24,11 +24,7 @@ def origin_allowed(origin: str) -> bool:
 
 
 @database_sync_to_async
-def _user_id(key: str) -> int | None:
+def user_for_token(key: str) -> int | None:
+    """The user id behind an API token (cached: see livescore.auth)."""
     token = token_lookup(key)
     return token.user_id if token else None
-
-
-async def user_for_token(key: str) -> int | None:
-    """The user id behind an API token (cached: see livescore.auth)."""
-    return await _user_id(key)

@@ -166,6 +166,15 @@ def match_rebuild(match: Match) -> str:
     return snapshot
 
 
+def match_rebuild_by_slug(slug: str) -> tuple[int, str] | None:
+    """(seq, snapshot) of a match rebuilt from the database, for reads that found no live
+    state in Redis (flushed, or never published); None when there is no such match."""
+    match = Match.objects.select_related("home", "away").filter(slug=slug).first()
+    if match is None:
+        return None
+    return match.seq, match_rebuild(match)
+
+
 def _replace_quietly(match: Match, snapshot: str, frames: list[Frame]) -> None:
     """Replace the stored state in one MULTI, without publishing: a rebuild must not
     re-announce old events."""
