@@ -60,6 +60,9 @@ beat_schedule_filename = os.path.join(
     "celerybeat-schedule",
 )
 beat_schedule: dict = {
+    # Wakes the drain of feed events stored but left pending (a lost wake-up message): the
+    # feed's promise that an accepted event is applied within seconds rests on this.
+    "feed-reconcile": {"task": "matches.tasks.feed_reconcile_task", "schedule": 2.0},
     # Finishes settlements whose messages were lost (a killed worker, a restarted broker).
     "settlement-reconcile": {"task": "predictions.tasks.settle_reconcile", "schedule": 30.0},
 }

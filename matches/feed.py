@@ -1,11 +1,17 @@
 """Provider feeds: request signatures, storing received events, applying them in order.
 
-Policy for order (docs/feed.md): each provider numbers its events per match (`seq` 1, 2, ...).
-Events are applied strictly in that order through the match services. One that arrives
-early waits until the missing ones arrive; if they have not come after GAP_TIMEOUT_SECONDS,
-the gap is skipped (logged) so one lost event cannot freeze a match. An event whose number
-is already behind the cursor is stale and skipped; an event id seen before is a duplicate
-and changes nothing.
+Durability (docs/feed.md): a batch is written to PostgreSQL before the feed answers 202, and
+the queue carries only a wake-up ("drain this provider's events for this match"). A lost
+wake-up (a killed worker, a restarted Redis) loses nothing: the reconciler finds stored
+events still pending and wakes a drain again.
+
+Policy for order: each provider numbers its events per match (`seq` 1, 2, ...). Events are
+applied strictly in that order through the match services. A stored event is never skipped:
+the drain always takes the lowest pending number. Only a number that was never received is
+a gap: the event after it waits until the missing one arrives; if it has not come after
+GAP_TIMEOUT_SECONDS, the gap is skipped (logged) so one lost event cannot freeze a match. An
+event whose number is already behind the cursor is stale and skipped; an event id seen
+before is a duplicate and changes nothing.
 """
 
 from __future__ import annotations
@@ -31,6 +37,9 @@ SIGNATURE_HEADER = "X-Livescore-Signature"
 FRESHNESS_SECONDS = 300
 GAP_TIMEOUT_SECONDS = 10
 MAX_BATCH = 500
+MAX_SEQ = 2**31 - 1  # the database column's range: larger numbers are refused at the edge
+# A pending event older than this with no drain in sight is woken by the reconciler.
+RECONCILE_AFTER_SECONDS = 2
 
 State = FeedEvent.State
 
@@ -60,8 +69,10 @@ def feed_verify(*, provider: str, timestamp: str, signature: str, body: bytes) -
         raise FeedAuthError("bad signature")
 
 
+@transaction.atomic
 def feed_store(*, provider: str, events: list[dict[str, Any]]) -> set[int]:
-    """Keep each received event once (a re-sent id is ignored); returns the match ids."""
+    """Keep each received event once (a re-sent id is ignored), all or nothing; returns the
+    match ids. Once this returns, the events survive any worker or Redis failure."""
     ids = dict(
         Match.objects.filter(slug__in={e["match"] for e in events}).values_list("slug", "id")
     )
@@ -111,6 +122,18 @@ def feed_drain(*, provider: str, match_id: int) -> bool:
             _apply(event)
             cursor.last_seq = event.provider_seq
             cursor.save(update_fields=["last_seq"])
+
+
+def feed_waiting(*, older_than: float = RECONCILE_AFTER_SECONDS) -> list[tuple[str, int]]:
+    """(provider, match id) pairs with events stored but not applied for `older_than`
+    seconds: their wake-up was lost, or they wait behind a gap that may have timed out."""
+    cutoff = timezone.now() - dt.timedelta(seconds=older_than)
+    rows = (
+        FeedEvent.objects.filter(state=State.PENDING, received_at__lt=cutoff)
+        .values_list("provider", "match_id")
+        .distinct()
+    )
+    return sorted(rows)
 
 
 def _cursor(provider: str, match_id: int) -> FeedCursor:

@@ -207,8 +207,11 @@ class MatchEvent(models.Model):
     scored = models.BooleanField(null=True, blank=True, help_text="shootout kicks only")
     status = models.CharField(max_length=16, choices=MatchStatus.choices, blank=True)
     detail = models.CharField(max_length=200, blank=True)
+    # CASCADE: a correction means nothing without the event it corrects. Events are only
+    # ever deleted with their match (a replay re-created under its slug, an operator's
+    # delete); PROTECT made such a match undeletable once VAR had overturned a goal.
     supersedes = models.OneToOneField(
-        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="superseded_by"
+        "self", null=True, blank=True, on_delete=models.CASCADE, related_name="superseded_by"
     )
     provider = models.CharField(max_length=40, blank=True)
     # NULL, not "", for "no provider id": the partial unique constraint then skips it.
@@ -266,7 +269,13 @@ class FeedEvent(models.Model):
                 fields=["provider", "provider_event_id"], name="feed_event_unique_id"
             ),
         ]
-        indexes = [models.Index(fields=["provider", "match", "state", "provider_seq"])]
+        indexes = [
+            models.Index(fields=["provider", "match", "state", "provider_seq"]),
+            # The reconciler's scan every few seconds: only the (few) pending rows.
+            models.Index(
+                fields=["received_at"], condition=Q(state="pending"), name="feed_event_pending"
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.provider}:{self.provider_event_id} ({self.state})"

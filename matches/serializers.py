@@ -2,6 +2,7 @@ from typing import Any
 
 from rest_framework import serializers
 
+from matches.feed import MAX_SEQ
 from matches.models import Competition, Match, MatchEvent, MatchStatus, Player, Stage, Team
 from matches.services import COMMAND_KINDS, EventCommand
 
@@ -157,7 +158,7 @@ class FeedEventSerializer(serializers.Serializer):
     """One provider event. `seq` numbers the provider's events per match, from 1."""
 
     id = serializers.CharField(max_length=80)
-    seq = serializers.IntegerField(min_value=1)
+    seq = serializers.IntegerField(min_value=1, max_value=MAX_SEQ)
     match = serializers.SlugField(max_length=64)
     kind = serializers.ChoiceField(choices=COMMAND_KINDS)
     team = serializers.RegexField(r"^[A-Za-z]{3}$", required=False)

@@ -7,6 +7,8 @@ unit tests that look into the broker's queues never race it.
 
 import json
 import os
+import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -26,6 +28,21 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def wait_until(check, timeout: float = 60, what: str = "condition"):
+    """Poll `check` until it returns something true; that value is returned."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if result := check():
+            return result
+        time.sleep(0.1)
+    raise TimeoutError(what)
+
+
+def db_dsn() -> str:
+    db = settings.DATABASES["default"]
+    return f"host={db['HOST']} port={db['PORT']} user={db['USER']} dbname={db['NAME']}"
 
 
 @pytest.fixture(scope="session")
@@ -65,6 +82,74 @@ class Process:
             self.handle.wait(timeout=15)
         except subprocess.TimeoutExpired:
             self.handle.kill()
+
+    def kill_all(self) -> None:
+        """SIGKILL the process and its children (a worker's pool), as an OOM killer or a
+        lost machine would."""
+        children = subprocess.run(
+            ["pgrep", "-P", str(self.handle.pid)], capture_output=True, text=True
+        ).stdout.split()
+        for pid in [self.handle.pid, *map(int, children)]:
+            try:
+                os.kill(int(pid), signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        self.handle.wait(timeout=10)
+
+
+def start_worker(
+    env: dict[str, str], log: Path, queues: str = "events", beat: bool = False
+) -> Process:
+    """A Celery worker with one pool process; `beat` embeds the periodic reconcilers."""
+    argv = [str(BIN / "celery"), "-A", "livescore", "worker", "-Q", queues, "-c", "1"]
+    argv += ["-l", "info", "--without-gossip", "--without-mingle"]
+    if beat:
+        argv += ["-B", "-s", str(log.with_suffix(".schedule"))]
+    worker = Process(f"{queues} worker", argv, env, log)
+    worker.wait_for_log("ready.")
+    return worker
+
+
+class RedisServer:
+    """A Redis server of a test's own, to restart or pause without touching the suite's."""
+
+    def __init__(self, workdir: Path) -> None:
+        self.port, self.workdir = free_port(), workdir
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.handle: subprocess.Popen | None = None
+        self.start()
+
+    def start(self) -> None:
+        binary = os.environ.get("REDIS_SERVER_BIN") or shutil.which("redis-server")
+        argv = [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", ""]
+        argv += ["--appendonly", "no", "--dir", str(self.workdir)]
+        self.handle = subprocess.Popen(argv, stdout=subprocess.DEVNULL)
+        wait_until(self._answers, 10, "redis to start")
+
+    def _answers(self) -> bool:
+        import redis
+
+        try:
+            return bool(redis.Redis.from_url(self.url, socket_timeout=0.5).ping())
+        except redis.RedisError:
+            return False
+
+    def crash(self) -> None:
+        """SIGKILL: without persistence everything it held (queued messages) is gone."""
+        if self.handle is not None:
+            self.handle.kill()
+            self.handle.wait(timeout=10)
+
+    def pause(self) -> None:
+        os.kill(self.handle.pid, signal.SIGSTOP)
+
+    def resume(self) -> None:
+        os.kill(self.handle.pid, signal.SIGCONT)
+
+    def stop(self) -> None:
+        if self.handle is not None and self.handle.poll() is None:
+            self.resume()
+            self.crash()
 
 
 @pytest.fixture(scope="session")
@@ -110,7 +195,7 @@ class Server:
             return json.loads(response.read())
 
 
-def _start_server(kind: str, env: dict[str, str], logs: Path) -> Server:
+def start_server(kind: str, env: dict[str, str], logs: Path) -> Server:
     port = free_port()
     process = Process(kind, _server_argv(kind, port), env, logs / f"{kind}.log")
     deadline = time.monotonic() + 60
@@ -128,7 +213,7 @@ def _start_server(kind: str, env: dict[str, str], logs: Path) -> Server:
 @pytest.fixture(scope="session")
 def servers(stack_env, celery_worker, tmp_path_factory) -> Iterator[dict[str, Server]]:
     logs = tmp_path_factory.mktemp("server-logs")
-    started = {kind: _start_server(kind, stack_env, logs) for kind in ("daphne", "uvicorn")}
+    started = {kind: start_server(kind, stack_env, logs) for kind in ("daphne", "uvicorn")}
     yield started
     for server in started.values():
         server.process.stop()

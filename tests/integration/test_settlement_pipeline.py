@@ -2,10 +2,6 @@
 their points over the WebSocket, and a worker killed mid-chunk is finished by the reconciler."""
 
 import asyncio
-import os
-import signal
-import subprocess
-import time
 
 import psycopg
 import pytest
@@ -19,21 +15,12 @@ from matches.services import match_change_status, match_record_goal
 from predictions import leaderboard, settlement
 from predictions.models import Kind, SettlementChunk, SettlementRun, UserScore
 from tests.feedclient import feed_event
-from tests.integration.conftest import BIN, Process
+from tests.integration.conftest import db_dsn, start_worker, wait_until
 from tests.integration.test_live_pipeline import post_events
 from tests.integration.wsclient import Fan
 from tests.predictions.helpers import predict
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
-
-
-def wait_until(check, timeout: float = 60, what: str = "condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if result := check():
-            return result
-        time.sleep(0.1)
-    raise TimeoutError(what)
 
 
 def test_full_time_from_the_feed_settles_and_tells_each_fan(server, match):
@@ -70,19 +57,6 @@ def test_full_time_from_the_feed_settles_and_tells_each_fan(server, match):
     assert leaderboard.check_all() == []
 
 
-def _worker(env: dict[str, str], log) -> Process:
-    argv = [str(BIN / "celery"), "-A", "livescore", "worker", "-Q", "settlement", "-c", "1"]
-    argv += ["-l", "info", "--without-gossip", "--without-mingle"]
-    worker = Process("settlement worker", argv, env, log)
-    worker.wait_for_log("ready.")
-    return worker
-
-
-def _db_dsn() -> str:
-    db = settings.DATABASES["default"]
-    return f"host={db['HOST']} port={db['PORT']} user={db['USER']} dbname={db['NAME']}"
-
-
 def test_a_worker_killed_mid_chunk_is_finished_by_the_reconciler(match, home, stack_env, tmp_path):
     fans = [User.objects.create_user(f"f{n}") for n in range(3)]
     for fan in fans:
@@ -103,14 +77,14 @@ def test_a_worker_killed_mid_chunk_is_finished_by_the_reconciler(match, home, st
     sender = Celery(broker=broker)
     # pg_stat_activity is read once per transaction: watch it from an autocommit connection.
     with (
-        psycopg.connect(_db_dsn()) as blocker,
-        psycopg.connect(_db_dsn(), autocommit=True) as watcher,
+        psycopg.connect(db_dsn()) as blocker,
+        psycopg.connect(db_dsn(), autocommit=True) as watcher,
     ):
         # Hold the predictions so the worker's chunk blocks inside its transaction.
         blocker.execute(
             "SELECT id FROM predictions_prediction WHERE match_id = %s FOR UPDATE", [match.pk]
         )
-        victim = _worker(env, (tmp_path / "victim.log"))
+        victim = start_worker(env, tmp_path / "victim.log", "settlement")
         try:
             sender.send_task("predictions.tasks.settle_chunk", args=[chunk_id], queue="settlement")
             wait_until(
@@ -122,12 +96,12 @@ def test_a_worker_killed_mid_chunk_is_finished_by_the_reconciler(match, home, st
                 what="the chunk to block on the row lock",
             )
         finally:
-            _kill_all(victim)  # also when the wait failed: no worker outlives the test
+            victim.kill_all()  # also when the wait failed: no worker outlives the test
         blocker.rollback()
 
     assert SettlementChunk.objects.get(pk=chunk_id).state == "pending"  # rolled back
     assert UserScore.objects.count() == 0
-    rescuer = _worker(env, (tmp_path / "rescuer.log"))
+    rescuer = start_worker(env, tmp_path / "rescuer.log", "settlement")
     try:
         import datetime as dt
 
@@ -142,16 +116,3 @@ def test_a_worker_killed_mid_chunk_is_finished_by_the_reconciler(match, home, st
 
     assert dict(UserScore.objects.values_list("user_id", "points")) == {f.pk: 10 for f in fans}
     assert leaderboard.check_all() == []
-
-
-def _kill_all(process: Process) -> None:
-    """SIGKILL the worker and its pool children, as an OOM killer or a lost machine would."""
-    children = subprocess.run(
-        ["pgrep", "-P", str(process.handle.pid)], capture_output=True, text=True
-    ).stdout.split()
-    for pid in [process.handle.pid, *map(int, children)]:
-        try:
-            os.kill(int(pid), signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-    process.handle.wait(timeout=10)

@@ -1,3 +1,4 @@
+import base64
 import datetime as dt
 import json
 import time
@@ -9,7 +10,7 @@ from django.utils import timezone
 
 from matches import feed
 from matches.models import EventKind, FeedEvent, MatchEvent, MatchStatus
-from matches.tasks import feed_ingest
+from matches.tasks import feed_reconcile_task
 from tests.feedclient import feed_event, signed_headers
 
 pytestmark = pytest.mark.django_db
@@ -32,12 +33,28 @@ def batch(*events) -> bytes:
     return json.dumps({"events": list(events)}).encode()
 
 
-def test_valid_batch_is_queued_and_answered_202(client, match, broker):
+def test_valid_batch_is_stored_before_202_and_a_wake_up_queued(client, match, broker):
     body = batch(feed_event(match, 1, "status", status="first_half"))
 
     response = post(client, body, **signed_headers(body))
 
     assert response.status_code == 202 and response.json() == {"accepted": 1}
+    stored = FeedEvent.objects.get()
+    assert (stored.provider_seq, stored.state) == (1, "pending")
+    (message,) = broker.lrange("events", 0, -1)
+    wake = json.loads(message)
+    assert wake["headers"]["task"] == "matches.tasks.feed_drain_task"
+    assert json.loads(base64.b64decode(wake["body"]))[0] == ["demo", match.pk]
+
+
+def test_the_reconciler_wakes_stored_events_whose_wake_up_was_lost(match, broker):
+    feed.feed_store(provider="demo", events=[feed_event(match, 1, "goal", team="ARG")])
+    assert feed.feed_waiting() == []  # just stored: its own wake-up is still on its way
+    FeedEvent.objects.update(received_at=timezone.now() - dt.timedelta(seconds=5))
+
+    feed_reconcile_task.run()
+
+    assert feed.feed_waiting() == [("demo", match.pk)]
     assert broker.llen("events") == 1
 
 
@@ -78,6 +95,8 @@ def test_stale_timestamp_is_refused_even_with_a_valid_signature(client, match, b
             "events",
         ),
         (batch({"id": "x", "seq": 0, "match": "m", "kind": "goal"}), "events"),
+        (batch({"id": "x", "seq": 2**31, "match": "m", "kind": "goal"}), "events"),
+        (b'{"events": ' + b"[" * 100_000 + b"]" * 100_000 + b"}", "detail"),
         (batch({"id": "x", "seq": 1, "match": "m", "kind": "dance"}), "events"),
     ],
 )
@@ -86,12 +105,22 @@ def test_malformed_batches_get_400_and_nothing_is_queued(client, match, broker, 
 
     assert response.status_code == 400 and field in response.json()
     assert broker.llen("events") == 0
+    assert not FeedEvent.objects.exists()
+
+
+def test_a_batch_is_stored_whole_or_not_at_all(client, match, broker):
+    good = feed_event(match, 1, "status", status="first_half")
+    body = batch(good, {**good, "id": "y", "seq": 2**31})
+
+    assert post(client, body, **signed_headers(body)).status_code == 400
+    assert not FeedEvent.objects.exists()
 
 
 def ingest(*events) -> None:
-    """Run the ingest task's body in this process (the pipeline itself is tested with real
-    workers in tests/integration)."""
-    feed_ingest.run("demo", [dict(e) for e in events])
+    """Store a batch and drain it in this process, as the feed view and the drain task do
+    (the pipeline itself is tested with real workers in tests/integration)."""
+    for match_id in feed.feed_store(provider="demo", events=[dict(e) for e in events]):
+        feed.feed_drain(provider="demo", match_id=match_id)
 
 
 def test_events_apply_in_provider_order_whatever_the_arrival(match):
