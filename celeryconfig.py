@@ -28,6 +28,7 @@ task_queues = (
 task_routes = {
     "matches.tasks.*": {"queue": "events"},
     "predictions.tasks.settle_*": {"queue": "settlement"},
+    "predictions.tasks.leaderboard_*": {"queue": "settlement"},
     "predictions.tasks.notify_*": {"queue": "notifications"},
     "notifications.tasks.*": {"queue": "notifications"},
 }

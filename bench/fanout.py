@@ -227,7 +227,8 @@ def run_variant(name: str, args: argparse.Namespace, redis_url: str, logs: Path)
         "WS_STOCK_ENDPOINT": "1",
         "WS_IDLE_TIMEOUT": "3600",
         "LOG_LEVEL": "WARNING",
-        "DATABASE_URL": f"sqlite:///{logs / 'bench.sqlite3'}",
+        # The servers read live state from Redis only; a database is configured, never used.
+        "DATABASE_URL": "postgres://bench@127.0.0.1:1/unused",
     }
     publisher = Publisher(name, redis_url)
     publisher.redis.flushdb()

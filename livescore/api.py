@@ -1,12 +1,27 @@
-"""API-wide pieces: the exception handler that turns domain rule errors into 400s."""
+"""API-wide pieces: the exception handler that turns domain rule errors into 400s and an
+unavailable dependency (PostgreSQL, Redis) into 503 with Retry-After, never a 500."""
 
+import logging
 from typing import Any
 
+import redis
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from livescore.errors import UNAVAILABLE, TemporarilyUnavailable
 from matches.services import MatchRuleError
 from predictions.services import PredictionError
+
+logger = logging.getLogger("livescore.api")
+
+RETRY_AFTER_SECONDS = 5
+
+
+def unavailable_body(exc: Exception) -> dict[str, str]:
+    store = "redis" if isinstance(exc, redis.RedisError) else "database"
+    logger.warning("%s unavailable: %s", store, exc)
+    return {"detail": f"the {store} is unavailable; retry shortly", "code": "unavailable"}
 
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
@@ -14,4 +29,28 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         return Response({"detail": str(exc), "code": "match_rule"}, status=400)
     if isinstance(exc, PredictionError):
         return Response({"detail": str(exc), "code": "prediction_rule"}, status=exc.status)
+    if isinstance(exc, UNAVAILABLE):
+        headers = {"Retry-After": str(RETRY_AFTER_SECONDS)}
+        return Response(unavailable_body(exc), status=503, headers=headers)
+    if isinstance(exc, TemporarilyUnavailable):
+        headers = {"Retry-After": str(exc.retry_after)}
+        return Response({"detail": str(exc), "code": "unavailable"}, status=503, headers=headers)
     return drf_exception_handler(exc, context)
+
+
+class UnavailableMiddleware:
+    """The same 503 for views outside DRF (admin, health): a dependency that is down is the
+    client's cue to retry, not a server error with a traceback."""
+
+    def __init__(self, get_response: Any) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        return self.get_response(request)
+
+    def process_exception(self, request: HttpRequest, exc: Exception) -> HttpResponse | None:
+        if not isinstance(exc, UNAVAILABLE):
+            return None
+        response = JsonResponse(unavailable_body(exc), status=503)
+        response["Retry-After"] = str(RETRY_AFTER_SECONDS)
+        return response

@@ -3,7 +3,8 @@
 Hot reads (leaderboards, live snapshots) are served from Redis; without this cache each one
 would still cost a database query for its token, and a reconnect storm after a goal would
 put one per socket on PostgreSQL at once. A revoked token or a deactivated user stops
-working within TOKEN_CACHE_SECONDS.
+working within TOKEN_CACHE_SECONDS. When the database blinks, an expired entry is served
+rather than failing every signed-in fan at once (stale-if-error, up to STALE_SECONDS).
 """
 
 from __future__ import annotations
@@ -11,11 +12,13 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from django.db import InterfaceError, OperationalError
 from rest_framework.authentication import TokenAuthentication
 from rest_framework.authtoken.models import Token
 from rest_framework.exceptions import AuthenticationFailed
 
 TOKEN_CACHE_SECONDS = 30.0
+STALE_SECONDS = 600.0  # how old a cached answer may be when the database is unreachable
 _MAX_ENTRIES = 100_000
 _cache: dict[str, tuple[float, Token | None]] = {}
 
@@ -29,7 +32,12 @@ def token_lookup(key: str) -> Token | None:
     hit = _cache.get(key)
     if hit is not None and hit[0] > now:
         return hit[1]
-    token = Token.objects.select_related("user").filter(key=key, user__is_active=True).first()
+    try:
+        token = Token.objects.select_related("user").filter(key=key, user__is_active=True).first()
+    except (OperationalError, InterfaceError):
+        if hit is not None and hit[0] + STALE_SECONDS > now:
+            return hit[1]
+        raise
     if len(_cache) >= _MAX_ENTRIES:
         _cache.clear()
     _cache[key] = (now + TOKEN_CACHE_SECONDS, token)

@@ -1,10 +1,12 @@
 """livescore settings: everything that differs between deployments comes from the environment.
 
-Defaults serve the local demo (`make run`): DEBUG on, SQLite, Redis on 127.0.0.1:6379.
+Defaults serve the local demo (`make run`): DEBUG on, the project-managed PostgreSQL that
+`make run` starts under var/ (127.0.0.1:5433), Redis on 127.0.0.1:6379.
 Production sets DEBUG=0, SECRET_KEY, ALLOWED_HOSTS, DATABASE_URL and REDIS_URL; the
 security settings then default to their strict values and `manage.py check --deploy` is clean.
 """
 
+import datetime as dt
 from pathlib import Path
 
 import dj_database_url
@@ -36,6 +38,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "rest_framework.authtoken",
+    "axes",
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
@@ -47,6 +50,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "livescore.api.UnavailableMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -54,7 +58,23 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes requires: locks out repeated failed admin logins.
+    "axes.middleware.AxesMiddleware",
 ]
+
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+# Admin login: after AXES_FAILURE_LIMIT wrong passwords for one username from one IP, that
+# pair is locked out for AXES_COOLOFF_MINUTES, even with the right password.
+AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 5, minimum=1)
+AXES_COOLOFF_TIME = dt.timedelta(minutes=env_int("AXES_COOLOFF_MINUTES", 15, minimum=1))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+# Client IPs (for lockouts and per-IP rate limits) are REMOTE_ADDR: the ASGI servers run
+# with --proxy-headers and take X-Forwarded-For only from trusted proxies
+# (FORWARDED_ALLOW_IPS), so a client cannot pick its own identity with that header.
 
 ROOT_URLCONF = "livescore.urls"
 WSGI_APPLICATION = "livescore.wsgi.application"
@@ -75,14 +95,30 @@ TEMPLATES = [
     },
 ]
 
-DATABASES = {
-    "default": dj_database_url.parse(
-        env_str("DATABASE_URL", f"sqlite:///{VAR_DIR / 'livescore.sqlite3'}"),
-        # Short-lived connections would cost a TCP + auth handshake per request under load.
-        conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 60, minimum=0),
-        conn_health_checks=True,
-    )
+DATABASE_URL = env_str("DATABASE_URL", "postgres://postgres@127.0.0.1:5433/livescore")
+if not DATABASE_URL.startswith(("postgres://", "postgresql://")):
+    # Row locks (FOR SHARE), settlement SQL and concurrent writers need PostgreSQL; SQLite
+    # would fail some features at run time instead of at start.
+    raise ImproperlyConfigured("DATABASE_URL must be a postgres:// URL: livescore needs PostgreSQL")
+# Under ASGI every request runs in a thread of its own, so persistent connections
+# (CONN_MAX_AGE > 0) grow to one per thread (Django's docs: disable them under ASGI). A
+# psycopg pool per process bounds them instead: a request waits up to the pool timeout for a
+# connection, then is answered 503. DATABASE_POOL_MAX_SIZE=0 turns the pool off (behind
+# PgBouncer in transaction mode, say): one short-lived connection per request then.
+DATABASE_POOL_MAX_SIZE = env_int("DATABASE_POOL_MAX_SIZE", 10, minimum=0)
+DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=0)}
+DATABASES["default"]["OPTIONS"] = {
+    # Operators see which role holds which connections in pg_stat_activity.
+    "application_name": env_str("DATABASE_APPLICATION_NAME", "livescore"),
+    "connect_timeout": env_int("DATABASE_CONNECT_TIMEOUT", 5, minimum=1),
 }
+if DATABASE_POOL_MAX_SIZE:
+    DATABASES["default"]["OPTIONS"]["pool"] = {
+        "min_size": 1,
+        "max_size": DATABASE_POOL_MAX_SIZE,
+        "timeout": env_int("DATABASE_POOL_TIMEOUT", 5, minimum=1),
+        "max_idle": 60,  # idle connections above min_size are closed after a minute
+    }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env_str("REDIS_URL", "redis://127.0.0.1:6379/0")
@@ -105,6 +141,8 @@ CACHES = {
     "default": {
         "BACKEND": "django.core.cache.backends.redis.RedisCache",
         "LOCATION": REDIS_URL,
+        # A paused Redis must fail fast (rate limits then fail open), never hang a request.
+        "OPTIONS": {"socket_timeout": 1, "socket_connect_timeout": 1},
     }
 }
 
@@ -147,6 +185,20 @@ REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"]
     + (["rest_framework.renderers.BrowsableAPIRenderer"] if DEBUG else []),
     "EXCEPTION_HANDLER": "livescore.api.exception_handler",
+    "DEFAULT_THROTTLE_CLASSES": [
+        "livescore.throttles.AnonThrottle",
+        "livescore.throttles.UserThrottle",
+        "livescore.throttles.WriteThrottle",
+    ],
+    # Documented in docs/operations.md; each can be set from the environment.
+    "DEFAULT_THROTTLE_RATES": {
+        "anon": env_str("THROTTLE_ANON", "600/min"),
+        "user": env_str("THROTTLE_USER", "1200/min"),
+        "writes": env_str("THROTTLE_WRITES", "60/min"),
+        "league_join": env_str("THROTTLE_LEAGUE_JOIN", "10/min"),
+        "feed": env_str("THROTTLE_FEED", "1200/min"),
+    },
+    "NUM_PROXIES": 0,  # REMOTE_ADDR, see above: never an X-Forwarded-For the client wrote
 }
 
 SPECTACULAR_SETTINGS = {

@@ -28,10 +28,16 @@ def match_detail_list() -> QuerySet[Match]:
 
 
 def match_live_snapshot(slug: str) -> tuple[int, str] | None:
-    """(seq, snapshot frame text) from Redis, rebuilt from the database when Redis lost it."""
+    """(seq, snapshot frame text) from Redis, rebuilt from the database when Redis lost it,
+    and built from the database alone (nothing stored) while Redis is unreachable."""
+    import redis
+
     from realtime import channels, publish  # realtime builds on matches: imported late
 
-    seq, text = publish.client().hmget(channels.snapshot_key(slug), ["seq", "text"])
+    try:
+        seq, text = publish.client().hmget(channels.snapshot_key(slug), ["seq", "text"])
+    except (redis.ConnectionError, redis.TimeoutError):
+        return publish.match_snapshot_by_slug(slug)
     if text is not None:
         return int(seq), text.decode()
     return publish.match_rebuild_by_slug(slug)

@@ -6,6 +6,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from livescore.throttles import FeedThrottle
 from matches import feed, tasks
 from matches.serializers import FeedBatchSerializer
 
@@ -15,6 +16,8 @@ class FeedEventsView(APIView):
 
     authentication_classes: list = []
     permission_classes = [permissions.AllowAny]
+    # Limited per provider after the signature check (FeedThrottle), not per IP before it.
+    throttle_classes: list = []
 
     @extend_schema(
         request=FeedBatchSerializer,
@@ -56,6 +59,9 @@ class FeedEventsView(APIView):
             )
         except feed.FeedAuthError as exc:
             return Response({"detail": str(exc)}, status=status.HTTP_401_UNAUTHORIZED)
+        throttle = FeedThrottle(provider)
+        if not throttle.allow_request(request, self):
+            self.throttled(request, throttle.wait())
         try:
             payload = json.loads(body)
         except (ValueError, UnicodeDecodeError, RecursionError):

@@ -18,10 +18,26 @@ from dataclasses import dataclass
 
 import redis
 
+from livescore.errors import TemporarilyUnavailable
 from realtime import publish
 
 TIE_SPACE = 10**9
 PREFIX = "lb:"
+# Outside PREFIX on purpose: `drop()` must not delete them. BUILT_KEY exists while the boards
+# hold everything PostgreSQL does (rebuild_all sets it); a Redis that lost its data has none,
+# and the next read starts one rebuild (REBUILD_LOCK_KEY: one at a time) instead of showing
+# empty boards.
+BUILT_KEY = "lbmeta:built"
+REBUILD_LOCK_KEY = "lbmeta:rebuilding"
+REBUILD_LOCK_SECONDS = 120
+
+
+class BoardsRebuilding(TemporarilyUnavailable):
+    """The boards were lost (a Redis restart or flush) and are being rebuilt."""
+
+    def __init__(self) -> None:
+        super().__init__("leaderboards are being rebuilt; retry shortly")
+
 
 # KEYS: board zset, version hash. ARGV: (member, score, version) triples.
 _WRITE = """
@@ -150,9 +166,28 @@ def remove(scope: str, user_id: int) -> None:
     pipe.execute()
 
 
+def is_built() -> bool:
+    return bool(_client().exists(BUILT_KEY))
+
+
+def claim_rebuild() -> bool:
+    """True for the one caller that should start a rebuild (others see it running)."""
+    return bool(_client().set(REBUILD_LOCK_KEY, 1, nx=True, ex=REBUILD_LOCK_SECONDS))
+
+
+def mark_built() -> None:
+    pipe = _client().pipeline(transaction=True)
+    pipe.set(BUILT_KEY, 1)
+    pipe.delete(REBUILD_LOCK_KEY)
+    pipe.execute()
+
+
 def rebuild_all() -> dict[str, int]:
     """Recreate every board from PostgreSQL (after a Redis loss, or to repair a crash between
-    a chunk's commit and its board writes). Returns members written per kind of board."""
+    a chunk's commit and its board writes). Returns members written per kind of board.
+
+    Safe beside settlement: board writes are versioned, so a chunk's newer totals written
+    during the rebuild are never overwritten by the rebuild's older ones."""
     from django.db import connection
 
     from predictions.models import LeagueMember, UserScore
@@ -183,6 +218,7 @@ def rebuild_all() -> dict[str, int]:
     for scope, rows in leagues.items():
         write(scope, rows)
         counts["league"] += len(rows)
+    mark_built()
     return counts
 
 

@@ -75,7 +75,14 @@ def _display_names(ids: set[int]) -> dict[int, str]:
 
 
 def board(scope: str, *, n: int, user_id: int | None) -> dict[str, Any]:
-    """Top n, the fan's own entry and the entries around it."""
+    """Top n, the fan's own entry and the entries around it. Raises BoardsRebuilding (503)
+    while lost boards are rebuilt: an empty board would be a wrong answer."""
+    if not leaderboard.is_built():
+        if leaderboard.claim_rebuild():
+            from predictions.tasks import leaderboard_rebuild_task  # tasks build on selectors
+
+            leaderboard_rebuild_task.delay()
+        raise leaderboard.BoardsRebuilding()
     top, size, mine, around = leaderboard.view(scope, n, user_id)
     names = _display_names({e.user_id for e in (*top, *around)})
 

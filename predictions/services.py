@@ -92,6 +92,8 @@ def league_create(*, owner: AbstractBaseUser, name: str) -> League:
     with transaction.atomic():
         league = League.objects.create(owner=owner, name=name.strip()[:80] or "League")
         LeagueMember.objects.create(league=league, user=owner)
+        # The owner is a member: on the league's board from the start, like any joiner.
+        transaction.on_commit(lambda: _board_add(league, owner), robust=True)
     return league
 
 
@@ -136,7 +138,9 @@ def league_join(*, user: AbstractBaseUser, code: str) -> League:
         except IntegrityError:
             return league
         LeagueInvite.objects.filter(pk=invite.pk).update(uses=F("uses") + 1)
-    _board_add(league, user)
+        # robust: the membership is committed; a board write lost to a Redis error is
+        # repaired by the next rebuild rather than failing the join.
+        transaction.on_commit(lambda: _board_add(league, user), robust=True)
     return league
 
 
@@ -158,7 +162,7 @@ def league_remove_member(*, league: League, by: AbstractBaseUser, user_id: int) 
 
 def _remove(league: League, user_id: int) -> None:
     LeagueMember.objects.filter(league=league, user_id=user_id).delete()
-    transaction.on_commit(lambda: _board_drop(league.pk, user_id))
+    transaction.on_commit(lambda: _board_drop(league.pk, user_id), robust=True)
 
 
 def _board_add(league: League, user: AbstractBaseUser) -> None:

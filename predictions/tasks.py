@@ -7,7 +7,7 @@ are absolute and versioned), so they acknowledge late and are re-delivered if a 
 from celery import shared_task
 
 from livescore.tasks import IDEMPOTENT
-from predictions import notify, settlement
+from predictions import leaderboard, notify, settlement
 
 
 @shared_task(**IDEMPOTENT)
@@ -43,3 +43,9 @@ def settle_reconcile() -> None:
         settle_match.delay(match_id)
     for chunk_id in settlement.settlement_stale_chunks():
         settle_chunk.delay(chunk_id)
+
+
+@shared_task(**IDEMPOTENT)
+def leaderboard_rebuild_task() -> None:
+    """Recreate every board from PostgreSQL (started by the first read of lost boards)."""
+    leaderboard.rebuild_all()

@@ -7,8 +7,10 @@ from rest_framework.exceptions import PermissionDenied
 from rest_framework.generics import ListAPIView
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.settings import api_settings
 from rest_framework.views import APIView
 
+from livescore.throttles import LeagueJoinThrottle
 from matches.models import Match
 from predictions import selectors, services
 from predictions.models import Kind, League, LeagueMember, Prediction
@@ -128,6 +130,7 @@ class LeagueInviteView(APIView):
 
 class LeagueJoinView(APIView):
     permission_classes = [Auth]
+    throttle_classes = [*api_settings.DEFAULT_THROTTLE_CLASSES, LeagueJoinThrottle]
 
     @extend_schema(request=JoinSerializer, responses={200: LeagueSerializer})
     def post(self, request: Request) -> Response:

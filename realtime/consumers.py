@@ -7,13 +7,16 @@ op, frame, error and close code is documented in docs/protocol.md.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+import logging
 import time
 from typing import Any
 from urllib.parse import parse_qs
 
 from channels.generic.websocket import AsyncWebsocketConsumer
 
+from livescore.errors import UNAVAILABLE
 from realtime import auth, protocol
 from realtime.channels import Channel, parse_channel
 from realtime.events import encode, error_frame
@@ -21,6 +24,20 @@ from realtime.hub import Connection, Hub, get_hub
 from realtime.live import match_snapshot_from_db
 
 P = protocol
+logger = logging.getLogger("livescore.realtime")
+
+
+def _is_int(value: object) -> bool:
+    """A JSON integer: bool is an int subclass in Python, but `true` is not a number."""
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def frame_bytes(raw: str | bytes) -> int:
+    """A frame's size in UTF-8 bytes (the limit is in bytes; a character is up to 4)."""
+    if isinstance(raw, bytes):
+        return len(raw)
+    # Only long frames need encoding: below a quarter of the limit no text can exceed it.
+    return len(raw) if len(raw) <= P.MAX_FRAME_BYTES // 4 else len(raw.encode())
 
 
 class GatewayConsumer(AsyncWebsocketConsumer):
@@ -54,16 +71,39 @@ class GatewayConsumer(AsyncWebsocketConsumer):
                 P.AUTH_TIMEOUT_SECONDS, self._auth_expired
             )
 
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        # The socket leaves the hub whatever ends this consumer: a handler that raised, a
+        # cancelled task, a server that never delivered websocket.disconnect.
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            await self._release()
+
     async def disconnect(self, code: int) -> None:
-        if self.conn is None:
+        await self._release()
+
+    async def _release(self) -> None:
+        conn, self.conn = self.conn, None
+        if conn is None:
             return
-        self.hub.remove(self.conn)
-        self.conn.closed = True
+        conn.closed = True
+        self.hub.remove(conn)
+        if timer := getattr(self, "_auth_timer", None):
+            timer.cancel()
         if self.user_id and self.device:
-            await self.hub.release_session(self.conn, self.user_id, self.device)
+            try:
+                await self.hub.release_session(conn, self.user_id, self.device)
+            except Exception:  # noqa: BLE001 - Redis away: the session key expires by itself
+                logger.warning("session not released user=%s", self.user_id)
 
     async def _close_with(self, code: int) -> None:
-        await self.base_send({"type": "websocket.close", "code": code})
+        # Released first: a client that stopped reading never lets the close frame out (the
+        # server's send waits for its buffer to drain), and must not stay in the hub.
+        await self._release()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(
+                self.base_send({"type": "websocket.close", "code": code}), P.CLOSE_SEND_SECONDS
+            )
 
     def _send(self, text: str) -> None:
         if self.conn is not None:
@@ -80,20 +120,32 @@ class GatewayConsumer(AsyncWebsocketConsumer):
             return
         conn.last_seen = time.monotonic()
         raw = text_data if text_data is not None else bytes_data or b""
-        if len(raw) > P.MAX_FRAME_BYTES:
+        if frame_bytes(raw) > P.MAX_FRAME_BYTES:
             conn.close(P.CLOSE_TOO_BIG)
             return
         if not self._take_token():
             return
         try:
             frame = json.loads(raw)
+        except RecursionError:
+            self._error(P.ERR_BAD_FRAME, "frame is nested too deeply")
+            return
         except ValueError:
             self._error(P.ERR_BAD_JSON, "frame is not JSON")
             return
         if not isinstance(frame, dict):
             self._error(P.ERR_BAD_FRAME, "frame must be a JSON object")
             return
-        await self._dispatch(frame)
+        try:
+            await self._dispatch(frame)
+        except UNAVAILABLE:
+            # PostgreSQL or Redis is down or paused: the client retries the op later.
+            self._error(P.ERR_UNAVAILABLE, "temporarily unavailable; retry shortly")
+        except Exception:
+            # A defect, not the client's fault: log it and close this socket cleanly (its
+            # hub entry is released by __call__), never crash with the socket half-open.
+            logger.exception("gateway failed on a frame op=%.20r", frame.get("op"))
+            conn.close(P.CLOSE_INTERNAL)
 
     def _take_token(self) -> bool:
         """Token bucket: RATE_PER_SECOND with RATE_BURST; persistent abuse closes."""
@@ -112,6 +164,9 @@ class GatewayConsumer(AsyncWebsocketConsumer):
 
     async def _dispatch(self, frame: dict[str, Any]) -> None:
         op = frame.get("op")
+        if not isinstance(op, str):
+            self._error(P.ERR_BAD_FRAME, "op must be a string")
+            return
         if self._awaiting_auth() and op != "auth":
             self._error(P.ERR_FORBIDDEN, 'authenticate first: {"op":"auth","token":...}')
             return
@@ -122,7 +177,11 @@ class GatewayConsumer(AsyncWebsocketConsumer):
         elif op == "unsub":
             self._unsubscribe(frame)
         elif op == "auth":
-            await self._authenticate(frame.get("token"))
+            token = frame.get("token")
+            if not isinstance(token, str):
+                self._error(P.ERR_BAD_FRAME, "token must be a string")
+                return
+            await self._authenticate(token)
         else:
             self._error(P.ERR_UNKNOWN_OP, f"unknown op {str(op)[:20]!r}")
 
@@ -136,7 +195,11 @@ class GatewayConsumer(AsyncWebsocketConsumer):
             self.conn.close(P.CLOSE_AUTH_TIMEOUT)
 
     async def _authenticate(self, token: object) -> None:
-        user_id = await auth.user_for_token(token) if isinstance(token, str) else None
+        try:
+            user_id = await auth.user_for_token(token) if isinstance(token, str) else None
+        except UNAVAILABLE:
+            self._error(P.ERR_UNAVAILABLE, "cannot check the token now; send auth again")
+            return
         if user_id is None:
             self._error(P.ERR_BAD_TOKEN, "invalid token")
             self.conn.close(P.CLOSE_UNAUTHORIZED)  # type: ignore[union-attr]
@@ -152,7 +215,11 @@ class GatewayConsumer(AsyncWebsocketConsumer):
     # ---- subscriptions --------------------------------------------------------------------
 
     def _channel(self, frame: dict[str, Any]) -> Channel | None:
-        channel = parse_channel(frame.get("ch"))
+        name = frame.get("ch")
+        if not isinstance(name, str):
+            self._error(P.ERR_BAD_FRAME, "ch must be a string")
+            return None
+        channel = parse_channel(name)
         if channel is None:
             self._error(P.ERR_BAD_CHANNEL, "no such channel name", ch=str(frame.get("ch"))[:80])
         return channel
@@ -163,7 +230,7 @@ class GatewayConsumer(AsyncWebsocketConsumer):
             return
         conn = self.conn
         since = frame.get("since")
-        if since is not None and (not isinstance(since, int) or since < 0):
+        if since is not None and (not _is_int(since) or not 0 <= since < 2**53):
             self._error(P.ERR_BAD_FRAME, "since must be a non-negative integer", ch=channel.name)
             return
         if channel.private and channel.key != str(self.user_id):
@@ -186,7 +253,11 @@ class GatewayConsumer(AsyncWebsocketConsumer):
         conn, name, slug = self.conn, channel.name, channel.key
         conn.syncing[name] = []  # type: ignore[union-attr]
         feed = await self.hub.join(conn, channel)  # type: ignore[arg-type]
-        snap = await self.hub.snapshot(slug) or await match_snapshot_from_db(slug)
+        try:
+            snap = await self.hub.snapshot(slug) or await match_snapshot_from_db(slug)
+        except UNAVAILABLE:
+            self.hub.leave(conn, name)  # type: ignore[arg-type]
+            raise
         if snap is None:
             self.hub.leave(conn, name)  # type: ignore[arg-type]
             self._error(P.ERR_UNKNOWN_CHANNEL, "no such match", ch=name)

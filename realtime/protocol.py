@@ -6,7 +6,10 @@ docs/protocol.md documents each of them; keep both in step.
 from django.conf import settings
 
 # Limits per connection.
-MAX_FRAME_BYTES = 4096  # a client frame larger than this closes the socket (4009)
+MAX_FRAME_BYTES = 4096  # a client frame larger than this, in UTF-8 bytes, closes (4009)
+# What the servers themselves accept (uvicorn --ws-max-size, Daphne's message limit): a
+# larger frame is refused by the server with 1009 before the application sees it.
+SERVER_MAX_MESSAGE_BYTES = 1024 * 1024
 MAX_SUBSCRIPTIONS = 20
 RATE_PER_SECOND = 10.0  # client frames per second (token bucket) ...
 RATE_BURST = 20  # ... with this burst
@@ -14,6 +17,7 @@ RATE_STRIKES_BEFORE_CLOSE = 20  # frames refused for rate before the socket is c
 SEND_QUEUE_LIMIT = 64  # frames waiting for a slow socket before it is told to resync
 IDLE_TIMEOUT_SECONDS = getattr(settings, "WS_IDLE_TIMEOUT", 60)  # silence before close
 AUTH_TIMEOUT_SECONDS = 10  # a socket awaiting {"op":"auth"} is closed after this
+CLOSE_SEND_SECONDS = 10  # how long a close frame may wait behind a client that stopped reading
 
 TIMELINE_LENGTH = 200  # recent frames kept per match for resume with `since`
 
@@ -38,3 +42,6 @@ CLOSE_EVICTED = 4010
 CLOSE_IDLE = 4011
 CLOSE_SLOW = 4012
 CLOSE_AUTH_TIMEOUT = 4013
+# A frame the server failed on unexpectedly (a defect, logged): the socket is closed and
+# released rather than left half-alive; the client reconnects and resumes with `since`.
+CLOSE_INTERNAL = 4000

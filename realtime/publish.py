@@ -51,7 +51,11 @@ return seq >= current and 1 or 0
 
 @cache
 def client() -> redis.Redis:
-    return redis.Redis.from_url(settings.REDIS_URL, socket_timeout=2, health_check_interval=30)
+    # Short timeouts: a paused or unreachable Redis must turn into a 503 or a fallback to
+    # PostgreSQL within a second or two, not hold a request thread.
+    return redis.Redis.from_url(
+        settings.REDIS_URL, socket_timeout=2, socket_connect_timeout=1, health_check_interval=30
+    )
 
 
 @cache
@@ -173,6 +177,14 @@ def match_rebuild_by_slug(slug: str) -> tuple[int, str] | None:
     if match is None:
         return None
     return match.seq, match_rebuild(match)
+
+
+def match_snapshot_by_slug(slug: str) -> tuple[int, str] | None:
+    """(seq, snapshot) built from the database without touching Redis (it is unreachable)."""
+    match = Match.objects.select_related("home", "away").filter(slug=slug).first()
+    if match is None:
+        return None
+    return match.seq, build_snapshot(match)
 
 
 def _replace_quietly(match: Match, snapshot: str, frames: list[Frame]) -> None:

@@ -95,9 +95,9 @@ start_postgres() {
     "-p $2 -k $1 -c listen_addresses=127.0.0.1 -c max_connections=300 ${PG_OPTS:-$fast}"
 }
 
-stop_postgres() {
+stop_postgres() {  # stop_postgres DIR [MODE]: immediate for throwaway clusters, fast to keep data
   local bin; bin=$(pg_bin_dir)
-  [ -d "$1/pg" ] && as_pg_user "$bin/pg_ctl" -D "$1/pg" -m immediate -s stop >/dev/null 2>&1 || true
+  [ -d "$1/pg" ] && as_pg_user "$bin/pg_ctl" -D "$1/pg" -m "${2:-immediate}" -s stop >/dev/null 2>&1 || true
 }
 
 # throwaway_servers: a PostgreSQL cluster and a Redis server on free ports in a temporary
@@ -115,4 +115,28 @@ throwaway_servers() {
   export REDIS_URL="redis://127.0.0.1:$REDIS_PORT/0"
   export DEBUG=1 LIVESCORE_VAR_DIR="$TMP/var" DJANGO_SETTINGS_MODULE=livescore.settings
   mkdir -p "$TMP/var/static"
+}
+
+# start_local_postgres DIR PORT: the project-managed PostgreSQL of `make run`, kept under DIR
+# (var/) across runs: initialised on first use from the installed server binaries, durable
+# (default fsync and commit settings), listening on 127.0.0.1:PORT only, trust auth for the
+# local demo. Creates the `livescore` database when missing.
+start_local_postgres() {
+  local bin; bin=$(pg_bin_dir)
+  mkdir -p "$1"
+  if [ ! -s "$1/pg/PG_VERSION" ]; then
+    log "initialising PostgreSQL in $1/pg (first run)"
+    mkdir -p "$1/pg"
+    [ "$(id -u)" = 0 ] && { as_pg_user true; chown -R livescore-pg "$1"; }
+    chmod 700 "$1/pg"
+    as_pg_user "$bin/initdb" -D "$1/pg" -U postgres --auth=trust --encoding=UTF8 >/dev/null
+  fi
+  [ "$(id -u)" = 0 ] && chown -R livescore-pg "$1/pg" "$1"
+  if ! as_pg_user "$bin/pg_ctl" -D "$1/pg" status >/dev/null 2>&1; then
+    as_pg_user "$bin/pg_ctl" -D "$1/pg" -l "$1/pg.log" -w -s start -o \
+      "-p $2 -k $1 -c listen_addresses=127.0.0.1 -c max_connections=200"
+  fi
+  as_pg_user "$bin/psql" -h 127.0.0.1 -p "$2" -U postgres -tAc \
+    "SELECT 1 FROM pg_database WHERE datname = 'livescore'" | grep -q 1 ||
+    as_pg_user "$bin/createdb" -h 127.0.0.1 -p "$2" -U postgres livescore
 }

@@ -10,6 +10,14 @@ mkdir -p "$LIVESCORE_VAR_DIR"
 HOST=${HOST:-127.0.0.1} WEB_PORT=${WEB_PORT:-8000} FLOWER_PORT=${FLOWER_PORT:-5555}
 REDIS_PORT=${REDIS_PORT:-6379}
 export REDIS_URL=${REDIS_URL:-redis://127.0.0.1:$REDIS_PORT/0}
+# The embedded default database: a PostgreSQL cluster of the project's own under var/pg,
+# started here and stopped on exit. DATABASE_URL points elsewhere instead.
+if [ -z "${DATABASE_URL:-}" ]; then
+  PG_PORT=${PG_PORT:-5433}
+  start_local_postgres "$LIVESCORE_VAR_DIR/postgres" "$PG_PORT"
+  trap 'stop_postgres "$LIVESCORE_VAR_DIR/postgres" fast' EXIT
+  export DATABASE_URL="postgres://postgres@127.0.0.1:$PG_PORT/livescore"
+fi
 export REDIS_SERVER_BIN; REDIS_SERVER_BIN=$(redis_server_bin)
 export HOST WEB_PORT FLOWER_PORT REDIS_PORT
 
@@ -26,9 +34,12 @@ cat >&2 <<MSG
     REST API      http://$HOST:$WEB_PORT/api/v1/matches/
     The final     http://$HOST:$WEB_PORT/api/v1/matches/arg-vs-fra-2022-12-18/
     Admin         http://$HOST:$WEB_PORT/admin/   (login above)
-    Flower        http://$HOST:$FLOWER_PORT/
+    Flower        http://127.0.0.1:$FLOWER_PORT/  (loopback only, no login in the demo;
+                  FLOWER_BASIC_AUTH=user:password adds one)
     Redis         $REDIS_URL
+    PostgreSQL    $DATABASE_URL
   Ctrl-C stops everything.
 
 MSG
-exec "$VENV/bin/honcho" -f Procfile.dev start
+# Not exec: the trap above stops PostgreSQL when the process manager ends.
+"$VENV/bin/honcho" -f Procfile.dev start

@@ -8,11 +8,15 @@ BIN=${VENV:-.venv}/bin
 HOST=${HOST:-127.0.0.1} PORT=${WEB_PORT:-8000}
 case "${ASGI_SERVER:-uvicorn}" in
   daphne)
-    exec "$BIN/daphne" -b "$HOST" -p "$PORT" --proxy-headers livescore.asgi:application ;;
+    # Daphne with the documented limits (1007/1009 closes, slow sockets): realtime/daphne_server.py
+    exec "$BIN/python" -m realtime.daphne_server -b "$HOST" -p "$PORT" --proxy-headers \
+      livescore.asgi:application ;;
   uvicorn)
-    # Per-message deflate would compress the same frame once per socket: off.
+    # Per-message deflate would compress the same frame once per socket: off. The size limit
+    # is realtime.protocol.SERVER_MAX_MESSAGE_BYTES (larger frames: 1009); the application
+    # closes frames over 4096 bytes itself (4009).
     exec "$BIN/uvicorn" livescore.asgi:application --host "$HOST" --port "$PORT" \
-      --ws "${UVICORN_WS:-websockets-sansio}" --ws-per-message-deflate false --ws-max-size 65536 \
+      --ws "${UVICORN_WS:-websockets-sansio}" --ws-per-message-deflate false --ws-max-size 1048576 \
       --lifespan off --no-access-log --proxy-headers ;;
   *) echo "ASGI_SERVER must be uvicorn or daphne" >&2; exit 2 ;;
 esac

@@ -6,5 +6,4 @@ cd "$(dirname "$0")/.."
 
 ensure_venv dev
 throwaway_servers
-export DATABASE_CONN_MAX_AGE=0
 "$VENV/bin/pytest" "$@"

@@ -206,3 +206,17 @@ def test_scores_are_never_negative_in_the_database(match):
 
     with pytest.raises(IntegrityError), transaction.atomic():
         type(match).objects.filter(pk=match.pk).update(home_score=-1)
+
+
+def test_a_replay_with_a_var_disallowed_goal_can_be_replaced(match, home):
+    from matches import simulator
+
+    replay = simulator.replay_create(source=match)
+    match_change_status(match=replay, status=MatchStatus.FIRST_HALF)
+    goal = match_record_goal(match=replay, team=home, minute=10).event
+    match_disallow_goal(match=replay, goal=goal, reason="VAR: offside")
+
+    again = simulator.replay_create(source=match)  # the demo's next loop, same day
+
+    assert again.slug == replay.slug and again.pk != replay.pk
+    assert not MatchEvent.objects.filter(match_id=replay.pk).exists()

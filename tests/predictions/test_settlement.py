@@ -7,40 +7,11 @@ from django.db import connection
 from matches.models import EventKind
 from matches.services import match_correct_goal
 from predictions import leaderboard, scoring, settlement
-from predictions.models import Kind, LeagueMember, Prediction, SettlementChunk, UserScore
+from predictions.models import Kind, LeagueMember, Prediction, SettlementChunk
 from predictions.services import league_create
 from tests.conftest import make_player
+from tests.predictions.conftest import settle, totals
 from tests.predictions.helpers import play, predict
-
-
-def settle(match) -> None:
-    """Run a whole settlement in this process (Celery runs the same calls in workers)."""
-    _, chunks = settlement.settlement_begin(match_id=match.pk)
-    for chunk_id in chunks:
-        settlement.settlement_chunk(chunk_id=chunk_id)
-
-
-def totals() -> dict[int, int]:
-    return dict(UserScore.objects.values_list("user_id", "points"))
-
-
-@pytest.fixture
-def finished(match, home, away, fans):
-    """ARG 2-1 FRA; fan1 exact, fan2 right winner, fan3 wrong everything, fan4 first scorer."""
-    scorer = make_player(home, "Lionel Messi")
-    other = make_player(home, "Julián Álvarez")
-    predict(fans[0], match, Kind.SCORE, home_goals=2, away_goals=1)
-    predict(fans[1], match, Kind.WINNER, outcome="H")
-    predict(fans[2], match, Kind.SCORE, home_goals=0, away_goals=3)
-    predict(fans[3], match, Kind.FIRST_SCORER, player=scorer)
-    predict(fans[3], match, Kind.POSSESSION, band=3)
-    play(
-        match,
-        [(home, 10, scorer, "goal"), (away, 50, None, "goal"), (home, 80, other, "goal")],
-        possession=52,
-    )
-    match.refresh_from_db()
-    return match, scorer, other
 
 
 @pytest.mark.django_db

@@ -1,7 +1,8 @@
 import os
 
+from django.conf import settings
 from django.contrib.auth.models import Group, User
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 from rest_framework.authtoken.models import Token
 
 from matches.roles import roles_ensure
@@ -13,6 +14,12 @@ class Command(BaseCommand):
     )
 
     def handle(self, *args: object, **options: object) -> None:
+        if not settings.DEBUG:
+            # A staff account with a published password is a demo convenience only.
+            raise CommandError(
+                "refused: DEBUG is off. Create operators with `manage.py createsuperuser` "
+                "or in admin, with a password of their own."
+            )
         username = os.environ.get("DEMO_OPERATOR_USER", "operator")
         password = os.environ.get("DEMO_OPERATOR_PASSWORD", "livescore-demo")
         roles_ensure()
