@@ -54,3 +54,13 @@ class UnavailableMiddleware:
         response = JsonResponse(unavailable_body(exc), status=503)
         response["Retry-After"] = str(RETRY_AFTER_SECONDS)
         return response
+
+
+def not_found(request: HttpRequest, exception: Exception | None = None) -> JsonResponse:
+    """404 for URLs that match no route: JSON like every other API answer (handler404)."""
+    return JsonResponse({"detail": "Not found.", "code": "not_found"}, status=404)
+
+
+def server_error(request: HttpRequest) -> JsonResponse:
+    """500 (handler500): JSON, and no traceback; the error is in the server's log."""
+    return JsonResponse({"detail": "Server error.", "code": "server_error"}, status=500)

@@ -206,6 +206,10 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Live scores, match timelines and predictions for football fans.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "livescore.schema.add_error_responses",
+    ],
     # Assets served from our own static files: the docs work offline and under a strict CSP.
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",

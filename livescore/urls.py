@@ -16,3 +16,6 @@ urlpatterns = [
     path("healthz", health.live, name="healthz"),
     path("readyz", health.ready, name="readyz"),
 ]
+
+handler404 = "livescore.api.not_found"
+handler500 = "livescore.api.server_error"

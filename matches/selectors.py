@@ -2,7 +2,7 @@
 
 from django.db.models import Prefetch, QuerySet
 
-from matches.models import Competition, Match, MatchEvent, Team
+from matches.models import Competition, Match, MatchEvent, Player, Team
 
 
 def competition_list() -> QuerySet[Competition]:
@@ -11,6 +11,10 @@ def competition_list() -> QuerySet[Competition]:
 
 def team_list() -> QuerySet[Team]:
     return Team.objects.all()
+
+
+def team_players(team: Team) -> QuerySet[Player]:
+    return Player.objects.filter(team=team).order_by("number", "name")
 
 
 def match_list() -> QuerySet[Match]:

@@ -61,10 +61,14 @@ class MatchSerializer(serializers.ModelSerializer):
 
 
 class TimelineEventSerializer(serializers.ModelSerializer):
-    team = serializers.SlugRelatedField(slug_field="code", read_only=True)
-    player = PlayerSerializer(read_only=True)
-    related_player = PlayerSerializer(read_only=True)
-    supersedes = serializers.SlugRelatedField(slug_field="seq", read_only=True)
+    # null where an event has none: a status change has no team, a team goal may have no
+    # named scorer, only a substitution has a related player, only a correction supersedes.
+    team = serializers.SlugRelatedField(slug_field="code", read_only=True, allow_null=True)
+    player = PlayerSerializer(read_only=True, allow_null=True)
+    related_player = PlayerSerializer(read_only=True, allow_null=True)
+    supersedes = serializers.SlugRelatedField(
+        slug_field="seq", read_only=True, allow_null=True, help_text="seq of the event corrected"
+    )
     superseded = serializers.SerializerMethodField()
 
     class Meta:

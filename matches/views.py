@@ -14,6 +14,7 @@ from matches.serializers import (
     EventWriteSerializer,
     MatchDetailSerializer,
     MatchSerializer,
+    PlayerSerializer,
     TeamSerializer,
     TimelineEventSerializer,
 )
@@ -42,6 +43,16 @@ class TeamViewSet(viewsets.ReadOnlyModelViewSet):
 
     def get_object(self) -> object:
         return get_object_or_404(self.get_queryset(), code=self.kwargs["code"].upper())
+
+    @extend_schema(
+        responses=PlayerSerializer(many=True),
+        summary="The team's squad: player ids for first-scorer predictions and operators",
+    )
+    @action(detail=True, methods=["get"], filter_backends=[], pagination_class=None)
+    def players(self, request: Request, code: str) -> Response:
+        team = self.get_object()
+        players = selectors.team_players(team)
+        return Response(PlayerSerializer(players, many=True).data)
 
 
 class MatchViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):

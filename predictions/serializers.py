@@ -58,6 +58,7 @@ class LeagueSerializer(serializers.ModelSerializer):
         model = League
         fields = ["id", "name", "owner", "members", "created_at"]
         read_only_fields = ["id", "owner", "members", "created_at"]
+        extra_kwargs = {"name": {"min_length": 1, "max_length": 80}}
 
 
 class InviteRequestSerializer(serializers.Serializer):
@@ -66,7 +67,7 @@ class InviteRequestSerializer(serializers.Serializer):
 
 
 class JoinSerializer(serializers.Serializer):
-    code = serializers.CharField(max_length=16)
+    code = serializers.CharField(min_length=1, max_length=16)
 
 
 class EntrySerializer(serializers.Serializer):
@@ -82,3 +83,10 @@ class BoardSerializer(serializers.Serializer):
     top = EntrySerializer(many=True)
     me = EntrySerializer(allow_null=True)
     around = EntrySerializer(many=True)
+
+
+class ErrorSerializer(serializers.Serializer):
+    """An error answer (livescore/schema.py documents the common ones)."""
+
+    detail = serializers.CharField()
+    code = serializers.CharField(required=False)

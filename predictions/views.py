@@ -16,6 +16,7 @@ from predictions import selectors, services
 from predictions.models import Kind, League, LeagueMember, Prediction
 from predictions.serializers import (
     BoardSerializer,
+    ErrorSerializer,
     InviteRequestSerializer,
     JoinSerializer,
     LeagueSerializer,
@@ -26,6 +27,11 @@ from predictions.serializers import (
 Auth = permissions.IsAuthenticated
 
 
+def rule_error(description: str) -> OpenApiResponse:
+    """A PredictionError answer: {"detail": ..., "code": "prediction_rule"}."""
+    return OpenApiResponse(response=ErrorSerializer, description=description)
+
+
 def _match(slug: str) -> Match:
     return get_object_or_404(Match, slug=slug)
 
@@ -34,12 +40,19 @@ class PredictionPutView(APIView):
     permission_classes = [Auth]
 
     @extend_schema(
-        request=PickSerializer, responses={200: PredictionSerializer, 201: PredictionSerializer}
+        request=PickSerializer,
+        responses={
+            200: PredictionSerializer,
+            201: PredictionSerializer,
+            404: rule_error("no such match, or `kind` is not one of the four kinds"),
+            409: rule_error("predictions for this match are locked (kicked off)"),
+        },
     )
     def put(self, request: Request, slug: str, kind: str) -> Response:
         """Create or change your prediction of one kind (idempotent); 409 once locked."""
         if kind not in Kind.values:
-            return Response({"kind": f"one of {', '.join(Kind.values)}"}, status=404)
+            detail = f"kind must be one of {', '.join(Kind.values)}"
+            return Response({"detail": detail, "code": "unknown_kind"}, status=404)
         match = _match(slug)
         body = PickSerializer(data=request.data)
         body.is_valid(raise_exception=True)
@@ -132,7 +145,15 @@ class LeagueJoinView(APIView):
     permission_classes = [Auth]
     throttle_classes = [*api_settings.DEFAULT_THROTTLE_CLASSES, LeagueJoinThrottle]
 
-    @extend_schema(request=JoinSerializer, responses={200: LeagueSerializer})
+    @extend_schema(
+        request=JoinSerializer,
+        responses={
+            200: LeagueSerializer,
+            404: rule_error("unknown invite code"),
+            409: rule_error("the league is full"),
+            410: rule_error("the invite has expired or is used up"),
+        },
+    )
     def post(self, request: Request) -> Response:
         body = JoinSerializer(data=request.data)
         body.is_valid(raise_exception=True)
@@ -143,7 +164,10 @@ class LeagueJoinView(APIView):
 class LeagueLeaveView(APIView):
     permission_classes = [Auth]
 
-    @extend_schema(request=None, responses={204: None})
+    @extend_schema(
+        request=None,
+        responses={204: None, 409: rule_error("the owner cannot leave their own league")},
+    )
     def post(self, request: Request, league_id: int) -> Response:
         league = get_object_or_404(League, pk=league_id, memberships__user=request.user)
         services.league_leave(league=league, user=request.user)
@@ -153,14 +177,24 @@ class LeagueLeaveView(APIView):
 class LeagueMemberView(APIView):
     permission_classes = [Auth]
 
-    @extend_schema(responses={204: None})
+    @extend_schema(
+        responses={
+            204: None,
+            403: rule_error("only the owner removes members"),
+            409: rule_error("the owner cannot remove themselves"),
+        }
+    )
     def delete(self, request: Request, league_id: int, user_id: int) -> Response:
         league = get_object_or_404(League, pk=league_id)
         services.league_remove_member(league=league, by=request.user, user_id=user_id)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
-BOARD_N = OpenApiParameter("n", int, description="how many from the top (1-100, default 100)")
+BOARD_N = OpenApiParameter(
+    "n",
+    {"type": "integer", "minimum": 1, "maximum": 100, "default": 100},
+    description="how many from the top",
+)
 
 
 class _BoardView(APIView):

@@ -149,6 +149,7 @@ def snapshot_data(
             "ps": list(state.pens) if state.pens else None,
             "st": state.status,
             "m": state.minute,
+            "pos": match.home_possession,
             "ko": match.kickoff.strftime("%Y-%m-%dT%H:%MZ"),
             "ev": events or None,
         }

@@ -98,9 +98,16 @@ def replay_states(match: Match, timeline: list[MatchEvent]) -> list[MatchState]:
     return states
 
 
-# Period changes are in the snapshot's status already; its event list keeps the incidents.
+# Period changes are in the snapshot's status, possession in its `pos`; its event list keeps
+# the incidents.
 _QUIET_KINDS = frozenset(
-    {events.K.KICKOFF, events.K.PERIOD_START, events.K.PERIOD_END, events.K.STATUS}
+    {
+        events.K.KICKOFF,
+        events.K.PERIOD_START,
+        events.K.PERIOD_END,
+        events.K.STATUS,
+        events.K.POSSESSION,
+    }
 )
 
 

@@ -2,8 +2,11 @@
 
 import datetime as dt
 import itertools
+import json
 
 import pytest
+import redis
+from django.conf import settings
 from django.contrib.auth.models import Group, User
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
@@ -94,6 +97,22 @@ def viewer_user(db) -> User:
 @pytest.fixture
 def fan(db) -> User:
     return User.objects.create_user("fan1", password="pw-fan-1")
+
+
+@pytest.fixture
+def broker():
+    """The broker's Redis, its queues emptied before and after (in-process tests look into
+    them; the real workers of tests/integration use a broker database of their own)."""
+    client = redis.Redis.from_url(settings.REDIS_URL)
+    queues = ("events", "settlement", "default")
+    client.delete(*queues)
+    yield client
+    client.delete(*queues)
+
+
+def queued_tasks(broker, queue: str) -> list[str]:
+    """Names of the tasks waiting on a queue, oldest last."""
+    return [json.loads(m)["headers"]["task"] for m in broker.lrange(queue, 0, -1)]
 
 
 @pytest.fixture

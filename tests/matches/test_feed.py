@@ -4,25 +4,16 @@ import json
 import time
 
 import pytest
-import redis
-from django.conf import settings
 from django.utils import timezone
 
 from matches import feed
 from matches.models import EventKind, FeedEvent, MatchEvent, MatchStatus
 from matches.tasks import feed_reconcile_task
+from tests.conftest import queued_tasks
 from tests.feedclient import feed_event, signed_headers
 
 pytestmark = pytest.mark.django_db
 URL = "/api/v1/feed/events"
-
-
-@pytest.fixture
-def broker():
-    client = redis.Redis.from_url(settings.REDIS_URL)
-    client.delete("events")
-    yield client
-    client.delete("events")
 
 
 def post(client, body: bytes, **headers):
@@ -41,9 +32,8 @@ def test_valid_batch_is_stored_before_202_and_a_wake_up_queued(client, match, br
     assert response.status_code == 202 and response.json() == {"accepted": 1}
     stored = FeedEvent.objects.get()
     assert (stored.provider_seq, stored.state) == (1, "pending")
-    (message,) = broker.lrange("events", 0, -1)
-    wake = json.loads(message)
-    assert wake["headers"]["task"] == "matches.tasks.feed_drain_task"
+    assert queued_tasks(broker, "events") == ["matches.tasks.feed_drain_task"]
+    wake = json.loads(broker.lindex("events", 0))
     assert json.loads(base64.b64decode(wake["body"]))[0] == ["demo", match.pk]
 
 

@@ -1,35 +1,20 @@
 """Boards lost with Redis are detected and rebuilt once, never shown empty; a league owner
 is on their own board from the start; boards equal the database after every operation."""
 
-import json
 import threading
 
 import pytest
-import redis
-from django.conf import settings
 from django.db import connection
 
 from predictions import leaderboard
 from predictions.services import league_create
 from predictions.tasks import leaderboard_rebuild_task
-from tests.conftest import token_client
+from tests.conftest import queued_tasks, token_client
 from tests.predictions.conftest import settle
 
 pytestmark = pytest.mark.django_db
 
 BOARD = "/api/v1/leaderboards/global/"
-
-
-@pytest.fixture
-def broker():
-    client = redis.Redis.from_url(settings.REDIS_URL)
-    client.delete("settlement")
-    yield client
-    client.delete("settlement")
-
-
-def queued_tasks(broker) -> list[str]:
-    return [json.loads(m)["headers"]["task"] for m in broker.lrange("settlement", 0, -1)]
 
 
 def test_lost_boards_answer_503_start_one_rebuild_then_match_the_database(
@@ -44,7 +29,7 @@ def test_lost_boards_answer_503_start_one_rebuild_then_match_the_database(
 
     assert first.status_code == second.status_code == 503
     assert first["Retry-After"] and first.json()["code"] == "unavailable"
-    assert queued_tasks(broker) == ["predictions.tasks.leaderboard_rebuild_task"]
+    assert queued_tasks(broker, "settlement") == ["predictions.tasks.leaderboard_rebuild_task"]
 
     leaderboard_rebuild_task.run()  # what the settlement worker does with it
 
@@ -69,7 +54,7 @@ def test_a_read_storm_on_lost_boards_queues_a_single_rebuild(api, broker):
         thread.join()
 
     assert statuses == [503] * 20
-    assert len(queued_tasks(broker)) == 1
+    assert len(queued_tasks(broker, "settlement")) == 1
 
 
 def test_a_league_owner_is_on_their_board_at_once(fans, django_capture_on_commit_callbacks):

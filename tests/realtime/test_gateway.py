@@ -301,3 +301,21 @@ async def test_a_slow_socket_is_closed_and_does_not_hold_up_others():
     assert len(sent) == protocol.SEND_QUEUE_LIMIT + 2
     assert slow.closed and closes == [protocol.CLOSE_SLOW]
     stuck.cancel()
+
+
+async def test_possession_is_a_stat_frame_and_in_the_snapshot(match):
+    from matches.services import match_set_possession
+
+    await kick_off(match)
+    ws = await connect()
+    await sub(ws, f"match:{match.slug}")
+
+    await sync_to_async(match_set_possession)(match=match, home_possession=57)
+    stat = await frame(ws)
+    again = await connect()
+    snap = await sub(again, f"match:{match.slug}")
+
+    assert stat == {"ch": f"match:{match.slug}", "t": "stat", "seq": 2, "d": {"pos": 57}}
+    assert snap["d"]["pos"] == 57 and all(e["t"] != "stat" for e in snap["d"].get("ev", []))
+    await ws.disconnect()
+    await again.disconnect()
