@@ -185,6 +185,11 @@ REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"]
     + (["rest_framework.renderers.BrowsableAPIRenderer"] if DEBUG else []),
     "EXCEPTION_HANDLER": "livescore.api.exception_handler",
+    "DEFAULT_PARSER_CLASSES": [
+        "livescore.parsers.JSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "DEFAULT_THROTTLE_CLASSES": [
         "livescore.throttles.AnonThrottle",
         "livescore.throttles.UserThrottle",

@@ -153,3 +153,25 @@ def test_live_snapshot_has_etag_and_answers_304(api, match, home):
     assert "max-age=1" in first["Cache-Control"]
     assert again.status_code == 304
     assert api.get("/api/v1/matches/nope-vs-nope-2020-01-01/live/").status_code == 404
+
+
+def test_a_team_squad_lists_player_ids(api, home):
+    from tests.conftest import make_player
+
+    messi = make_player(home, "Lionel Messi")
+
+    squad = api.get(f"/api/v1/teams/{home.code.lower()}/players/")
+
+    assert squad.status_code == 200
+    assert {"id": messi.pk, "name": "Lionel Messi"}.items() <= squad.json()[0].items()
+    assert api.get("/api/v1/teams/XXX/players/").status_code == 404
+
+
+def test_deeply_nested_json_bodies_get_400(fan):
+    from tests.conftest import token_client
+
+    body = '{"name": ' + "[" * 50_000 + "]" * 50_000 + "}"
+
+    answer = token_client(fan).post("/api/v1/leagues/", body, content_type="application/json")
+
+    assert answer.status_code == 400 and "nested" in answer.json()["detail"]
