@@ -6,9 +6,11 @@ run:  ## the whole system with a live demo on embedded defaults
 test:  ## the whole test suite against throwaway PostgreSQL and Redis servers
 	bash scripts/test.sh
 
-lint:
+lint:  ## ruff (lint and format) everywhere, mypy on core/, realtime/ and gateway/
+	bash -c '. scripts/lib.sh && ensure_venv dev'
 	.venv/bin/ruff check .
 	.venv/bin/ruff format --check .
+	.venv/bin/mypy
 
 format:
 	.venv/bin/ruff format .

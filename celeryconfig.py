@@ -2,6 +2,7 @@
 
 Queues are split by latency class so a settlement surge never delays a goal:
   events         provider ingest and match state changes (low latency)
+  realtime       socket frames built by tasks (leaderboard tops, fans' points): low latency
   settlement     prediction scoring in chunks (heavy)
   notifications  push messages (slow, retried)
   default        everything else
@@ -21,6 +22,7 @@ result_backend = None
 task_default_queue = "default"
 task_queues = (
     Queue("events"),
+    Queue("realtime"),
     Queue("settlement"),
     Queue("notifications"),
     Queue("default"),
@@ -29,7 +31,7 @@ task_routes = {
     "matches.tasks.*": {"queue": "events"},
     "predictions.tasks.settle_*": {"queue": "settlement"},
     "predictions.tasks.leaderboard_*": {"queue": "settlement"},
-    "predictions.tasks.notify_*": {"queue": "notifications"},
+    "predictions.tasks.announce_*": {"queue": "realtime"},
     "notifications.tasks.*": {"queue": "notifications"},
 }
 
@@ -65,5 +67,5 @@ beat_schedule: dict = {
     # feed's promise that an accepted event is applied within seconds rests on this.
     "feed-reconcile": {"task": "matches.tasks.feed_reconcile_task", "schedule": 2.0},
     # Finishes settlements whose messages were lost (a killed worker, a restarted broker).
-    "settlement-reconcile": {"task": "predictions.tasks.settle_reconcile", "schedule": 30.0},
+    "settlement-reconcile": {"task": "predictions.tasks.settle_reconcile_task", "schedule": 30.0},
 }

@@ -32,16 +32,12 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "livescore.settings")
 
+from core.net import free_port  # noqa: E402 - needs the project root on sys.path
+
 SLUG = "bench-vs-mark-2026-06-01"
 CHANNEL = f"match:{SLUG}"
 ORIGIN = "http://127.0.0.1:8000"
 VARIANTS = ["floor", "livescore-uvicorn", "livescore-daphne", "stock-daphne"]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def rss_kib(pid: int) -> int:
@@ -172,36 +168,30 @@ class Publisher:
     def prepare(self) -> None:
         """The snapshot a livescore gateway serves on `sub` (as the score worker leaves it)."""
         from realtime.channels import snapshot_key
-        from realtime.events import encode
+        from realtime.frames import encode
 
         snap = encode({"ch": CHANNEL, "t": "snap", "seq": 0, "d": {"h": "BEN", "a": "MAR"}})
         self.redis.hset(snapshot_key(SLUG), mapping={"seq": 0, "text": snap})
 
     def publish(self, seq: int) -> float:
         """Publish goal `seq`; returns the wall time just before it left."""
-        from realtime.events import Frame, encode
+        from realtime.frames import Frame, encode
 
         frame = goal_frame(seq)
         sent_at = time.time()
         if self.name == "floor":
             self.redis.publish(f"rt:{CHANNEL}", encode(frame))
         elif self.name.startswith("stock"):
-            from realtime.stock import group_name
+            from gateway.stock import group_name
 
             message = {"type": "frame", "data": frame}
             self.loop.run_until_complete(self.layer.group_send(group_name(CHANNEL), message))
         else:
             from realtime import publish
 
-            text = encode(frame)
-            publish.store_and_publish(
-                slug=SLUG,
-                seq=seq,
-                snapshot=text,
-                frames=[Frame(CHANNEL, seq, text)],
-                live=True,
-                kickoff=0,
-            )
+            wire = Frame(CHANNEL, frame["t"], frame["d"], seq=seq)
+            state = publish.LiveState(SLUG, seq, wire.text, live=True, kickoff=0)
+            publish.publish_now(wire, state=state)
         return sent_at
 
 

@@ -198,10 +198,10 @@ def baseline(slice_fans: list[int]) -> float:
     """The naive way, per row: Python scoring, ORM save, a total update and Redis calls."""
     from django.db.models import F
 
+    from core.redis import client
     from matches import effects
     from predictions import leaderboard, scoring
     from predictions.models import Prediction, UserScore
-    from realtime import publish
 
     match = make_match(day=30)
     load_predictions(match, slice_fans, seed=2)
@@ -210,7 +210,7 @@ def baseline(slice_fans: list[int]) -> float:
     match.refresh_from_db()
     rules = scoring.rules_for(match)
     result = scoring.match_result(match, rules)
-    redis = publish.client()
+    redis = client()
     rows = list(Prediction.objects.filter(match=match))
     started = time.perf_counter()
     for prediction in rows:

@@ -43,14 +43,15 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "channels",
+    "core",
     "matches",
     "predictions",
-    "realtime",
+    "gateway",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
-    "livescore.api.UnavailableMiddleware",
+    "core.api.UnavailableMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -123,7 +124,7 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env_str("REDIS_URL", "redis://127.0.0.1:6379/0")
 
-# The gateway fans out through its own hub (realtime/hub.py); the channel layer serves
+# The gateway fans out through its own hub (gateway/hub.py); the channel layer serves
 # point-to-point messages and the stock-pattern baseline. redis-py's default pool of 100
 # connections fails a connect burst with "Too many connections", hence the larger pool.
 CHANNEL_LAYERS = {
@@ -174,26 +175,26 @@ STORAGES = {
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "livescore.auth.CachedTokenAuthentication",
+        "core.auth.CachedTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticatedOrReadOnly"],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
-    "DEFAULT_FILTER_BACKENDS": ["livescore.filters.StrictFilterBackend"],
+    "DEFAULT_FILTER_BACKENDS": ["core.filters.StrictFilterBackend"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"]
     + (["rest_framework.renderers.BrowsableAPIRenderer"] if DEBUG else []),
-    "EXCEPTION_HANDLER": "livescore.api.exception_handler",
+    "EXCEPTION_HANDLER": "core.api.exception_handler",
     "DEFAULT_PARSER_CLASSES": [
-        "livescore.parsers.JSONParser",
+        "core.parsers.JSONParser",
         "rest_framework.parsers.FormParser",
         "rest_framework.parsers.MultiPartParser",
     ],
     "DEFAULT_THROTTLE_CLASSES": [
-        "livescore.throttles.AnonThrottle",
-        "livescore.throttles.UserThrottle",
-        "livescore.throttles.WriteThrottle",
+        "core.throttles.AnonThrottle",
+        "core.throttles.UserThrottle",
+        "core.throttles.WriteThrottle",
     ],
     # Documented in docs/operations.md; each can be set from the environment.
     "DEFAULT_THROTTLE_RATES": {
@@ -213,7 +214,7 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
-        "livescore.schema.add_error_responses",
+        "core.schema.add_error_responses",
     ],
     # Assets served from our own static files: the docs work offline and under a strict CSP.
     "SWAGGER_UI_DIST": "SIDECAR",

@@ -17,5 +17,5 @@ urlpatterns = [
     path("readyz", health.ready, name="readyz"),
 ]
 
-handler404 = "livescore.api.not_found"
-handler500 = "livescore.api.server_error"
+handler404 = "core.api.not_found"
+handler500 = "core.api.server_error"

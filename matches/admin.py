@@ -108,42 +108,17 @@ class _TeamPlayerForm(forms.Form):
         ).select_related("team")
 
 
-class GoalForm(_TeamPlayerForm):
-    kind = forms.ChoiceField(
-        choices=[
-            (k, EventKind(k).label)
-            for k in (EventKind.GOAL, EventKind.PENALTY_GOAL, EventKind.OWN_GOAL)
-        ]
-    )
+class _TimedEventForm(_TeamPlayerForm):
+    """An in-play event at a minute; subclasses name the kinds they offer."""
+
+    KINDS: tuple[str, ...] = ()
+    kind = forms.ChoiceField()
     minute = forms.IntegerField(min_value=0, max_value=120)
     stoppage = forms.IntegerField(min_value=0, max_value=30, initial=0)
 
-    def apply(self, match: Match) -> services.Recorded:
-        d = self.cleaned_data
-        return services.match_record_goal(
-            match=match,
-            team=d["team"],
-            player=d["player"],
-            minute=d["minute"],
-            stoppage=d["stoppage"],
-            kind=d["kind"],
-        )
-
-
-class IncidentForm(_TeamPlayerForm):
-    kind = forms.ChoiceField(
-        choices=[
-            (k, EventKind(k).label)
-            for k in (
-                EventKind.YELLOW,
-                EventKind.RED,
-                EventKind.MISSED_PENALTY,
-                EventKind.VAR_REVIEW,
-            )
-        ]
-    )
-    minute = forms.IntegerField(min_value=0, max_value=120)
-    stoppage = forms.IntegerField(min_value=0, max_value=30, initial=0)
+    def __init__(self, *args: Any, match: Match, **kwargs: Any) -> None:
+        super().__init__(*args, match=match, **kwargs)
+        self.fields["kind"].choices = [(k, EventKind(k).label) for k in self.KINDS]
 
     def apply(self, match: Match) -> services.Recorded:
         d = self.cleaned_data
@@ -155,6 +130,14 @@ class IncidentForm(_TeamPlayerForm):
             minute=d["minute"],
             stoppage=d["stoppage"],
         )
+
+
+class GoalForm(_TimedEventForm):
+    KINDS = (EventKind.GOAL, EventKind.PENALTY_GOAL, EventKind.OWN_GOAL)
+
+
+class IncidentForm(_TimedEventForm):
+    KINDS = (EventKind.YELLOW, EventKind.RED, EventKind.MISSED_PENALTY, EventKind.VAR_REVIEW)
 
 
 class DisallowForm(forms.Form):
@@ -180,6 +163,23 @@ class ShootoutForm(_TeamPlayerForm):
         return services.match_record_shootout_kick(
             match=match, team=d["team"], player=d["player"], scored=d["scored"]
         )
+
+
+def _check_new_match(clean: Any) -> Any:
+    """The admin form's clean, then the services' rules for a new match, as form errors."""
+
+    def checked() -> Any:
+        data = clean()
+        if all(data.get(k) for k in ("home", "away", "kickoff")):
+            try:
+                services.match_check_new(
+                    home=data["home"], away=data["away"], kickoff=data["kickoff"]
+                )
+            except services.MatchRuleError as exc:
+                raise forms.ValidationError(str(exc)) from None
+        return data
+
+    return checked
 
 
 CONSOLE_FORMS: dict[str, type[forms.Form]] = {
@@ -209,6 +209,7 @@ class MatchAdmin(admin.ModelAdmin):
         "seq",
         "result_version",
         "started_at",
+        "home_possession",  # recorded as an event (feed, operator API), like every stat
     ]
     inlines = [MatchEventInline]
     actions = ["start_matches", "end_matches"]
@@ -227,10 +228,31 @@ class MatchAdmin(admin.ModelAdmin):
             return [f for f in self.readonly_fields if f != "slug"]
         return [*self.readonly_fields, "competition", "stage", "home", "away"]
 
+    def get_form(self, request: HttpRequest, obj: Any = None, **kwargs: Any) -> Any:
+        form = super().get_form(request, obj, **kwargs)
+        if obj is None:
+            form.clean = _check_new_match(form.clean)
+        return form
+
     def save_model(self, request: HttpRequest, obj: Match, form: Any, change: bool) -> None:
-        if not change:
-            obj.slug = services.match_slug(home=obj.home, away=obj.away, date=obj.kickoff.date())
-        super().save_model(request, obj, form, change)
+        """Through the services, like every other write: a new match is created by
+        `match_create`, a change of schedule by `match_reschedule`."""
+        d = form.cleaned_data
+        if change:
+            services.match_reschedule(
+                match=obj, kickoff=d["kickoff"], venue=d["venue"], group=d["group"]
+            )
+            return
+        created = services.match_create(
+            competition=d["competition"],
+            stage=d["stage"],
+            home=d["home"],
+            away=d["away"],
+            kickoff=d["kickoff"],
+            venue=d["venue"],
+            group=d["group"],
+        )
+        obj.pk, obj.slug = created.pk, created.slug
 
     def _bulk(self, request: HttpRequest, queryset: QuerySet[Match], status: str) -> None:
         done, failed = 0, []

@@ -1,9 +1,14 @@
-"""Side effects of committed match changes.
+"""Side effects of committed match changes: the one module where the match domain reaches
+beyond itself.
 
-Services call `match_changed` inside their transaction, with the match in its new state; the
-frames are built there (so each carries the score right after its event) and handed to
-`transaction.on_commit`, so nothing is announced that did not commit. This is the single hook
-where publishing and settlement attach.
+Services call these inside their transaction, with the match locked in its new state.
+- Frames go down to the wire (`realtime.publish_on_commit`), built here so each carries the
+  score right after its event, with the channel's new snapshot; nothing is announced that
+  did not commit.
+- Settlement is the one upward seam kept on purpose: full time (or a later correction)
+  sends the settlement task by name after commit, so this module imports nothing of the
+  predictions app. If that message is lost, the settlement reconciler (beat, every 30 s)
+  starts the run anyway.
 """
 
 from __future__ import annotations
@@ -15,10 +20,16 @@ from contextvars import ContextVar
 from functools import partial
 from typing import TYPE_CHECKING
 
+from celery import current_app
 from django.db import transaction
+
+from matches import live
+from realtime.publish import publish_on_commit, reset_on_commit
 
 if TYPE_CHECKING:
     from matches.models import Match, MatchEvent
+
+SETTLE_TASK = "predictions.tasks.settle_match_task"
 
 logger = logging.getLogger("livescore.matches")
 
@@ -40,34 +51,25 @@ def suppressed() -> Iterator[None]:
 
 
 def match_changed(match: Match, appended: list[MatchEvent]) -> None:
-    """Schedule the after-commit effects of events just appended to a locked match."""
+    """Announce, after commit, events just appended to a locked match."""
     if not enabled():
         return
-    from realtime import publish
-    from realtime.events import MatchState, event_frame
-
-    state = MatchState.of(match)
-    frames = [event_frame(match.slug, event, state) for event in appended]
     logger.info(
         "match change match=%s seq=%s kinds=%s", match.slug, match.seq, [e.kind for e in appended]
     )
-    transaction.on_commit(partial(publish.match_changed, match.pk, frames))
+    frames = live.frames_for(match, appended)
+    publish_on_commit(*frames, state=live.live_state(match, live.timeline(match)))
 
 
 def match_created(match: Match) -> None:
     """A new match may reuse the slug of a deleted one (a replay): its live state starts over."""
-    if not enabled():
-        return
-    from realtime import publish
-
-    transaction.on_commit(partial(publish.match_reset, match.slug))
+    if enabled():
+        reset_on_commit(match.slug)
 
 
 def result_changed(match: Match) -> None:
     """Full time, a correction after it, or a void: settle predictions for the new version."""
     if not enabled():
         return
-    from predictions.tasks import settle_match
-
     logger.info("result changed match=%s version=%s", match.slug, match.result_version)
-    transaction.on_commit(partial(settle_match.delay, match.pk))
+    transaction.on_commit(partial(current_app.send_task, SETTLE_TASK, args=[match.pk]))

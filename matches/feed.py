@@ -28,6 +28,7 @@ from django.utils import timezone
 
 from matches import services
 from matches.models import EventKind, FeedCursor, FeedEvent, Match, MatchEvent, Player, Team
+from matches.selectors import match_team
 
 logger = logging.getLogger("livescore.feed")
 
@@ -187,10 +188,10 @@ def _command(event: FeedEvent) -> services.EventCommand:
 def _team(match: Match, code: str | None) -> Team | None:
     if not code:
         return None
-    for team in (match.home, match.away):
-        if team.code == code.upper():
-            return team
-    raise services.MatchRuleError(f"{code} does not play in {match.slug}")
+    team = match_team(match, code)
+    if team is None:
+        raise services.MatchRuleError(f"{code} does not play in {match.slug}")
+    return team
 
 
 def _player(match: Match, team: Team | None, name: str | None, kind: str) -> Player | None:

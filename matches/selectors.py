@@ -1,7 +1,12 @@
-"""Read-side queries for the match domain (views and consumers call these)."""
+"""Read-side queries for the match domain: what views, other apps and the gateway call.
+
+`live_snapshot_or_rebuild` (from matches.live) is the gateway's way to a match snapshot;
+it writes the rebuilt live state to Redis when it finds none, as its name says.
+"""
 
 from django.db.models import Prefetch, QuerySet
 
+from matches.live import live_snapshot_or_rebuild
 from matches.models import Competition, Match, MatchEvent, Player, Team
 
 
@@ -15,6 +20,14 @@ def team_list() -> QuerySet[Team]:
 
 def team_players(team: Team) -> QuerySet[Player]:
     return Player.objects.filter(team=team).order_by("number", "name")
+
+
+def match_team(match: Match, code: str) -> Team | None:
+    """The side of `match` with FIFA `code` (any case), or None when it does not play."""
+    for team in (match.home, match.away):
+        if team.code == code.upper():
+            return team
+    return None
 
 
 def match_list() -> QuerySet[Match]:
@@ -31,24 +44,21 @@ def match_detail_list() -> QuerySet[Match]:
     return match_list().prefetch_related(Prefetch("events", queryset=match_timeline()))
 
 
-def match_live_snapshot(slug: str) -> tuple[int, str] | None:
-    """(seq, snapshot frame text) from Redis, rebuilt from the database when Redis lost it,
-    and built from the database alone (nothing stored) while Redis is unreachable."""
-    import redis
-
-    from realtime import channels, publish  # realtime builds on matches: imported late
-
-    try:
-        seq, text = publish.client().hmget(channels.snapshot_key(slug), ["seq", "text"])
-    except (redis.ConnectionError, redis.TimeoutError):
-        return publish.match_snapshot_by_slug(slug)
-    if text is not None:
-        return int(seq), text.decode()
-    return publish.match_rebuild_by_slug(slug)
-
-
 def match_share_locked(match_id: int) -> Match:
     """Read the match holding its row FOR SHARE until the transaction ends. Many readers may
     hold it at once; a service changing the match (FOR UPDATE) waits for them, and they wait
     for it. Call inside a transaction."""
     return Match.objects.raw("SELECT * FROM matches_match WHERE id = %s FOR SHARE", [match_id])[0]
+
+
+__all__ = [
+    "competition_list",
+    "live_snapshot_or_rebuild",
+    "match_detail_list",
+    "match_list",
+    "match_share_locked",
+    "match_team",
+    "match_timeline",
+    "team_list",
+    "team_players",
+]

@@ -2,8 +2,9 @@ from typing import Any
 
 from rest_framework import serializers
 
-from matches.feed import MAX_SEQ
+from matches.feed import MAX_BATCH, MAX_SEQ
 from matches.models import Competition, Match, MatchEvent, MatchStatus, Player, Stage, Team
+from matches.selectors import match_team
 from matches.services import COMMAND_KINDS, EventCommand
 
 
@@ -119,11 +120,10 @@ class EventWriteSerializer(serializers.Serializer):
     )
 
     def validate_team(self, code: str) -> Team:
-        match: Match = self.context["match"]
-        for team in (match.home, match.away):
-            if team.code == code.upper():
-                return team
-        raise serializers.ValidationError(f"{code} does not play in this match")
+        team = match_team(self.context["match"], code)
+        if team is None:
+            raise serializers.ValidationError(f"{code} does not play in this match")
+        return team
 
     def _player(self, player_id: int | None) -> Player | None:
         if player_id is None:
@@ -178,7 +178,7 @@ class FeedEventSerializer(serializers.Serializer):
 
 
 class FeedBatchSerializer(serializers.Serializer):
-    events = FeedEventSerializer(many=True, allow_empty=False, max_length=500)
+    events = FeedEventSerializer(many=True, allow_empty=False, max_length=MAX_BATCH)
 
     def validate_events(self, events: list[dict[str, Any]]) -> list[dict[str, Any]]:
         slugs = {e["match"] for e in events}

@@ -10,15 +10,15 @@ console, the REST API, the provider feed and the World Cup loader all call these
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
 from django.db import transaction
-from django.db.models import Count
 from django.utils import timezone
 
-from matches import effects
+from core.errors import DomainError
+from matches import effects, rules
 from matches.models import (
     GOAL_KINDS,
     LIVE_STATUSES,
@@ -33,10 +33,13 @@ from matches.models import (
 )
 
 S = MatchStatus
+Change = Callable[[Match], MatchEvent]  # a service's change to a locked match
 
 
-class MatchRuleError(Exception):
+class MatchRuleError(DomainError):
     """A requested change breaks a match rule. The message is safe to show to an operator."""
+
+    code = "match_rule"
 
 
 @dataclass(frozen=True)
@@ -91,11 +94,7 @@ def match_create(
     group: str = "",
 ) -> Match:
     """Create a scheduled match; the slug uses the local date when given (as fans know it)."""
-    if home.pk == away.pk:
-        raise MatchRuleError("a match needs two different teams")
-    slug = match_slug(home=home, away=away, date=local_date or kickoff.date())
-    if Match.objects.filter(slug=slug).exists():
-        raise MatchRuleError(f"match {slug} already exists")
+    slug = match_check_new(home=home, away=away, kickoff=kickoff, local_date=local_date)
     match = Match.objects.create(
         competition=competition,
         stage=stage,
@@ -108,6 +107,25 @@ def match_create(
     )
     effects.match_created(match)
     return match
+
+
+def match_check_new(
+    *, home: Team, away: Team, kickoff: dt.datetime, local_date: dt.date | None = None
+) -> str:
+    """The rules for a new match (admin forms check them before saving); returns its slug."""
+    if home.pk == away.pk:
+        raise MatchRuleError("a match needs two different teams")
+    slug = match_slug(home=home, away=away, date=local_date or kickoff.date())
+    if Match.objects.filter(slug=slug).exists():
+        raise MatchRuleError(f"match {slug} already exists")
+    return slug
+
+
+def match_reschedule(*, match: Match, kickoff: dt.datetime, venue: str, group: str) -> None:
+    """Change when and where a match is played (its slug, the fans' link, stays)."""
+    with _locked(match) as m:
+        m.kickoff, m.venue, m.group = kickoff, venue, group
+        m.save(update_fields=["kickoff", "venue", "group", "updated_at"])
 
 
 @contextmanager
@@ -130,6 +148,21 @@ def _locked(match: Match) -> Iterator[Match]:
     match.refresh_from_db()
 
 
+def _apply_once(
+    match: Match, provider: str, provider_event_id: str | None, change: Change
+) -> Recorded:
+    """The opening every recording service shares: lock the match; a provider event applied
+    before is answered with the earlier event (feeds re-send, and a re-sent goal must not
+    count twice); otherwise `change` validates, appends its event and updates the locked
+    match, which is then saved."""
+    with _locked(match) as m:
+        if earlier := _duplicate(provider, provider_event_id):
+            return Recorded(earlier, created=False)
+        event = change(m)
+        m.save()
+    return Recorded(event, created=True)
+
+
 def _duplicate(provider: str, provider_event_id: str | None) -> MatchEvent | None:
     if provider_event_id is None:
         return None
@@ -144,21 +177,13 @@ def _append(match: Match, **fields: object) -> MatchEvent:
     return event
 
 
-def _counted(match: Match, **kinds: object) -> tuple[int, int]:
-    """(home, away) counts of the events that still count (not superseded) matching `kinds`."""
-    rows = match.events.filter(superseded_by__isnull=True, **kinds).values_list("team_id")
-    per_team = dict(rows.annotate(n=Count("id")))
-    return per_team.get(match.home_id, 0), per_team.get(match.away_id, 0)
-
-
 def _recount(match: Match) -> None:
-    """Derive score and shootout score from the events that still count, so the score can
-    never disagree with the timeline (corrections included)."""
-    match.home_score, match.away_score = _counted(match, kind__in=GOAL_KINDS)
+    """Derive score and shootout score from the events that still count (matches/rules.py),
+    so the score can never disagree with the timeline (corrections included)."""
+    timeline = list(match.events.order_by("seq"))
+    match.home_score, match.away_score = rules.score(match, timeline)
     if match.home_pens is not None:
-        match.home_pens, match.away_pens = _counted(
-            match, kind=EventKind.SHOOTOUT_KICK, scored=True
-        )
+        match.home_pens, match.away_pens = rules.shootout_score(match, timeline)
 
 
 def _period(status: str, minute: int | None) -> int:
@@ -221,9 +246,8 @@ def match_record_event(
     A `provider_event_id` already applied for `provider` makes this a no-op that returns the
     earlier event: feeds re-send, and a re-sent goal must not count twice.
     """
-    with _locked(match) as m:
-        if earlier := _duplicate(provider, provider_event_id):
-            return Recorded(earlier, created=False)
+
+    def change(m: Match) -> MatchEvent:
         if kind in IN_PLAY_KINDS:
             if m.status not in PLAYING_MINUTES:
                 raise MatchRuleError(f"a {kind} needs the ball in play, the match is {m.status}")
@@ -250,8 +274,9 @@ def match_record_event(
         _touch_minute(m, minute)
         if kind in GOAL_KINDS:
             _recount(m)
-        m.save()
-    return Recorded(event, created=True)
+        return event
+
+    return _apply_once(match, provider, provider_event_id, change)
 
 
 def match_record_goal(
@@ -304,28 +329,28 @@ def match_disallow_goal(
     provider_event_id: str | None = None,
 ) -> Recorded:
     """Cancel a goal (VAR). Allowed while live and after full time (a correction)."""
-    with _locked(match) as m:
-        if earlier := _duplicate(provider, provider_event_id):
-            return Recorded(earlier, created=False)
+
+    def change(m: Match) -> MatchEvent:
         if m.status not in LIVE_STATUSES and m.status != S.FINISHED:
             raise MatchRuleError(f"goals cannot be disallowed while the match is {m.status}")
-        goal = _counted_goal(m, goal)
+        counted = _counted_goal(m, goal)
         event = _append(
             m,
             kind=EventKind.GOAL_DISALLOWED,
-            period=goal.period,
-            minute=goal.minute,
-            stoppage=goal.stoppage,
-            team=goal.team,
-            player=goal.player,
+            period=counted.period,
+            minute=counted.minute,
+            stoppage=counted.stoppage,
+            team=counted.team,
+            player=counted.player,
             detail=reason[:200],
-            supersedes=goal,
+            supersedes=counted,
             provider=provider,
             provider_event_id=provider_event_id,
         )
         _after_correction(m)
-        m.save()
-    return Recorded(event, created=True)
+        return event
+
+    return _apply_once(match, provider, provider_event_id, change)
 
 
 def match_correct_goal(
@@ -338,32 +363,32 @@ def match_correct_goal(
     provider_event_id: str | None = None,
 ) -> Recorded:
     """Change a goal's scorer (or kind, e.g. to own goal): a new goal event supersedes it."""
-    with _locked(match) as m:
-        if earlier := _duplicate(provider, provider_event_id):
-            return Recorded(earlier, created=False)
+
+    def change(m: Match) -> MatchEvent:
         if m.status not in LIVE_STATUSES and m.status != S.FINISHED:
             raise MatchRuleError(f"goals cannot be corrected while the match is {m.status}")
-        goal = _counted_goal(m, goal)
-        new_kind = kind or goal.kind
+        counted = _counted_goal(m, goal)
+        new_kind = kind or counted.kind
         if new_kind not in GOAL_KINDS:
             raise MatchRuleError(f"{new_kind!r} is not a kind of goal")
-        _check_side(m, goal.team, player, new_kind)
+        _check_side(m, counted.team, player, new_kind)
         event = _append(
             m,
             kind=new_kind,
-            period=goal.period,
-            minute=goal.minute,
-            stoppage=goal.stoppage,
-            team=goal.team,
+            period=counted.period,
+            minute=counted.minute,
+            stoppage=counted.stoppage,
+            team=counted.team,
             player=player,
             detail="correction",
-            supersedes=goal,
+            supersedes=counted,
             provider=provider,
             provider_event_id=provider_event_id,
         )
         _after_correction(m)
-        m.save()
-    return Recorded(event, created=True)
+        return event
+
+    return _apply_once(match, provider, provider_event_id, change)
 
 
 def match_record_shootout_kick(
@@ -375,9 +400,7 @@ def match_record_shootout_kick(
     provider: str = "",
     provider_event_id: str | None = None,
 ) -> Recorded:
-    with _locked(match) as m:
-        if earlier := _duplicate(provider, provider_event_id):
-            return Recorded(earlier, created=False)
+    def change(m: Match) -> MatchEvent:
         if m.status != S.PENALTIES:
             raise MatchRuleError(f"shootout kicks need a shootout, the match is {m.status}")
         _check_side(m, team, player, EventKind.SHOOTOUT_KICK)
@@ -392,8 +415,9 @@ def match_record_shootout_kick(
             provider_event_id=provider_event_id,
         )
         _recount(m)
-        m.save()
-    return Recorded(event, created=True)
+        return event
+
+    return _apply_once(match, provider, provider_event_id, change)
 
 
 def match_set_possession(
@@ -407,9 +431,8 @@ def match_set_possession(
     of the result (possession predictions settle on it)."""
     if not 0 <= home_possession <= 100:
         raise MatchRuleError("possession is a percentage, 0 to 100")
-    with _locked(match) as m:
-        if earlier := _duplicate(provider, provider_event_id):
-            return Recorded(earlier, created=False)
+
+    def change(m: Match) -> MatchEvent:
         if m.status not in LIVE_STATUSES and m.status != S.FINISHED:
             raise MatchRuleError(f"no possession for a {m.status} match")
         event = _append(
@@ -422,8 +445,9 @@ def match_set_possession(
         m.home_possession = home_possession
         if m.status == S.FINISHED:
             m.result_version += 1
-        m.save()
-    return Recorded(event, created=True)
+        return event
+
+    return _apply_once(match, provider, provider_event_id, change)
 
 
 def _check_transition(match: Match, status: str) -> None:
@@ -464,15 +488,15 @@ def match_change_status(
 
     Full time increases `result_version`, which later triggers prediction settlement.
     """
-    with _locked(match) as m:
-        if earlier := _duplicate(provider, provider_event_id):
-            return Recorded(earlier, created=False)
+
+    def change(m: Match) -> MatchEvent:
         _check_transition(m, status)
         fields = _transition_event(m, status, minute)
         event = _append(m, provider=provider, provider_event_id=provider_event_id, **fields)
         _enter_status(m, status, minute)
-        m.save()
-    return Recorded(event, created=True)
+        return event
+
+    return _apply_once(match, provider, provider_event_id, change)
 
 
 def _enter_status(match: Match, status: str, minute: int | None) -> None:
@@ -498,7 +522,8 @@ def match_next_statuses(match: Match) -> list[str]:
 
 def match_score_consistent(match: Match) -> bool:
     """True when the stored score equals the one derived from the timeline (used by checks)."""
-    return _counted(match, kind__in=GOAL_KINDS) == (match.home_score, match.away_score)
+    timeline = list(match.events.order_by("seq"))
+    return rules.score(match, timeline) == (match.home_score, match.away_score)
 
 
 COMMAND_KINDS = [

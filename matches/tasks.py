@@ -12,7 +12,7 @@ from celery import shared_task
 from kombu.exceptions import KombuError
 from redis.exceptions import RedisError
 
-from livescore.tasks import IDEMPOTENT
+from core.tasks import IDEMPOTENT
 from matches import feed
 
 logger = logging.getLogger("livescore.feed")

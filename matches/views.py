@@ -77,7 +77,7 @@ class MatchViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
     )
     @action(detail=True, methods=["get"], url_path="live", filter_backends=[])
     def live(self, request: Request, slug: str) -> HttpResponse:
-        snapshot = selectors.match_live_snapshot(slug)
+        snapshot = selectors.live_snapshot_or_rebuild(slug)
         if snapshot is None:
             return Response({"detail": "No such match."}, status=status.HTTP_404_NOT_FOUND)
         seq, text = snapshot

@@ -6,7 +6,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from livescore.throttles import FeedThrottle
+from core.throttles import FeedThrottle
 from matches import feed, tasks
 from matches.serializers import FeedBatchSerializer
 
@@ -70,7 +70,7 @@ class FeedEventsView(APIView):
         serializer.is_valid(raise_exception=True)
         events = serializer.validated_data["events"]
         # Stored before the answer: what is answered 202 survives any worker or broker loss.
-        # A database outage raises here and is answered 503 (livescore.api), nothing stored.
+        # A database outage raises here and is answered 503 (core.api), nothing stored.
         match_ids = feed.feed_store(provider=provider, events=events)
         tasks.feed_wake([(provider, match_id) for match_id in sorted(match_ids)])
         return Response({"accepted": len(events)}, status=status.HTTP_202_ACCEPTED)

@@ -16,10 +16,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-import redis
-
-from livescore.errors import TemporarilyUnavailable
-from realtime import publish
+from core.errors import TemporarilyUnavailable
+from core.redis import client as _client
 
 TIE_SPACE = 10**9
 PREFIX = "lb:"
@@ -61,6 +59,17 @@ class Entry:
     points: int
 
 
+GLOBAL = "global"
+
+
+def match_scope(slug: str) -> str:
+    return f"match:{slug}"
+
+
+def league_scope(league_id: int) -> str:
+    return f"league:{league_id}"
+
+
 def board_key(scope: str) -> str:
     return f"{PREFIX}{scope}"
 
@@ -75,10 +84,6 @@ def encode(points: int, user_id: int) -> int:
 
 def decode(score: float) -> int:
     return int(score) // TIE_SPACE
-
-
-def _client() -> redis.Redis:
-    return publish.client()
 
 
 _script = None
@@ -196,7 +201,7 @@ def rebuild_all() -> dict[str, int]:
     totals = {
         u: (p, v) for u, p, v in UserScore.objects.values_list("user_id", "points", "version")
     }
-    write("global", [(u, p, v) for u, (p, v) in totals.items()])
+    write(GLOBAL, [(u, p, v) for u, (p, v) in totals.items()])
     counts = {"global": len(totals), "match": 0, "league": 0}
     with connection.cursor() as cursor:
         cursor.execute(
@@ -207,14 +212,14 @@ def rebuild_all() -> dict[str, int]:
         )
         boards: dict[str, list[tuple[int, int, int]]] = {}
         for slug, version, user_id, points in cursor.fetchall():
-            boards.setdefault(f"match:{slug}", []).append((user_id, points, version))
+            boards.setdefault(match_scope(slug), []).append((user_id, points, version))
     for scope, rows in boards.items():
         write(scope, rows)
         counts["match"] += len(rows)
     leagues: dict[str, list[tuple[int, int, int]]] = {}
     for league_id, user_id in LeagueMember.objects.values_list("league_id", "user_id"):
         points, version = totals.get(user_id, (0, 0))
-        leagues.setdefault(f"league:{league_id}", []).append((user_id, points, version))
+        leagues.setdefault(league_scope(league_id), []).append((user_id, points, version))
     for scope, rows in leagues.items():
         write(scope, rows)
         counts["league"] += len(rows)
@@ -238,7 +243,7 @@ def check_all() -> list[str]:
         stored = dict(cursor.fetchall())
     if {u: p for u, p in stored.items() if u in recomputed or p} != recomputed:
         problems.append("user totals differ from the sum of their predictions")
-    board = all_points("global")
+    board = all_points(GLOBAL)
     if set(board) != set(stored) or any(board[u] != stored[u] for u in board):
         problems.append("global board differs from user totals")
     problems += _check_match_boards()
@@ -261,7 +266,7 @@ def _check_match_boards() -> list[str]:
     return [
         f"match board {slug} differs"
         for slug, rows in expected.items()
-        if all_points(f"match:{slug}") != rows
+        if all_points(match_scope(slug)) != rows
     ]
 
 
@@ -274,5 +279,5 @@ def _check_league_boards(totals: dict[int, int]) -> list[str]:
     return [
         f"league board {league_id} differs"
         for league_id, rows in members.items()
-        if all_points(f"league:{league_id}") != rows
+        if all_points(league_scope(league_id)) != rows
     ]

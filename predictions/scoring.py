@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from matches.models import GOAL_KINDS, EventKind, Match, MatchStatus
+from matches import rules as match_rules
+from matches.models import EventKind, Match, MatchStatus
 from predictions.models import Band, Kind, Outcome, Prediction, ScoringRules
 
 VOID_STATUSES = frozenset({MatchStatus.ABANDONED, MatchStatus.CANCELLED})
@@ -46,12 +47,11 @@ def match_result(match: Match, rules: ScoringRules) -> Result:
     """The result predictions are scored against, from the events that still count."""
     if match.status in VOID_STATUSES:
         return Result(void=True)
-    goals = match.events.filter(kind__in=GOAL_KINDS, superseded_by__isnull=True)
+    goals = match_rules.goals_that_count(list(match.events.order_by("seq")))
     if not rules.extra_time_counts:
-        goals = goals.filter(period__lte=2)
-    ordered = list(goals.order_by("period", "minute", "stoppage", "seq"))
-    home = sum(1 for g in ordered if g.team_id == match.home_id)
-    away = len(ordered) - home
+        goals = [g for g in goals if g.period <= 2]
+    ordered = sorted(goals, key=lambda g: (g.period, g.minute or 0, g.stoppage, g.seq))
+    home, away = match_rules.per_side(match, ordered)
     scorers = [g.player_id for g in ordered if g.kind != EventKind.OWN_GOAL and g.player_id]
     return Result(
         void=False,

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.core.cache import cache
 from django.db.models import Count, QuerySet
 
+from core.caches import TTLCache
 from matches.models import Match
 from predictions import leaderboard
 from predictions.models import Kind, Prediction
@@ -56,20 +56,21 @@ def match_predictions(match: Match) -> QuerySet[Prediction]:
 
 
 NAME_SECONDS = 60.0  # display names on boards may lag a rename by this much
-_names: dict[int, tuple[float, str]] = {}
+_names: TTLCache[int, str] = TTLCache(NAME_SECONDS, max_entries=200_000)
 
 
 def _display_names(ids: set[int]) -> dict[int, str]:
     """Usernames, cached in the process: the same top 100 are named on every board read."""
-    now = time.monotonic()
-    found = {i: hit[1] for i in ids if (hit := _names.get(i)) and hit[0] > now}
+    found: dict[int, str] = {}
+    for user_id in ids:
+        hit, name = _names.get(user_id)
+        if hit and name is not None:
+            found[user_id] = name
     missing = ids - found.keys()
     if missing:
         rows = get_user_model().objects.filter(pk__in=missing).values_list("pk", "username")
-        if len(_names) > 200_000:
-            _names.clear()
         for pk, name in rows:
-            _names[pk] = (now + NAME_SECONDS, name)
+            _names.set(pk, name)
             found[pk] = name
     return found
 

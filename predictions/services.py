@@ -11,18 +11,17 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from core.errors import DomainError
 from matches.models import Match, MatchStatus, Player
 from matches.selectors import match_share_locked
 from predictions import leaderboard
 from predictions.models import Kind, League, LeagueInvite, LeagueMember, Prediction, UserScore
 
 
-class PredictionError(Exception):
+class PredictionError(DomainError):
     """A fan's request breaks a rule; the message is safe to show. `status` is the HTTP one."""
 
-    def __init__(self, message: str, status: int = 400) -> None:
-        super().__init__(message)
-        self.status = status
+    code = "prediction_rule"
 
 
 @dataclass(frozen=True)
@@ -168,8 +167,8 @@ def _remove(league: League, user_id: int) -> None:
 def _board_add(league: League, user: AbstractBaseUser) -> None:
     score = UserScore.objects.filter(user=user).values_list("points", "version").first()
     points, version = score or (0, 0)
-    leaderboard.write(f"league:{league.pk}", [(user.pk, points, version)])
+    leaderboard.write(leaderboard.league_scope(league.pk), [(user.pk, points, version)])
 
 
 def _board_drop(league_id: int, user_id: int) -> None:
-    leaderboard.remove(f"league:{league_id}", user_id)
+    leaderboard.remove(leaderboard.league_scope(league_id), user_id)

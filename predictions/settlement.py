@@ -39,7 +39,7 @@ State = SettlementChunk.State
 @dataclass(frozen=True)
 class ChunkOutcome:
     rows: int  # predictions scored now (0 when another attempt already did)
-    finished_run: bool  # this chunk completed its run
+    finished_run: int | None  # the run's id when this chunk completed it
 
 
 def settlement_begin(*, match_id: int) -> tuple[SettlementRun | None, list[int]]:
@@ -132,7 +132,7 @@ def settlement_chunk(*, chunk_id: int) -> ChunkOutcome:
             .get(pk=chunk_id)
         )
         if chunk.state == State.DONE:
-            return ChunkOutcome(0, False)
+            return ChunkOutcome(0, None)
         if chunk.state == State.PENDING:
             # Safe without waiting for the WAL flush: the chunk's state commits with its
             # scores, so a commit lost in a crash leaves the chunk pending and the reconciler
@@ -147,7 +147,7 @@ def settlement_chunk(*, chunk_id: int) -> ChunkOutcome:
     committed = time.perf_counter()
     _publish(chunk, scored)
     published = time.perf_counter()
-    outcome = ChunkOutcome(scored.rows, _finish(chunk))
+    outcome = ChunkOutcome(scored.rows, chunk.run_id if _finish(chunk) else None)
     logger.info(
         "settlement chunk=%s match=%s v=%s rows=%s score_ms=%.0f boards_ms=%.0f",
         chunk.pk,
@@ -212,8 +212,10 @@ def _publish(chunk: SettlementChunk, scored: _Scored) -> None:
         scored = _reread(chunk)
     match, version = chunk.run.match, chunk.run.result_version
     boards: dict[str, list[tuple[int, int, int]]] = {
-        "global": scored.totals or [],
-        f"match:{match.slug}": [(u, p, version) for u, p in scored.match_points or []],
+        leaderboard.GLOBAL: scored.totals or [],
+        leaderboard.match_scope(match.slug): [
+            (u, p, version) for u, p in scored.match_points or []
+        ],
     }
     by_user = {u: (p, v) for u, p, v in scored.totals or []}
     memberships = LeagueMember.objects.filter(
@@ -221,7 +223,8 @@ def _publish(chunk: SettlementChunk, scored: _Scored) -> None:
     ).values_list("league_id", "user_id")
     for league_id, user_id in memberships:
         if user_id in by_user:
-            boards.setdefault(f"league:{league_id}", []).append((user_id, *by_user[user_id]))
+            scope = leaderboard.league_scope(league_id)
+            boards.setdefault(scope, []).append((user_id, *by_user[user_id]))
     leaderboard.write_many(boards)
 
 

@@ -1,48 +1,51 @@
-"""Celery tasks of the `settlement` queue: thin wrappers around predictions.settlement.
+"""Celery tasks of predictions: thin wrappers around predictions.settlement and announce.
 
-All are idempotent (chunks only score predictions older than the run's version; board writes
-are absolute and versioned), so they acknowledge late and are re-delivered if a worker dies.
+Settlement tasks (queue `settlement`) are idempotent (chunks only score predictions older
+than the run's version; board writes are absolute and versioned), so they acknowledge late
+and are re-delivered if a worker dies. Socket announcements go on `realtime`, the queue for
+low-latency frame work, never behind push notifications.
 """
 
 from celery import shared_task
 
-from livescore.tasks import IDEMPOTENT
-from predictions import leaderboard, notify, settlement
+from core.tasks import IDEMPOTENT
+from predictions import announce, leaderboard, settlement
 
 
 @shared_task(**IDEMPOTENT)
-def settle_match(match_id: int) -> None:
+def settle_match_task(match_id: int) -> None:
+    """Start the run for the match's current result version (sent by matches/effects.py)."""
     _, pending = settlement.settlement_begin(match_id=match_id)
     for chunk_id in pending:
-        settle_chunk.delay(chunk_id)
+        settle_chunk_task.delay(chunk_id)
 
 
 @shared_task(**IDEMPOTENT)
-def settle_chunk(chunk_id: int) -> None:
+def settle_chunk_task(chunk_id: int) -> None:
     outcome = settlement.settlement_chunk(chunk_id=chunk_id)
-    if outcome.finished_run:
-        settle_announce.delay(chunk_id)
+    if outcome.finished_run is not None:
+        announce_run_task.delay(outcome.finished_run)
 
 
 @shared_task(**IDEMPOTENT)
-def settle_announce(chunk_id: int) -> None:
+def announce_run_task(run_id: int) -> None:
     """A run is complete: leaderboard frames, then each fan's personal frame, by chunk."""
-    for sibling in notify.run_completed(chunk_id=chunk_id):
-        notify_fans.delay(sibling)
+    for chunk_id in announce.run_boards(run_id=run_id):
+        announce_fans_task.delay(chunk_id)
 
 
 @shared_task(**IDEMPOTENT)
-def notify_fans(chunk_id: int) -> None:
-    notify.chunk_fans(chunk_id=chunk_id)
+def announce_fans_task(chunk_id: int) -> None:
+    announce.chunk_fans(chunk_id=chunk_id)
 
 
 @shared_task
-def settle_reconcile() -> None:
+def settle_reconcile_task() -> None:
     """Periodic: re-queue chunks and runs whose messages were lost."""
     for match_id in settlement.settlement_unstarted_matches():
-        settle_match.delay(match_id)
+        settle_match_task.delay(match_id)
     for chunk_id in settlement.settlement_stale_chunks():
-        settle_chunk.delay(chunk_id)
+        settle_chunk_task.delay(chunk_id)
 
 
 @shared_task(**IDEMPOTENT)

@@ -10,9 +10,9 @@ from rest_framework.response import Response
 from rest_framework.settings import api_settings
 from rest_framework.views import APIView
 
-from livescore.throttles import LeagueJoinThrottle
+from core.throttles import LeagueJoinThrottle
 from matches.models import Match
-from predictions import selectors, services
+from predictions import leaderboard, selectors, services
 from predictions.models import Kind, League, LeagueMember, Prediction
 from predictions.serializers import (
     BoardSerializer,
@@ -219,12 +219,12 @@ class _BoardView(APIView):
 
 class GlobalBoardView(_BoardView):
     def scope(self, request: Request, **kwargs: object) -> str:
-        return "global"
+        return leaderboard.GLOBAL
 
 
 class MatchBoardView(_BoardView):
     def scope(self, request: Request, **kwargs: object) -> str:
-        return f"match:{_match(str(kwargs['slug'])).slug}"
+        return leaderboard.match_scope(_match(str(kwargs["slug"])).slug)
 
 
 class LeagueBoardView(_BoardView):
@@ -234,4 +234,4 @@ class LeagueBoardView(_BoardView):
         league = get_object_or_404(League, pk=kwargs["league_id"])
         if not LeagueMember.objects.filter(league=league, user=request.user).exists():
             raise PermissionDenied("league boards are for members")
-        return f"league:{league.pk}"
+        return leaderboard.league_scope(league.pk)

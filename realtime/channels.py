@@ -1,4 +1,6 @@
-"""Channel names (`match:<slug>`, `user:<id>`, ...) and the Redis keys behind them."""
+"""Channel names (`match:<slug>`, `user:<id>`, ...), their builders, and the Redis names
+behind them. The one module that knows how a channel is spelled on the wire and in Redis
+(the `rt:` pub/sub prefix is written here only)."""
 
 from __future__ import annotations
 
@@ -12,6 +14,7 @@ _PATTERNS = {
     "leaderboard": re.compile(r"leaderboard:([a-z0-9:-]{1,64})"),
     "user": re.compile(r"user:(\d{1,12})"),
 }
+PUBSUB_PREFIX = "rt:"
 
 
 @dataclass(frozen=True)
@@ -27,7 +30,7 @@ class Channel:
     @property
     def pubsub(self) -> str:
         """The Redis pub/sub channel carrying this channel's frames."""
-        return f"rt:{self.name}"
+        return pubsub_name(self.name)
 
 
 def parse_channel(name: object) -> Channel | None:
@@ -40,11 +43,42 @@ def parse_channel(name: object) -> Channel | None:
     return None
 
 
+# ---- builders: every channel name is spelled by one of these -------------------------------
+
+
 def match_channel(slug: str) -> str:
     return f"match:{slug}"
 
 
-# Redis keys of a match's live state (all derived; `rebuild_live_state` recreates them).
+def user_channel(user_id: int) -> str:
+    return f"user:{user_id}"
+
+
+def leaderboard_channel(scope: str) -> str:
+    """`scope` as predictions.leaderboard builds it: global, match:<slug>, league:<id>."""
+    return f"leaderboard:{scope}"
+
+
+# ---- Redis names ---------------------------------------------------------------------------
+
+
+def pubsub_name(channel: str) -> str:
+    """The Redis pub/sub channel of a wire channel (or of a gateway's control channel)."""
+    return f"{PUBSUB_PREFIX}{channel}"
+
+
+def channel_of_pubsub(pubsub: str) -> str:
+    return pubsub.removeprefix(PUBSUB_PREFIX)
+
+
+def control_channel(gateway_id: str) -> str:
+    """Where a gateway process hears commands for its own sockets (evictions)."""
+    return pubsub_name(f"ctl:{gateway_id}")
+
+
+# A sequenced channel (a match) keeps its latest snapshot and its recent frames in Redis, so
+# subscribers get a snapshot and resumes (`since`) are served from the timeline. All derived:
+# the domain that owns the channel rebuilds it.
 def snapshot_key(slug: str) -> str:
     return f"live:m:{slug}:snap"
 

@@ -8,8 +8,8 @@ BIN=${VENV:-.venv}/bin
 HOST=${HOST:-127.0.0.1} PORT=${WEB_PORT:-8000}
 case "${ASGI_SERVER:-uvicorn}" in
   daphne)
-    # Daphne with the documented limits (1007/1009 closes, slow sockets): realtime/daphne_server.py
-    exec "$BIN/python" -m realtime.daphne_server -b "$HOST" -p "$PORT" --proxy-headers \
+    # Daphne with the documented limits (1007/1009 closes, slow sockets): gateway/daphne_server.py
+    exec "$BIN/python" -m gateway.daphne_server -b "$HOST" -p "$PORT" --proxy-headers \
       livescore.asgi:application ;;
   uvicorn)
     # Per-message deflate would compress the same frame once per socket: off. The size limit

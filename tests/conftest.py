@@ -3,6 +3,8 @@
 import datetime as dt
 import itertools
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 import redis
@@ -113,6 +115,32 @@ def broker():
 def queued_tasks(broker, queue: str) -> list[str]:
     """Names of the tasks waiting on a queue, oldest last."""
     return [json.loads(m)["headers"]["task"] for m in broker.lrange(queue, 0, -1)]
+
+
+@pytest.fixture
+def capture_frames(monkeypatch, django_capture_on_commit_callbacks):
+    """Zulip's capture_send_event_calls for frames: `with capture_frames() as frames:` runs
+    the block, commits its on-commit callbacks, and lists every frame published (they are
+    still published). Assert what a service emits, not how it emits it."""
+    from realtime import publish
+
+    @contextmanager
+    def capture() -> Iterator[list]:
+        frames: list = []
+        original = publish.publish_now
+
+        def record(*published, state=None) -> None:
+            frames.extend(published)
+            original(*published, state=state)
+
+        monkeypatch.setattr(publish, "publish_now", record)
+        try:
+            with django_capture_on_commit_callbacks(execute=True):
+                yield frames
+        finally:
+            monkeypatch.setattr(publish, "publish_now", original)
+
+    return capture
 
 
 @pytest.fixture

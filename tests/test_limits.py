@@ -7,7 +7,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from rest_framework.throttling import SimpleRateThrottle
 
-from realtime import publish
+from core.redis import client as redis_client
 from tests.conftest import token_client
 from tests.feedclient import feed_event, signed_headers
 
@@ -16,7 +16,7 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture(autouse=True)
 def fresh_counters():
-    publish.client().flushdb()  # the counters live in the Redis cache
+    redis_client().flushdb()  # the counters live in the Redis cache
 
 
 @pytest.fixture

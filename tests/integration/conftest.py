@@ -21,14 +21,11 @@ import pytest
 from django.conf import settings
 from django.test import TransactionTestCase
 
+from core.net import free_port
+from core.redis import client as redis_client
+
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 _flush = TransactionTestCase._fixture_teardown
@@ -73,7 +70,7 @@ def stack_env(django_db_setup, tmp_path_factory) -> dict[str, str]:
         **os.environ,
         "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
         "CELERY_BROKER_URL": broker,
-        "WS_IDLE_TIMEOUT": "5",
+        "WS_IDLE_TIMEOUT": "8",  # short, for the idle-close tests; slack for a loaded machine
         "LIVESCORE_VAR_DIR": str(tmp_path_factory.mktemp("var")),
     }
 
@@ -248,7 +245,7 @@ def celery_worker(stack_env, tmp_path_factory) -> Iterator[Process]:
     argv = [str(BIN / "celery"), "-A", "livescore", "worker", "-l", "info", "-c", "2"]
     argv += [
         "-Q",
-        "events,settlement,notifications,default",
+        "events,realtime,settlement,notifications,default",
         "--without-gossip",
         "--without-mingle",
     ]
@@ -305,9 +302,8 @@ def server(servers) -> Server:
 def fresh_redis_state():
     """Each test starts with no live state (the database is emptied between tests too)."""
     from predictions import leaderboard
-    from realtime import publish
 
-    publish.client().flushdb()
+    redis_client().flushdb()
     # Empty database, empty boards: consistent, so marked built (a lost board is tested on
     # its own in tests/predictions/test_leaderboard_rebuild.py).
     leaderboard.mark_built()

@@ -20,6 +20,7 @@ from tests.integration.test_live_pipeline import post_events
 from tests.integration.wsclient import Fan
 from tests.predictions.helpers import predict
 
+CHUNK_TASK = "predictions.tasks.settle_chunk_task"
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
 
@@ -86,7 +87,9 @@ def test_a_worker_killed_mid_chunk_is_finished_by_the_reconciler(match, home, st
         )
         victim = start_worker(env, tmp_path / "victim.log", "settlement")
         try:
-            sender.send_task("predictions.tasks.settle_chunk", args=[chunk_id], queue="settlement")
+            sender.send_task(
+                "predictions.tasks.settle_chunk_task", args=[chunk_id], queue="settlement"
+            )
             wait_until(
                 lambda: watcher.execute(
                     "SELECT 1 FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
@@ -106,7 +109,9 @@ def test_a_worker_killed_mid_chunk_is_finished_by_the_reconciler(match, home, st
         import datetime as dt
 
         for stale in settlement.settlement_stale_chunks(older_than=dt.timedelta(0)):
-            sender.send_task("predictions.tasks.settle_chunk", args=[stale], queue="settlement")
+            sender.send_task(
+                "predictions.tasks.settle_chunk_task", args=[stale], queue="settlement"
+            )
         wait_until(
             lambda: SettlementRun.objects.filter(match=match, finished_at__isnull=False).exists(),
             what="the reconciled run to finish",

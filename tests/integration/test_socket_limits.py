@@ -5,6 +5,7 @@ receiving."""
 
 import asyncio
 import json
+import time
 
 import pytest
 import redis.asyncio as aioredis
@@ -12,7 +13,8 @@ from django.conf import settings
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
-from realtime import channels, protocol, publish
+from core.redis import client as redis_client
+from realtime import channels, protocol
 from tests.integration.wsclient import Fan
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
@@ -51,7 +53,7 @@ def test_size_and_encoding_limits_close_with_documented_codes(servers, kind):
 
 
 def watchers(slug: str) -> int:
-    counts = publish.client().hvals(channels.presence_key(slug))
+    counts = redis_client().hvals(channels.presence_key(slug))
     return sum(int(c) for c in counts)
 
 
@@ -71,7 +73,9 @@ def test_a_client_that_stops_reading_is_closed_and_released(servers, match, kind
             await fan.send({"op": "sub", "ch": channel})
             await fan.recv()
         await stalled.send(json.dumps({"op": "sub", "ch": channel}))
-        await asyncio.sleep(6)  # presence is written every 5 s
+        for _ in range(6):  # presence is written every 5 s; the good socket stays active
+            await asyncio.sleep(1)
+            await good.send({"op": "ping"})
         before = watchers(match.slug)
         pads = 0
 
@@ -82,13 +86,15 @@ def test_a_client_that_stops_reading_is_closed_and_released(servers, match, kind
 
         reader = asyncio.create_task(read_all())
         sender = aioredis.Redis.from_url(settings.REDIS_URL)
-        for n in range(600):  # 36 MB: more than any socket buffer on the way
+        pinged = 0.0
+        for _ in range(600):  # 36 MB: more than any socket buffer on the way
             await sender.publish(f"rt:{channel}", pad)
             await asyncio.sleep(0.01)
-            if n % 20 == 0:
+            if time.monotonic() - pinged > 0.5:  # alive for the idle sweep, under the rate
+                pinged = time.monotonic()
                 await good.send({"op": "ping"})
         released = False
-        for _ in range(30):  # the stalled and the silent (idle after 5 s) sockets go
+        for _ in range(30):  # the stalled and the silent (idle) sockets go
             await good.send({"op": "ping"})
             await asyncio.sleep(1)
             if watchers(match.slug) == 1:

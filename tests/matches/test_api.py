@@ -1,5 +1,6 @@
 import pytest
 
+from core.redis import client as redis_client
 from matches.models import EventKind, MatchStatus
 from matches.services import match_change_status, match_record_goal
 from tests.conftest import make_player, make_team, token_client
@@ -138,9 +139,8 @@ def test_api_docs_page_is_served(api):
 
 @pytest.mark.django_db(transaction=True)
 def test_live_snapshot_has_etag_and_answers_304(api, match, home):
-    from realtime import publish
 
-    publish.client().flushdb()
+    redis_client().flushdb()
     match_change_status(match=match, status=MatchStatus.FIRST_HALF)
     match_record_goal(match=match, team=home, minute=7)
     url = f"/api/v1/matches/{match.slug}/live/"

@@ -220,3 +220,32 @@ def test_a_replay_with_a_var_disallowed_goal_can_be_replaced(match, home):
 
     assert again.slug == replay.slug and again.pk != replay.pk
     assert not MatchEvent.objects.filter(match_id=replay.pk).exists()
+
+
+def test_a_goal_emits_one_frame_with_the_new_score(match, home, capture_frames):
+    match_change_status(match=match, status=MatchStatus.FIRST_HALF)
+
+    with capture_frames() as frames:
+        match_record_goal(match=match, team=home, minute=23)
+
+    assert [(f.channel, f.t, f.seq, f.d) for f in frames] == [
+        (f"match:{match.slug}", "goal", 2, {"tm": "ARG", "m": 23, "s": [1, 0]})
+    ]
+
+
+def test_a_rejected_change_emits_nothing(match, home, capture_frames):
+    with capture_frames() as frames, pytest.raises(MatchRuleError):
+        match_record_goal(match=match, team=home, minute=23)  # not kicked off
+
+    assert frames == []
+
+
+def test_a_disallowed_goal_emits_the_corrected_score(match, home, capture_frames):
+    match_change_status(match=match, status=MatchStatus.FIRST_HALF)
+    goal = match_record_goal(match=match, team=home, minute=10).event
+
+    with capture_frames() as frames:
+        match_disallow_goal(match=match, goal=goal, reason="VAR: offside")
+
+    (frame,) = frames
+    assert frame.t == "disallow" and frame.d["ref"] == goal.seq and frame.d["s"] == [0, 0]

@@ -1,6 +1,7 @@
 import pytest
 from django.contrib.auth.models import User
 
+from core.redis import client as redis_client
 from predictions import settlement
 from predictions.models import Kind, UserScore
 from tests.conftest import make_player
@@ -15,9 +16,8 @@ def fans(db) -> list[User]:
 @pytest.fixture(autouse=True)
 def clean_boards(db):
     from predictions import leaderboard
-    from realtime import publish
 
-    publish.client().flushdb()
+    redis_client().flushdb()
     # Empty database, empty boards: consistent, so marked built (a lost board is tested on
     # its own in tests/predictions/test_leaderboard_rebuild.py).
     leaderboard.mark_built()

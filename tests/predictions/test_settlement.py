@@ -164,3 +164,27 @@ def test_lost_chunks_are_found_by_the_reconciler(finished):
 
     assert stale == chunks
     assert settlement.settlement_unstarted_matches() == []
+
+
+@pytest.mark.django_db
+def test_a_completed_run_announces_boards_and_each_fans_points(finished, fans, capture_frames):
+    from predictions import announce
+    from predictions.models import SettlementRun
+
+    match, *_ = finished
+    settle(match)
+    run = SettlementRun.objects.get(match=match)
+
+    with capture_frames() as frames:
+        for chunk_id in announce.run_boards(run_id=run.pk):
+            announce.chunk_fans(chunk_id=chunk_id)
+
+    boards = [f for f in frames if f.t == "lb"]
+    points = {f.channel: f.d for f in frames if f.t == "points"}
+    assert [f.channel for f in boards] == ["leaderboard:global", f"leaderboard:match:{match.slug}"]
+    assert points[f"user:{fans[0].pk}"] == {
+        "m": match.slug,
+        "pts": totals()[fans[0].pk],
+        "tot": totals()[fans[0].pk],
+        "rank": 1,
+    }

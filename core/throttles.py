@@ -14,7 +14,7 @@ from rest_framework.permissions import SAFE_METHODS
 from rest_framework.request import Request
 from rest_framework.throttling import AnonRateThrottle, SimpleRateThrottle, UserRateThrottle
 
-from livescore.errors import UNAVAILABLE
+from core.errors import UNAVAILABLE
 
 logger = logging.getLogger("livescore.api")
 

@@ -7,7 +7,7 @@ from typing import Any
 from channels.db import database_sync_to_async
 from django.conf import settings
 
-from livescore.auth import token_lookup
+from core.auth import token_lookup
 
 
 def header(scope: dict[str, Any], name: bytes) -> str | None:
@@ -25,6 +25,6 @@ def origin_allowed(origin: str) -> bool:
 
 @database_sync_to_async
 def user_for_token(key: str) -> int | None:
-    """The user id behind an API token (cached: see livescore.auth)."""
+    """The user id behind an API token (cached: see core.auth)."""
     token = token_lookup(key)
     return token.user_id if token else None

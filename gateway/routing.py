@@ -3,12 +3,12 @@
 from django.conf import settings
 from django.urls import path
 
-from realtime.consumers import GatewayConsumer
+from gateway.consumers import GatewayConsumer
 
 websocket_urlpatterns = [path("ws/", GatewayConsumer.as_asgi())]
 
 if settings.WS_STOCK_ENDPOINT:
     # The stock Channels pattern, served only for benchmarks (bench/fanout.py).
-    from realtime.stock import StockConsumer
+    from gateway.stock import StockConsumer
 
     websocket_urlpatterns.append(path("ws/stock/", StockConsumer.as_asgi()))

@@ -9,12 +9,13 @@ from channels.testing import WebsocketCommunicator
 from django.conf import settings
 from rest_framework.authtoken.models import Token
 
+from core.redis import client as redis_client
+from gateway import hub as hub_module
+from gateway.hub import get_hub
 from livescore.asgi import application
 from matches.models import MatchStatus
 from matches.services import match_change_status, match_record_goal
-from realtime import hub as hub_module
 from realtime import protocol, publish
-from realtime.hub import get_hub
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.asyncio]
 ORIGIN = [(b"origin", settings.WS_ALLOWED_ORIGINS[0].encode())]
@@ -22,7 +23,7 @@ ORIGIN = [(b"origin", settings.WS_ALLOWED_ORIGINS[0].encode())]
 
 @pytest.fixture(autouse=True)
 async def clean_redis():
-    publish.client().flushdb()
+    redis_client().flushdb()
     yield
     await hub_module.release_hub()
 
@@ -136,7 +137,7 @@ async def test_too_old_since_gets_a_snapshot(match, home, monkeypatch):
 async def test_snapshot_is_rebuilt_from_the_database_when_redis_lost_it(match, home):
     await kick_off(match)
     await goal(match, home, 5)
-    publish.client().flushdb()
+    redis_client().flushdb()
     ws = await connect()
 
     snap = await sub(ws, f"match:{match.slug}")

@@ -1,7 +1,8 @@
 """The WebSocket endpoint `/ws/`: one socket per client, many channels on it.
 
-Parses client frames and enforces the per-connection rules; delivery is the hub's job. Every
-op, frame, error and close code is documented in docs/protocol.md.
+A dispatcher: each client op (`auth`, `sub`, `unsub`, `ping`) has one handler; the consumer
+parses frames and enforces the per-connection rules, delivery is the hub's job. Every op,
+frame, error and close code is documented in docs/protocol.md.
 """
 
 from __future__ import annotations
@@ -11,20 +12,26 @@ import contextlib
 import json
 import logging
 import time
+from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import parse_qs
 
+from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 
-from livescore.errors import UNAVAILABLE
-from realtime import auth, protocol
-from realtime.channels import Channel, parse_channel
-from realtime.events import encode, error_frame
-from realtime.hub import Connection, Hub, get_hub
-from realtime.live import match_snapshot_from_db
+from core.errors import UNAVAILABLE
+from gateway import auth
+from gateway.connection import Connection
+from gateway.hub import Hub, get_hub
+from matches.selectors import live_snapshot_or_rebuild
+from realtime import protocol as P
+from realtime.channels import Channel, match_channel, parse_channel
+from realtime.frames import error_text, reply_text
 
-P = protocol
 logger = logging.getLogger("livescore.realtime")
+Frame = dict[str, Any]
+
+snapshot_from_database = database_sync_to_async(live_snapshot_or_rebuild)
 
 
 def _is_int(value: object) -> bool:
@@ -46,9 +53,22 @@ class GatewayConsumer(AsyncWebsocketConsumer):
     channel_layer_alias = "__no_layer__"
 
     hub: Hub
-    conn: Connection | None = None
+    conn: Connection  # set once the socket is accepted; handlers only run after that
     user_id: int | None = None
     device: str = ""
+    _released = True  # until accepted there is nothing to release
+    _auth_timer: asyncio.TimerHandle | None = None
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.handlers: dict[str, Callable[[Frame], Awaitable[None]]] = {
+            "auth": self.on_auth,
+            "sub": self.on_sub,
+            "unsub": self.on_unsub,
+            "ping": self.on_ping,
+        }
+
+    # ---- lifecycle ------------------------------------------------------------------------
 
     async def connect(self) -> None:
         query = parse_qs(self.scope.get("query_string", b"").decode())
@@ -61,6 +81,7 @@ class GatewayConsumer(AsyncWebsocketConsumer):
         self.hub = await get_hub()
         await self.accept()
         self.conn = Connection(self.base_send, self._close_with, None)
+        self._released = False
         self.hub.add(self.conn)
         self._tokens, self._refill, self._strikes = float(P.RATE_BURST), time.monotonic(), 0
         if token:
@@ -83,16 +104,16 @@ class GatewayConsumer(AsyncWebsocketConsumer):
         await self._release()
 
     async def _release(self) -> None:
-        conn, self.conn = self.conn, None
-        if conn is None:
+        if self._released:
             return
-        conn.closed = True
-        self.hub.remove(conn)
-        if timer := getattr(self, "_auth_timer", None):
-            timer.cancel()
+        self._released = True
+        self.conn.closed = True
+        self.hub.remove(self.conn)
+        if self._auth_timer is not None:
+            self._auth_timer.cancel()
         if self.user_id and self.device:
             try:
-                await self.hub.release_session(conn, self.user_id, self.device)
+                await self.hub.release_session(self.conn, self.user_id, self.device)
             except Exception:  # noqa: BLE001 - Redis away: the session key expires by itself
                 logger.warning("session not released user=%s", self.user_id)
 
@@ -106,35 +127,25 @@ class GatewayConsumer(AsyncWebsocketConsumer):
             )
 
     def _send(self, text: str) -> None:
-        if self.conn is not None:
-            self.conn.push(text)
+        self.conn.push(text)
 
     def _error(self, code: str, message: str, **extra: Any) -> None:
-        self._send(error_frame(code, message, **extra))
+        self._send(error_text(code, message, **extra))
 
     # ---- client frames --------------------------------------------------------------------
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
-        conn = self.conn
-        if conn is None or conn.closed:
+        if self._released or self.conn.closed:
             return
-        conn.last_seen = time.monotonic()
+        self.conn.last_seen = time.monotonic()
         raw = text_data if text_data is not None else bytes_data or b""
         if frame_bytes(raw) > P.MAX_FRAME_BYTES:
-            conn.close(P.CLOSE_TOO_BIG)
+            self.conn.close(P.CLOSE_TOO_BIG)
             return
         if not self._take_token():
             return
-        try:
-            frame = json.loads(raw)
-        except RecursionError:
-            self._error(P.ERR_BAD_FRAME, "frame is nested too deeply")
-            return
-        except ValueError:
-            self._error(P.ERR_BAD_JSON, "frame is not JSON")
-            return
-        if not isinstance(frame, dict):
-            self._error(P.ERR_BAD_FRAME, "frame must be a JSON object")
+        frame = self._parse(raw)
+        if frame is None:
             return
         try:
             await self._dispatch(frame)
@@ -143,9 +154,23 @@ class GatewayConsumer(AsyncWebsocketConsumer):
             self._error(P.ERR_UNAVAILABLE, "temporarily unavailable; retry shortly")
         except Exception:
             # A defect, not the client's fault: log it and close this socket cleanly (its
-            # hub entry is released by __call__), never crash with the socket half-open.
+            # hub entry is released), never crash with the socket half-open.
             logger.exception("gateway failed on a frame op=%.20r", frame.get("op"))
-            conn.close(P.CLOSE_INTERNAL)
+            self.conn.close(P.CLOSE_INTERNAL)
+
+    def _parse(self, raw: str | bytes) -> Frame | None:
+        try:
+            frame = json.loads(raw)
+        except RecursionError:
+            self._error(P.ERR_BAD_FRAME, "frame is nested too deeply")
+            return None
+        except ValueError:
+            self._error(P.ERR_BAD_JSON, "frame is not JSON")
+            return None
+        if not isinstance(frame, dict):
+            self._error(P.ERR_BAD_FRAME, "frame must be a JSON object")
+            return None
+        return frame
 
     def _take_token(self) -> bool:
         """Token bucket: RATE_PER_SECOND with RATE_BURST; persistent abuse closes."""
@@ -157,78 +182,41 @@ class GatewayConsumer(AsyncWebsocketConsumer):
             return True
         self._strikes += 1
         if self._strikes >= P.RATE_STRIKES_BEFORE_CLOSE:
-            self.conn.close(P.CLOSE_RATE)  # type: ignore[union-attr]
+            self.conn.close(P.CLOSE_RATE)
         else:
             self._error(P.ERR_RATE_LIMITED, f"at most {P.RATE_PER_SECOND:g} frames per second")
         return False
 
-    async def _dispatch(self, frame: dict[str, Any]) -> None:
+    async def _dispatch(self, frame: Frame) -> None:
         op = frame.get("op")
         if not isinstance(op, str):
             self._error(P.ERR_BAD_FRAME, "op must be a string")
             return
-        if self._awaiting_auth() and op != "auth":
+        if self._auth_timer is not None and op != "auth":
             self._error(P.ERR_FORBIDDEN, 'authenticate first: {"op":"auth","token":...}')
             return
-        if op == "ping":
-            self._send('{"t":"pong"}')
-        elif op == "sub":
-            await self._subscribe(frame)
-        elif op == "unsub":
-            self._unsubscribe(frame)
-        elif op == "auth":
-            token = frame.get("token")
-            if not isinstance(token, str):
-                self._error(P.ERR_BAD_FRAME, "token must be a string")
-                return
-            await self._authenticate(token)
-        else:
-            self._error(P.ERR_UNKNOWN_OP, f"unknown op {str(op)[:20]!r}")
-
-    # ---- authentication -------------------------------------------------------------------
-
-    def _awaiting_auth(self) -> bool:
-        return getattr(self, "_auth_timer", None) is not None
-
-    def _auth_expired(self) -> None:
-        if self.conn is not None and self.user_id is None:
-            self.conn.close(P.CLOSE_AUTH_TIMEOUT)
-
-    async def _authenticate(self, token: object) -> None:
-        try:
-            user_id = await auth.user_for_token(token) if isinstance(token, str) else None
-        except UNAVAILABLE:
-            self._error(P.ERR_UNAVAILABLE, "cannot check the token now; send auth again")
+        handler = self.handlers.get(op)
+        if handler is None:
+            self._error(P.ERR_UNKNOWN_OP, f"unknown op {op[:20]!r}")
             return
-        if user_id is None:
-            self._error(P.ERR_BAD_TOKEN, "invalid token")
-            self.conn.close(P.CLOSE_UNAUTHORIZED)  # type: ignore[union-attr]
+        await handler(frame)
+
+    # ---- ops ------------------------------------------------------------------------------
+
+    async def on_ping(self, frame: Frame) -> None:
+        self._send('{"t":"pong"}')
+
+    async def on_auth(self, frame: Frame) -> None:
+        token = frame.get("token")
+        if not isinstance(token, str):
+            self._error(P.ERR_BAD_FRAME, "token must be a string")
             return
-        if timer := getattr(self, "_auth_timer", None):
-            timer.cancel()
-            self._auth_timer = None
-        self.user_id = user_id
-        self._send(encode({"t": "auth", "uid": user_id}))
-        if self.device:
-            await self.hub.claim_session(self.conn, user_id, self.device)  # type: ignore[arg-type]
+        await self._authenticate(token)
 
-    # ---- subscriptions --------------------------------------------------------------------
-
-    def _channel(self, frame: dict[str, Any]) -> Channel | None:
-        name = frame.get("ch")
-        if not isinstance(name, str):
-            self._error(P.ERR_BAD_FRAME, "ch must be a string")
-            return None
-        channel = parse_channel(name)
-        if channel is None:
-            self._error(P.ERR_BAD_CHANNEL, "no such channel name", ch=str(frame.get("ch"))[:80])
-        return channel
-
-    async def _subscribe(self, frame: dict[str, Any]) -> None:
+    async def on_sub(self, frame: Frame) -> None:
         channel = self._channel(frame)
         if channel is None:
             return
-        conn = self.conn
         since = frame.get("since")
         if since is not None and (not _is_int(since) or not 0 <= since < 2**53):
             self._error(P.ERR_BAD_FRAME, "since must be a non-negative integer", ch=channel.name)
@@ -236,43 +224,86 @@ class GatewayConsumer(AsyncWebsocketConsumer):
         if channel.private and channel.key != str(self.user_id):
             self._error(P.ERR_FORBIDDEN, "private channel", ch=channel.name)
             return
-        subscribed = len(conn.seqs) + len(conn.syncing)  # type: ignore[union-attr]
-        if channel.name not in conn.seqs and subscribed >= P.MAX_SUBSCRIPTIONS:  # type: ignore[union-attr]
+        subscribed = len(self.conn.seqs) + len(self.conn.syncing)
+        if channel.name not in self.conn.seqs and subscribed >= P.MAX_SUBSCRIPTIONS:
             self._error(P.ERR_TOO_MANY_SUBS, f"at most {P.MAX_SUBSCRIPTIONS}", ch=channel.name)
             return
         if channel.kind == "match":
             await self._subscribe_match(channel, since)
         else:
-            conn.seqs.setdefault(channel.name, 0)  # type: ignore[union-attr]
-            await self.hub.join(conn, channel)  # type: ignore[arg-type]
-            self._send(encode({"ch": channel.name, "t": "ok"}))
+            self.conn.seqs.setdefault(channel.name, 0)
+            await self.hub.join(self.conn, channel)
+            self._send(reply_text(ch=channel.name, t="ok"))
+
+    async def on_unsub(self, frame: Frame) -> None:
+        channel = self._channel(frame)
+        if channel is None:
+            return
+        self.hub.leave(self.conn, channel.name)
+        self._send(reply_text(ch=channel.name, t="unsub"))
+
+    # ---- authentication -------------------------------------------------------------------
+
+    def _auth_expired(self) -> None:
+        if not self._released and self.user_id is None:
+            self.conn.close(P.CLOSE_AUTH_TIMEOUT)
+
+    async def _authenticate(self, token: str) -> None:
+        try:
+            user_id = await auth.user_for_token(token)
+        except UNAVAILABLE:
+            self._error(P.ERR_UNAVAILABLE, "cannot check the token now; send auth again")
+            return
+        if user_id is None:
+            self._error(P.ERR_BAD_TOKEN, "invalid token")
+            self.conn.close(P.CLOSE_UNAUTHORIZED)
+            return
+        if self._auth_timer is not None:
+            self._auth_timer.cancel()
+            self._auth_timer = None
+        self.user_id = user_id
+        self._send(reply_text(t="auth", uid=user_id))
+        if self.device:
+            await self.hub.claim_session(self.conn, user_id, self.device)
+
+    # ---- subscriptions --------------------------------------------------------------------
+
+    def _channel(self, frame: Frame) -> Channel | None:
+        name = frame.get("ch")
+        if not isinstance(name, str):
+            self._error(P.ERR_BAD_FRAME, "ch must be a string")
+            return None
+        channel = parse_channel(name)
+        if channel is None:
+            self._error(P.ERR_BAD_CHANNEL, "no such channel name", ch=name[:80])
+        return channel
 
     async def _subscribe_match(self, channel: Channel, since: int | None) -> None:
         """Join, then bring the socket up to date; live frames that arrive meanwhile are held
         and delivered after, deduplicated by seq, so nothing is missed or sent twice."""
         conn, name, slug = self.conn, channel.name, channel.key
-        conn.syncing[name] = []  # type: ignore[union-attr]
-        feed = await self.hub.join(conn, channel)  # type: ignore[arg-type]
+        conn.syncing[name] = []
+        feed = await self.hub.join(conn, channel)
         try:
-            snap = await self.hub.snapshot(slug) or await match_snapshot_from_db(slug)
+            snap = await self.hub.snapshot(slug) or await snapshot_from_database(slug)
         except UNAVAILABLE:
-            self.hub.leave(conn, name)  # type: ignore[arg-type]
+            self.hub.leave(conn, name)
             raise
         if snap is None:
-            self.hub.leave(conn, name)  # type: ignore[arg-type]
+            self.hub.leave(conn, name)
             self._error(P.ERR_UNKNOWN_CHANNEL, "no such match", ch=name)
             return
         current, text = snap
         last = await self._catch_up(slug, since, current, text)
         feed.last_seq = max(feed.last_seq, last)
-        held = conn.syncing.pop(name, [])  # type: ignore[union-attr]
-        conn.seqs[name] = last  # type: ignore[union-attr]
+        held = conn.syncing.pop(name, [])
+        conn.seqs[name] = last
         for seq, frame in held:
-            conn.deliver(name, seq, frame)  # type: ignore[union-attr]
+            conn.deliver(name, seq, frame)
 
     async def _catch_up(self, slug: str, since: int | None, current: int, snapshot: str) -> int:
         if since is not None and since == current:
-            self._send(encode({"ch": f"match:{slug}", "t": "ok", "seq": current}))
+            self._send(reply_text(ch=match_channel(slug), t="ok", seq=current))
             return current
         if since is not None and since < current:
             missed = await self.hub.timeline_since(slug, since)
@@ -280,13 +311,6 @@ class GatewayConsumer(AsyncWebsocketConsumer):
                 for _, frame in missed:
                     self._send(frame)
                 return missed[-1][0]
-        watching = max(await self.hub.presence(slug), self.hub.watchers(f"match:{slug}"))
+        watching = max(await self.hub.presence(slug), self.hub.watchers(match_channel(slug)))
         self._send(snapshot.replace('"d":{', f'"d":{{"w":{watching},', 1))
         return current
-
-    def _unsubscribe(self, frame: dict[str, Any]) -> None:
-        channel = self._channel(frame)
-        if channel is None:
-            return
-        self.hub.leave(self.conn, channel.name)  # type: ignore[arg-type]
-        self._send(encode({"ch": channel.name, "t": "unsub"}))

@@ -9,7 +9,6 @@ rather than failing every signed-in fan at once (stale-if-error, up to STALE_SEC
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 from django.db import InterfaceError, OperationalError
@@ -17,10 +16,11 @@ from rest_framework.authentication import TokenAuthentication
 from rest_framework.authtoken.models import Token
 from rest_framework.exceptions import AuthenticationFailed
 
+from core.caches import TTLCache
+
 TOKEN_CACHE_SECONDS = 30.0
 STALE_SECONDS = 600.0  # how old a cached answer may be when the database is unreachable
-_MAX_ENTRIES = 100_000
-_cache: dict[str, tuple[float, Token | None]] = {}
+_tokens: TTLCache[str, Token | None] = TTLCache(TOKEN_CACHE_SECONDS, max_entries=100_000)
 
 
 def token_lookup(key: str) -> Token | None:
@@ -28,19 +28,17 @@ def token_lookup(key: str) -> Token | None:
     too, so guessing tokens costs the database nothing extra."""
     if not key or len(key) > 64:
         return None
-    now = time.monotonic()
-    hit = _cache.get(key)
-    if hit is not None and hit[0] > now:
-        return hit[1]
+    found, token = _tokens.get(key)
+    if found:
+        return token
     try:
         token = Token.objects.select_related("user").filter(key=key, user__is_active=True).first()
     except (OperationalError, InterfaceError):
-        if hit is not None and hit[0] + STALE_SECONDS > now:
-            return hit[1]
+        found, token = _tokens.get(key, stale_for=STALE_SECONDS)
+        if found:
+            return token
         raise
-    if len(_cache) >= _MAX_ENTRIES:
-        _cache.clear()
-    _cache[key] = (now + TOKEN_CACHE_SECONDS, token)
+    _tokens.set(key, token)
     return token
 
 

@@ -7,7 +7,7 @@ Stock Daphne differs from uvicorn in three ways that clients notice (docs/protoc
 - a send never waits: Twisted buffers without bound, so a client that stops reading grows
   the server's memory instead of being closed with 4012 like on uvicorn.
 This module subclasses Daphne's WebSocket protocol and factory to fix all three, and runs
-Daphne's own command line with them: `python -m realtime.daphne_server <daphne args>`.
+Daphne's own command line with them: `python -m gateway.daphne_server <daphne args>`.
 """
 
 from __future__ import annotations
@@ -79,7 +79,7 @@ class LimitedWebSocketFactory(WebSocketFactory):
 
 def main(argv: list[str]) -> None:
     # Daphne's Server builds its factory from this module-level name.
-    daphne_server.WebSocketFactory = LimitedWebSocketFactory  # type: ignore[misc]
+    daphne_server.WebSocketFactory = LimitedWebSocketFactory
     CommandLineInterface().run(argv)
 
 

@@ -7,9 +7,10 @@ import random
 
 import pytest
 
-from realtime import consumers, protocol
-from realtime.hub import get_hub
-from tests.realtime.test_gateway import closed_with, connect, frame, goal, kick_off, sub
+from gateway import consumers
+from gateway.hub import get_hub
+from realtime import protocol
+from tests.gateway.test_gateway import closed_with, connect, frame, goal, kick_off, sub
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.asyncio]
 
@@ -137,7 +138,7 @@ async def test_a_failing_handler_closes_with_4000_and_releases_the_socket(match,
     async def broken(self, frame):
         raise RuntimeError("a defect")
 
-    monkeypatch.setattr(consumers.GatewayConsumer, "_subscribe", broken)
+    monkeypatch.setattr(consumers.GatewayConsumer, "on_sub", broken)
     ws = await connect()
 
     await ws.send_json_to({"op": "sub", "ch": f"match:{match.slug}"})

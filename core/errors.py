@@ -1,4 +1,4 @@
-"""Errors shared by the REST API and the WebSocket gateway."""
+"""Errors shared by the apps, the REST API and the WebSocket gateway."""
 
 import redis
 from django.db import InterfaceError, OperationalError
@@ -14,3 +14,17 @@ class TemporarilyUnavailable(Exception):
     Retry-After); `retry_after` is in seconds."""
 
     retry_after = 5
+
+
+class DomainError(Exception):
+    """A request breaks a domain rule; the message is safe to show to the user. The API
+    answers `status` with {"detail": message, "code": code} (core/api.py), so the apps'
+    errors need no handler of their own and core imports none of them."""
+
+    status = 400
+    code = "rule"
+
+    def __init__(self, message: str, status: int | None = None) -> None:
+        super().__init__(message)
+        if status is not None:
+            self.status = status

@@ -1,4 +1,4 @@
-"""API-wide pieces: the exception handler that turns domain rule errors into 400s and an
+"""API-wide pieces: the exception handler that turns domain rule errors into 4xx and an
 unavailable dependency (PostgreSQL, Redis) into 503 with Retry-After, never a 500."""
 
 import logging
@@ -9,9 +9,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from livescore.errors import UNAVAILABLE, TemporarilyUnavailable
-from matches.services import MatchRuleError
-from predictions.services import PredictionError
+from core.errors import UNAVAILABLE, DomainError, TemporarilyUnavailable
 
 logger = logging.getLogger("livescore.api")
 
@@ -25,10 +23,8 @@ def unavailable_body(exc: Exception) -> dict[str, str]:
 
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
-    if isinstance(exc, MatchRuleError):
-        return Response({"detail": str(exc), "code": "match_rule"}, status=400)
-    if isinstance(exc, PredictionError):
-        return Response({"detail": str(exc), "code": "prediction_rule"}, status=exc.status)
+    if isinstance(exc, DomainError):
+        return Response({"detail": str(exc), "code": exc.code}, status=exc.status)
     if isinstance(exc, UNAVAILABLE):
         headers = {"Retry-After": str(RETRY_AFTER_SECONDS)}
         return Response(unavailable_body(exc), status=503, headers=headers)

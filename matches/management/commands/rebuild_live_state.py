@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand, CommandParser
 
-from realtime.live import live_state_rebuild
+from matches.live import live_state_rebuild
 
 
 class Command(BaseCommand):

@@ -1,23 +1,23 @@
-"""Frames sent to clients: their types, their compact shapes, and their encoding.
+"""The frames of a match channel: what each event looks like on the wire, and the snapshot.
 
-A frame is encoded once per event (here) and the same text is written to every socket.
-Keys are short and nulls are left out; a goal frame stays within 120 bytes.
+Shapes and encoding are the wire's (realtime/frames.py, docs/protocol.md); this module maps
+match events onto them. A goal frame stays within 120 bytes.
 """
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import Any
 
 from matches.models import GOAL_KINDS, EventKind, Match, MatchEvent
 from realtime.channels import match_channel
+from realtime.frames import Frame, FrameType, compact
 
 MAX_GOAL_FRAME_BYTES = 120
 SNAPSHOT_EVENTS = 20  # key events carried in a snapshot so a client can draw the match
 
 K = EventKind
-FRAME_TYPE: dict[str, str] = {
+FRAME_TYPE: dict[str, FrameType] = {
     K.GOAL: "goal",
     K.OWN_GOAL: "goal",
     K.PENALTY_GOAL: "goal",
@@ -36,13 +36,6 @@ FRAME_TYPE: dict[str, str] = {
     K.POSSESSION: "stat",
 }
 GOAL_FLAG = {K.OWN_GOAL: "og", K.PENALTY_GOAL: "pen"}
-
-
-@dataclass(frozen=True)
-class Frame:
-    channel: str
-    seq: int
-    text: str  # the encoded frame, as written to sockets
 
 
 @dataclass(frozen=True)
@@ -69,15 +62,7 @@ class MatchState:
         )
 
 
-def encode(payload: dict[str, Any]) -> str:
-    return json.dumps(payload, separators=(",", ":"), ensure_ascii=False)
-
-
-def _compact(data: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in data.items() if v is not None and v != ""}
-
-
-def frame_type(event: MatchEvent) -> str:
+def frame_type(event: MatchEvent) -> FrameType:
     if event.kind in GOAL_KINDS and event.supersedes_id:
         return "correct"
     return FRAME_TYPE[event.kind]
@@ -111,7 +96,7 @@ def event_data(event: MatchEvent, state: MatchState) -> dict[str, Any]:
         data.update(ok=int(bool(event.scored)), ps=list(state.pens) if state.pens else None)
     else:  # kick-off, periods, full time, other status changes
         data = {"st": event.status, "m": event.minute, "s": list(state.score)}
-    return _compact(data)
+    return compact(data)
 
 
 def _short_name(name: str) -> str:
@@ -120,16 +105,14 @@ def _short_name(name: str) -> str:
 
 
 def event_frame(slug: str, event: MatchEvent, state: MatchState) -> Frame:
-    channel = match_channel(slug)
-    data = event_data(event, state)
-    payload = {"ch": channel, "t": frame_type(event), "seq": event.seq, "d": data}
-    text = encode(payload)
+    channel, data = match_channel(slug), event_data(event, state)
+    frame = Frame(channel, frame_type(event), data, seq=event.seq)
     # Long names would push a goal frame past its budget: shorten, then cut.
-    while len(text.encode()) > MAX_GOAL_FRAME_BYTES and data.get("p"):
+    while len(frame.text.encode()) > MAX_GOAL_FRAME_BYTES and data.get("p"):
         shorter = _short_name(data["p"])
         data["p"] = shorter if shorter != data["p"] else data["p"][:-1]
-        text = encode(payload)
-    return Frame(channel=channel, seq=event.seq, text=text)
+        frame = Frame(channel, frame_type(event), data, seq=event.seq)
+    return frame
 
 
 def snapshot_data(
@@ -141,7 +124,7 @@ def snapshot_data(
         {"t": frame_type(e), "seq": e.seq, **event_data(e, s)}
         for e, s in zip(recent, states, strict=True)
     ]
-    return _compact(
+    return compact(
         {
             "h": state.home,
             "a": state.away,
@@ -156,15 +139,5 @@ def snapshot_data(
     )
 
 
-def snapshot_frame(slug: str, seq: int, data: dict[str, Any]) -> str:
-    return encode({"ch": match_channel(slug), "t": "snap", "seq": seq, "d": data})
-
-
-def reset_frame(channel: str) -> str:
-    """The match behind a channel was re-created: clients drop what they hold and expect seq
-    to start again from 1."""
-    return encode({"ch": channel, "t": "reset"})
-
-
-def error_frame(code: str, message: str, **extra: Any) -> str:
-    return encode({"t": "err", "code": code, "msg": message, **extra})
+def snapshot_frame(slug: str, seq: int, data: dict[str, Any]) -> Frame:
+    return Frame(match_channel(slug), "snap", data, seq=seq)

@@ -1,0 +1,7 @@
+from django.apps import AppConfig
+
+
+class CoreConfig(AppConfig):
+    """The shared kernel: plumbing that several apps use. It imports no app of its own."""
+
+    name = "core"

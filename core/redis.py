@@ -1,0 +1,31 @@
+"""Redis connections: the one way to get one.
+
+Everything in Redis is derived state (docs/operations.md); a store that is down or paused
+must turn into a 503 or a fallback to PostgreSQL within a second or two, never hold a
+request thread, hence the short timeouts.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+
+import redis
+import redis.asyncio as aioredis
+from django.conf import settings
+
+
+@cache
+def client() -> redis.Redis:
+    """The process's synchronous client (thread-safe; its pool is shared)."""
+    return redis.Redis.from_url(
+        settings.REDIS_URL, socket_timeout=2, socket_connect_timeout=1, health_check_interval=30
+    )
+
+
+def async_client(max_connections: int = 64) -> aioredis.Redis:
+    """A new asyncio client for one event loop (a gateway process's hub). A connect storm
+    queues for a connection instead of failing: the default pool raises past its size."""
+    pool = aioredis.BlockingConnectionPool.from_url(
+        settings.REDIS_URL, max_connections=max_connections, timeout=20
+    )
+    return aioredis.Redis(connection_pool=pool)

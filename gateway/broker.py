@@ -1,0 +1,46 @@
+"""The gateway process's one Redis pub/sub connection: subscribed once to each channel that
+at least one local socket watches, and to the process's control channel."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+
+import redis.asyncio as aioredis
+
+logger = logging.getLogger("livescore.realtime")
+
+OnMessage = Callable[[str, bytes], Awaitable[None]]
+
+
+class Broker:
+    def __init__(self, redis: aioredis.Redis, on_message: OnMessage) -> None:
+        self._pubsub = redis.pubsub(ignore_subscribe_messages=True)
+        self._on_message = on_message
+
+    async def subscribe(self, pubsub_channel: str) -> None:
+        await self._pubsub.subscribe(pubsub_channel)
+
+    async def unsubscribe(self, pubsub_channel: str) -> None:
+        with contextlib.suppress(Exception):
+            await self._pubsub.unsubscribe(pubsub_channel)
+
+    async def listen(self) -> None:
+        """Deliver every message to `on_message(pubsub channel, data)`, for ever. A broken
+        connection is reopened (redis-py resubscribes); clients resync by seq."""
+        while True:
+            try:
+                async for message in self._pubsub.listen():
+                    if message["type"] == "message":
+                        await self._on_message(message["channel"].decode(), message["data"])
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                logger.exception("hub listener failed; resubscribing")
+                await asyncio.sleep(1)
+
+    async def close(self) -> None:
+        with contextlib.suppress(Exception):
+            await self._pubsub.aclose()

@@ -1,0 +1,143 @@
+"""One client socket as the gateway's fan-out sees it: an in-order, bounded send queue.
+
+Slow sockets: a send that cannot complete at once is finished in the background while later
+frames wait in that socket's bounded queue; a socket whose queue overflows is closed with
+CLOSE_SLOW so its client resumes with `since`, and the others never wait for it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import types
+import uuid
+from collections import deque
+from collections.abc import Callable, Coroutine, Generator
+from typing import Any
+
+from realtime import protocol
+
+Send = Callable[[dict[str, Any]], Coroutine[Any, Any, None]]
+
+_background: set[asyncio.Future[Any]] = set()
+
+
+def spawn(coro: Coroutine[Any, Any, Any]) -> None:
+    """Run a coroutine in the background, keeping a reference until it ends (the event
+    loop holds only weak references to tasks)."""
+    task = asyncio.ensure_future(coro)
+    _background.add(task)
+    task.add_done_callback(_background.discard)
+
+
+@types.coroutine
+def _resume(coro: Coroutine[Any, Any, Any], pending: Any) -> Generator[Any, Any, Any]:
+    """Continue, inside a task, a coroutine that was started by hand and is suspended on
+    `pending` (what it yielded). This is what `await` does; it lets the common case (the
+    send completes without suspending) run with no task at all."""
+    try:
+        while True:
+            try:
+                value = yield pending
+            except BaseException as exc:  # noqa: BLE001 - forwarded into the coroutine
+                pending = coro.throw(exc)
+            else:
+                pending = coro.send(value)
+    except StopIteration as stop:
+        return stop.value
+
+
+class Connection:
+    """One client socket: its send queue, the channels it is on and their last seq."""
+
+    __slots__ = (
+        "_close",
+        "closed",
+        "id",
+        "last_seen",
+        "queue",
+        "send",
+        "sending",
+        "seqs",
+        "syncing",
+        "user_id",
+    )
+
+    def __init__(
+        self, send: Send, close: Callable[[int], Coroutine[Any, Any, None]], user_id: int | None
+    ) -> None:
+        self.id = uuid.uuid4().hex[:12]
+        self.send = send
+        self._close = close
+        self.user_id = user_id
+        self.queue: deque[str] | None = None  # created only for a socket that falls behind
+        self.sending = False
+        self.closed = False
+        self.last_seen = time.monotonic()
+        # channel name -> last seq written to this socket (dedupe around a resume)
+        self.seqs: dict[str, int] = {}
+        # channel name -> frames held back while this socket is being brought up to date
+        self.syncing: dict[str, list[tuple[int, str]]] = {}
+
+    def push(self, text: str, message: dict[str, Any] | None = None) -> None:
+        """Write a frame now if the socket can take it, else queue it (bounded). `message`
+        is the ASGI message for `text`, shared by every socket a broadcast reaches (servers
+        do not change it), so a broadcast builds it once."""
+        if self.closed:
+            return
+        if self.sending:
+            if self.queue is None:
+                self.queue = deque()
+            if len(self.queue) >= protocol.SEND_QUEUE_LIMIT:
+                self.queue = None
+                self.close(protocol.CLOSE_SLOW)
+                return
+            self.queue.append(text)
+            return
+        self._start(message or {"type": "websocket.send", "text": text})
+
+    def _start(self, message: dict[str, Any]) -> None:
+        coro = self.send(message)
+        try:
+            pending = coro.send(None)
+        except StopIteration:
+            return  # written without suspending: the common case
+        except Exception:  # noqa: BLE001 - a dead socket; its disconnect cleans up
+            self.closed = True
+            return
+        self.sending = True
+        spawn(self._finish(coro, pending))
+
+    async def _finish(self, coro: Coroutine[Any, Any, Any], pending: Any) -> None:
+        try:
+            await _resume(coro, pending)
+        except Exception:  # noqa: BLE001
+            self.closed = True
+            return
+        finally:
+            self.sending = False
+        while self.queue and not self.sending and not self.closed:
+            self._start({"type": "websocket.send", "text": self.queue.popleft()})
+        if not self.queue:
+            self.queue = None
+
+    def deliver(
+        self, channel: str, seq: int, text: str, message: dict[str, Any] | None = None
+    ) -> None:
+        """Deliver a channel frame once, in order (frames without seq pass through)."""
+        if self.syncing:
+            held = self.syncing.get(channel)
+            if held is not None:
+                held.append((seq, text))
+                return
+        if seq:
+            if seq <= self.seqs.get(channel, 0):
+                return
+            self.seqs[channel] = seq
+        self.push(text, message)
+
+    def close(self, code: int) -> None:
+        if self.closed:
+            return
+        self.closed = True
+        spawn(self._close(code))

@@ -1,0 +1,130 @@
+"""A match's live state for the wire: the state after each event, the snapshot, and the
+rebuild of what Redis holds for a match channel (all derived from PostgreSQL).
+
+matches/effects.py publishes through here after every change; reads that find Redis empty
+rebuild through here (`live_snapshot_or_rebuild`, which writes, as its name says).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import redis
+
+from matches import rules
+from matches.frames import (
+    SNAPSHOT_EVENTS,
+    MatchState,
+    event_frame,
+    snapshot_data,
+    snapshot_frame,
+)
+from matches.models import LIVE_STATUSES, EventKind, Match, MatchEvent
+from realtime import publish
+from realtime.frames import Frame
+
+K = EventKind
+# Period changes are in the snapshot's status, possession in its `pos`; its event list keeps
+# the incidents.
+_QUIET_KINDS = frozenset({K.KICKOFF, K.PERIOD_START, K.PERIOD_END, K.STATUS, K.POSSESSION})
+
+
+def timeline(match: Match) -> list[MatchEvent]:
+    return list(
+        match.events.select_related("team", "player", "related_player", "supersedes").order_by(
+            "seq"
+        )
+    )
+
+
+def replay_states(match: Match, events: Sequence[MatchEvent]) -> list[MatchState]:
+    """The match state right after each event, by the counting rules of matches/rules.py
+    applied to the timeline up to that event (quadratic in events: a match has ~100)."""
+    status, minute, states = "scheduled", None, []
+    pens_seen = False
+    for n, event in enumerate(events, start=1):
+        if event.status:
+            status = event.status
+        pens_seen = pens_seen or status == "penalties" or event.kind == K.SHOOTOUT_KICK
+        if event.minute is not None and event.minute >= (minute or 0):
+            minute = event.minute
+        prefix = events[:n]
+        states.append(
+            MatchState(
+                home=match.home.code,
+                away=match.away.code,
+                score=rules.score(match, prefix),
+                pens=rules.shootout_score(match, prefix) if pens_seen else None,
+                status=status,
+                minute=minute,
+            )
+        )
+    return states
+
+
+def snapshot_text(match: Match, events: Sequence[MatchEvent]) -> str:
+    """The snapshot frame text of a match whose timeline is `events`."""
+    states = replay_states(match, events)
+    keyed = [(e, s) for e, s in zip(events, states, strict=True) if e.kind not in _QUIET_KINDS]
+    recent = keyed[-SNAPSHOT_EVENTS:]
+    data = snapshot_data(match, [e for e, _ in recent], [s for _, s in recent])
+    return snapshot_frame(match.slug, match.seq, data).text
+
+
+def live_state(match: Match, events: Sequence[MatchEvent]) -> publish.LiveState:
+    return publish.LiveState(
+        slug=match.slug,
+        seq=match.seq,
+        snapshot=snapshot_text(match, events),
+        live=match.is_live,
+        kickoff=int(match.kickoff.timestamp()),
+    )
+
+
+def frames_for(match: Match, appended: Sequence[MatchEvent]) -> list[Frame]:
+    """The frames of events just appended, each with the state after the whole change."""
+    state = MatchState.of(match)
+    return [event_frame(match.slug, event, state) for event in appended]
+
+
+def match_rebuild(match: Match) -> str:
+    """Recreate a match's snapshot and timeline in Redis from the database; returns the
+    snapshot text. Publishes nothing."""
+    events = timeline(match)
+    states = replay_states(match, events)
+    frames = [event_frame(match.slug, e, s) for e, s in zip(events, states, strict=True)]
+    state = live_state(match, events)
+    publish.replace_state(state, frames)
+    return state.snapshot
+
+
+def live_snapshot_or_rebuild(slug: str) -> tuple[int, str] | None:
+    """(seq, snapshot text) of a match for a read: from Redis; rebuilt there from the
+    database when Redis lost it (a write); built from the database alone, storing nothing,
+    while Redis is unreachable. None when there is no such match."""
+    try:
+        stored = publish.stored_snapshot(slug)
+    except (redis.ConnectionError, redis.TimeoutError):
+        return _from_database(slug, store=False)
+    return stored or _from_database(slug, store=True)
+
+
+def _from_database(slug: str, *, store: bool) -> tuple[int, str] | None:
+    match = Match.objects.select_related("home", "away").filter(slug=slug).first()
+    if match is None:
+        return None
+    if store:
+        return match.seq, match_rebuild(match)
+    return match.seq, snapshot_text(match, timeline(match))
+
+
+def live_state_rebuild(*, only_live: bool = False) -> int:
+    """Recreate every match's snapshot and timeline in Redis; returns how many."""
+    matches = Match.objects.select_related("home", "away")
+    if only_live:
+        matches = matches.filter(status__in=LIVE_STATUSES)
+    count = 0
+    for match in matches.iterator():
+        match_rebuild(match)
+        count += 1
+    return count

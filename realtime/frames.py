@@ -1,0 +1,106 @@
+"""Frame shapes: every frame a client receives is typed here and encoded here, once.
+
+docs/protocol.md documents each of them; keep both in step. Payloads (`d`) are compact:
+short keys, no nulls, deltas rather than documents. A frame is encoded once, when it is
+built, and the same text is written to every socket.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any, Literal, TypedDict
+
+FrameType = Literal[
+    # sequenced match frames (matches/frames.py builds their `d`)
+    "snap",
+    "goal",
+    "disallow",
+    "correct",
+    "card",
+    "sub",
+    "miss",
+    "var",
+    "pen",
+    "status",
+    "stat",
+    # channel control
+    "reset",
+    # leaderboards and personal frames
+    "lb",
+    "points",
+]
+
+
+def encode(payload: dict[str, Any]) -> str:
+    return json.dumps(payload, separators=(",", ":"), ensure_ascii=False)
+
+
+def compact(data: dict[str, Any]) -> dict[str, Any]:
+    """Leave out nulls and empty strings: they cost bytes on every socket."""
+    return {k: v for k, v in data.items() if v is not None and v != ""}
+
+
+@dataclass(frozen=True)
+class Frame:
+    """One frame on one channel. `seq` orders the frames of a sequenced channel (0: none);
+    `text` is the encoded frame, with "seq" right after "t" (the gateway reads it there
+    without decoding)."""
+
+    channel: str
+    t: FrameType
+    d: dict[str, Any] | None = None
+    seq: int = 0
+    text: str = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        payload: dict[str, Any] = {"ch": self.channel, "t": self.t}
+        if self.seq or self.t == "snap":  # a snapshot states its seq, even 0 (nothing yet)
+            payload["seq"] = self.seq
+        if self.d is not None:
+            payload["d"] = self.d
+        object.__setattr__(self, "text", encode(payload))
+
+
+# ---- payloads of the frames built outside the match domain ---------------------------------
+
+
+class LeaderboardTop(TypedDict):
+    """`lb` on leaderboard:<scope>: the new top, [[user id, points], ...]."""
+
+    top: list[list[int]]
+
+
+class Points(TypedDict):
+    """`points` on user:<id>: a settled match's points, the new total and global rank."""
+
+    m: str
+    pts: int
+    tot: int
+    rank: int | None
+
+
+def leaderboard_frame(channel: str, data: LeaderboardTop) -> Frame:
+    return Frame(channel, "lb", dict(data))
+
+
+def points_frame(channel: str, data: Points) -> Frame:
+    return Frame(channel, "points", compact(dict(data)))
+
+
+def reset_frame(channel: str) -> Frame:
+    """The object behind a sequenced channel was re-created: clients drop what they hold and
+    expect seq to start again from 1."""
+    return Frame(channel, "reset")
+
+
+# ---- replies to a client's own ops (never published) ----------------------------------------
+
+
+def error_text(code: str, message: str, **extra: Any) -> str:
+    return encode({"t": "err", "code": code, "msg": message, **extra})
+
+
+def reply_text(**fields: Any) -> str:
+    """An acknowledgement (`ok`, `unsub`, `auth`, `pong`): `t` and its fields."""
+    return encode(fields)
