@@ -278,6 +278,9 @@ def main() -> None:
     from predictions import leaderboard
 
     results: dict[str, object] = {"fans": args.fans, "chunk_users": args.chunk_users}
+    # The boards of an empty database are complete: built (and marked so) before loading, as
+    # a deploy's `rebuild_leaderboards` or first leaderboard read would.
+    leaderboard.rebuild_all()
     match = make_match(day=10)
     started = time.perf_counter()
     fan_ids = load_fans(args.fans + args.baseline_fans)
