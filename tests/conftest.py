@@ -3,6 +3,7 @@
 import datetime as dt
 import itertools
 import json
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -10,6 +11,7 @@ import pytest
 import redis
 from django.conf import settings
 from django.contrib.auth.models import Group, User
+from django.db import connection
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
@@ -110,6 +112,28 @@ def broker():
     client.delete(*queues)
     yield client
     client.delete(*queues)
+
+
+def run_concurrently(work, times: int) -> list:
+    """Run `work()` in `times` threads released together; returns what each returned or
+    raised. Each thread closes its database connection (Django opens one per thread)."""
+    barrier, results = threading.Barrier(times), []
+
+    def one() -> None:
+        try:
+            barrier.wait()
+            results.append(work())
+        except Exception as exc:  # noqa: BLE001 - reported to the test
+            results.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=one) for _ in range(times)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return results
 
 
 def queued_tasks(broker, queue: str) -> list[str]:

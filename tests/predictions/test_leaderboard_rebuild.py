@@ -1,16 +1,13 @@
 """Boards lost with Redis are detected and rebuilt once, never shown empty; a league owner
 is on their own board from the start; boards equal the database after every operation."""
 
-import threading
-
 import pytest
-from django.db import connection
 
 from core.redis import client as redis_client
 from predictions import leaderboard
 from predictions.services import league_create
 from predictions.tasks import leaderboard_rebuild_task
-from tests.conftest import queued_tasks, token_client
+from tests.conftest import queued_tasks, run_concurrently, token_client
 from tests.predictions.conftest import settle
 
 pytestmark = pytest.mark.django_db
@@ -42,17 +39,8 @@ def test_lost_boards_answer_503_start_one_rebuild_then_match_the_database(
 @pytest.mark.django_db(transaction=True)
 def test_a_read_storm_on_lost_boards_queues_a_single_rebuild(api, broker):
     redis_client().flushdb()
-    statuses = []
 
-    def read() -> None:
-        statuses.append(api.get(BOARD).status_code)
-        connection.close()
-
-    threads = [threading.Thread(target=read) for _ in range(20)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    statuses = run_concurrently(lambda: api.get(BOARD).status_code, 20)
 
     assert statuses == [503] * 20
     assert len(queued_tasks(broker, "settlement")) == 1

@@ -1,15 +1,13 @@
 import random
-import threading
 
 import pytest
-from django.db import connection
 
 from matches.models import EventKind
 from matches.services import match_correct_goal
 from predictions import leaderboard, scoring, settlement
 from predictions.models import Kind, LeagueMember, Prediction, SettlementChunk
 from predictions.services import league_create
-from tests.conftest import make_player
+from tests.conftest import make_player, run_concurrently
 from tests.predictions.conftest import settle, totals
 from tests.predictions.helpers import play, predict
 
@@ -54,25 +52,10 @@ def test_starting_twice_makes_one_run(finished):
 def test_the_same_chunk_concurrently_scores_once(finished, fans):
     match, *_ = finished
     _, chunks = settlement.settlement_begin(match_id=match.pk)
-    barrier = threading.Barrier(3)
-    errors: list[Exception] = []
 
-    def attempt() -> None:
-        try:
-            barrier.wait()
-            settlement.settlement_chunk(chunk_id=chunks[0])
-        except Exception as exc:  # noqa: BLE001
-            errors.append(exc)
-        finally:
-            connection.close()
+    outcomes = run_concurrently(lambda: settlement.settlement_chunk(chunk_id=chunks[0]), 3)
 
-    threads = [threading.Thread(target=attempt) for _ in range(3)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-
-    assert errors == []
+    assert [o for o in outcomes if isinstance(o, Exception)] == []
     assert totals() == {fans[0].pk: 10, fans[1].pk: 3, fans[2].pk: 0, fans[3].pk: 8}
     assert leaderboard.check_all() == []
 
