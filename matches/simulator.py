@@ -8,6 +8,7 @@ event and two events that arrive in the wrong order.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import time
 import urllib.error
@@ -38,9 +39,10 @@ class Replay:
     plan: list[Planned] = field(default_factory=list)
 
 
-def replay_create(*, source: Match) -> Match:
-    """A fresh scheduled copy of `source`, kicking off now; an earlier copy is replaced."""
-    now = timezone.now()
+def replay_create(*, source: Match, lead_seconds: float = 0) -> Match:
+    """A fresh scheduled copy of `source`, kicking off in `lead_seconds` (predictions are open
+    until then); an earlier copy of the same day is replaced."""
+    now = timezone.now() + dt.timedelta(seconds=lead_seconds)
     slug = services.match_slug(home=source.home, away=source.away, date=now.date())
     if slug == source.slug:
         raise services.MatchRuleError("cannot replay a match over itself")

@@ -14,8 +14,9 @@ for _ in $(seq 120); do
   sleep 1
 done
 while true; do
+  # Kick-off DEMO_LEAD seconds after the match appears: time to predict it (REST or admin).
   "$PY" manage.py simulate_match arg-vs-fra-2022-12-18 \
-    --speed "${DEMO_SPEED:-30}" --url "$URL" --chaos &
+    --speed "${DEMO_SPEED:-30}" --lead "${DEMO_LEAD:-60}" --url "$URL" --chaos &
   wait $!
   sleep 30 & wait $!
 done

@@ -249,3 +249,14 @@ def test_a_disallowed_goal_emits_the_corrected_score(match, home, capture_frames
 
     (frame,) = frames
     assert frame.t == "disallow" and frame.d["ref"] == goal.seq and frame.d["s"] == [0, 0]
+
+
+def test_a_replay_with_a_lead_time_is_open_for_predictions(match):
+    from django.utils import timezone
+
+    from matches import simulator
+    from predictions.services import prediction_locked
+
+    replay = simulator.replay_create(source=match, lead_seconds=120)
+
+    assert replay.kickoff > timezone.now() and not prediction_locked(replay)

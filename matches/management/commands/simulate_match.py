@@ -1,3 +1,5 @@
+import time
+
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from matches import simulator
@@ -16,6 +18,12 @@ class Command(BaseCommand):
         parser.add_argument("--url", default="http://127.0.0.1:8000", help="livescore base URL")
         parser.add_argument("--provider", default="demo")
         parser.add_argument(
+            "--lead",
+            type=float,
+            default=0.0,
+            help="seconds between creating the match and its kick-off (predictions are open)",
+        )
+        parser.add_argument(
             "--chaos",
             action="store_true",
             help="add a VAR-disallowed goal, a duplicate and an out-of-order event",
@@ -27,11 +35,16 @@ class Command(BaseCommand):
             raise CommandError(f"no match {opts['slug']}; run load_worldcup first")
         if float(opts["speed"]) <= 0:
             raise CommandError("--speed must be positive")
-        replay = simulator.replay_create(source=source)
+        if float(opts["lead"]) < 0:
+            raise CommandError("--lead must not be negative")
+        replay = simulator.replay_create(source=source, lead_seconds=float(opts["lead"]))
         plan = simulator.replay_plan(source=source, replay=replay)
         if opts["chaos"]:
             plan = simulator.add_chaos(plan, home_code=source.home.code)
         self.stdout.write(f"replaying {source.slug} as {replay.slug}: {len(plan)} feed events")
+        if opts["lead"]:
+            self.stdout.write(f"  predictions open until kick-off at {replay.kickoff:%H:%M:%S} UTC")
+            time.sleep(float(opts["lead"]))
 
         def send(event: dict) -> int:
             return simulator.post_event(
