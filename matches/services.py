@@ -92,9 +92,11 @@ def match_create(
     local_date: dt.date | None = None,
     venue: str = "",
     group: str = "",
+    slug: str | None = None,
 ) -> Match:
-    """Create a scheduled match; the slug uses the local date when given (as fans know it)."""
-    slug = match_check_new(home=home, away=away, kickoff=kickoff, local_date=local_date)
+    """Create a scheduled match; the slug uses the local date when given (as fans know it),
+    unless one is given (a second replay of the same day)."""
+    slug = match_check_new(home=home, away=away, kickoff=kickoff, local_date=local_date, slug=slug)
     match = Match.objects.create(
         competition=competition,
         stage=stage,
@@ -110,12 +112,17 @@ def match_create(
 
 
 def match_check_new(
-    *, home: Team, away: Team, kickoff: dt.datetime, local_date: dt.date | None = None
+    *,
+    home: Team,
+    away: Team,
+    kickoff: dt.datetime,
+    local_date: dt.date | None = None,
+    slug: str | None = None,
 ) -> str:
     """The rules for a new match (admin forms check them before saving); returns its slug."""
     if home.pk == away.pk:
         raise MatchRuleError("a match needs two different teams")
-    slug = match_slug(home=home, away=away, date=local_date or kickoff.date())
+    slug = slug or match_slug(home=home, away=away, date=local_date or kickoff.date())
     if Match.objects.filter(slug=slug).exists():
         raise MatchRuleError(f"match {slug} already exists")
     return slug

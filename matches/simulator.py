@@ -9,6 +9,7 @@ event and two events that arrive in the wrong order.
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import json
 import time
 import urllib.error
@@ -19,6 +20,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import ProtectedError
 from django.utils import timezone
 
 from matches import feed, services
@@ -41,13 +43,12 @@ class Replay:
 
 def replay_create(*, source: Match, lead_seconds: float = 0) -> Match:
     """A fresh scheduled copy of `source`, kicking off in `lead_seconds` (predictions are open
-    until then); an earlier copy of the same day is replaced."""
+    until then). An earlier copy of the same day is replaced, unless fans predicted on it."""
     now = timezone.now() + dt.timedelta(seconds=lead_seconds)
     slug = services.match_slug(home=source.home, away=source.away, date=now.date())
     if slug == source.slug:
         raise services.MatchRuleError("cannot replay a match over itself")
     with transaction.atomic():
-        Match.objects.filter(slug=slug).delete()
         return services.match_create(
             competition=source.competition,
             stage=source.stage,
@@ -56,7 +57,23 @@ def replay_create(*, source: Match, lead_seconds: float = 0) -> Match:
             kickoff=now,
             venue=source.venue,
             group=source.group,
+            slug=_free_slug(slug),
         )
+
+
+def _free_slug(slug: str) -> str:
+    """`slug`, freed by deleting the earlier replay under it; or the next free `slug-2`,
+    `slug-3`, ... when that replay was predicted on: its points are in fans' totals, so the
+    database protects it (deleting it would leave the leaderboards off)."""
+    for n in itertools.count(1):
+        candidate = slug if n == 1 else f"{slug}-{n}"
+        try:
+            with transaction.atomic():
+                Match.objects.filter(slug=candidate).delete()
+        except ProtectedError:
+            continue
+        return candidate
+    raise AssertionError("unreachable")
 
 
 def _feed_fields(event: MatchEvent, ids: dict[int, str]) -> dict[str, Any]:

@@ -66,8 +66,10 @@ class Prediction(models.Model):
     # No single-column indexes: (user, match, kind) and (match, user) cover both lookups, and
     # every index is one more write per inserted row.
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, db_index=False)
+    # PROTECT: settled points are in fans' totals and boards; a match fans predicted on is
+    # cancelled (which voids its predictions), never deleted.
     match = models.ForeignKey(
-        Match, on_delete=models.CASCADE, related_name="predictions", db_index=False
+        Match, on_delete=models.PROTECT, related_name="predictions", db_index=False
     )
     kind = models.CharField(max_length=12, choices=Kind.choices)
     home_goals = models.PositiveSmallIntegerField(null=True, blank=True)

@@ -1,6 +1,6 @@
 import pytest
 
-from matches.models import EventKind, MatchEvent, MatchStatus
+from matches.models import EventKind, Match, MatchEvent, MatchStatus
 from matches.services import (
     MatchRuleError,
     match_change_status,
@@ -260,3 +260,20 @@ def test_a_replay_with_a_lead_time_is_open_for_predictions(match):
     replay = simulator.replay_create(source=match, lead_seconds=120)
 
     assert replay.kickoff > timezone.now() and not prediction_locked(replay)
+
+
+def test_a_replay_fans_predicted_on_is_kept_and_the_next_takes_a_new_slug(match, fan):
+    from django.db.models import ProtectedError
+
+    from matches import simulator
+    from predictions.models import Kind, Prediction
+
+    first = simulator.replay_create(source=match)
+    Prediction.objects.create(user=fan, match=first, kind=Kind.SCORE, home_goals=1, away_goals=0)
+
+    second = simulator.replay_create(source=match)
+
+    assert second.slug == f"{first.slug}-2"
+    assert Match.objects.filter(pk=first.pk).exists()
+    with pytest.raises(ProtectedError):
+        first.delete()  # admin shows this as "cannot delete: protected objects"
