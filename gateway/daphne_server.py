@@ -19,11 +19,11 @@ from daphne import server as daphne_server
 from daphne.cli import CommandLineInterface
 from daphne.ws_protocol import WebSocketFactory, WebSocketProtocol
 
-# Constants only: importing realtime.protocol would need Django settings before Daphne
-# has set them up.
+# Copies, not imports: importing realtime.protocol would need Django settings before Daphne
+# has set them up (tests/gateway/test_daphne_limits.py keeps them equal).
 SEND_QUEUE_LIMIT = 64  # realtime.protocol.SEND_QUEUE_LIMIT
 CLOSE_SLOW = 4012  # realtime.protocol.CLOSE_SLOW
-MAX_MESSAGE_BYTES = 1024 * 1024  # realtime.protocol.SERVER_MAX_MESSAGE_BYTES
+MAX_MESSAGE_BYTES = 1_048_576  # realtime.protocol.SERVER_MAX_MESSAGE_BYTES (1 MiB)
 
 
 class LimitedWebSocketProtocol(WebSocketProtocol):
