@@ -37,9 +37,13 @@ def timeline(match: Match) -> list[MatchEvent]:
     )
 
 
-def replay_states(match: Match, events: Sequence[MatchEvent]) -> list[MatchState]:
-    """The match state right after each event, by the counting rules of matches/rules.py
-    applied to the timeline up to that event (quadratic in events: a match has ~100)."""
+def replay_states(
+    match: Match, events: Sequence[MatchEvent], at: Sequence[int] | None = None
+) -> list[MatchState]:
+    """The match state right after each event (or only after the events at indices `at`),
+    by the counting rules of matches/rules.py applied to the timeline up to that event.
+    Each state costs a pass over its prefix: a snapshot asks for its last 20 only."""
+    wanted = range(len(events)) if at is None else frozenset(at)
     status, minute, states = "scheduled", None, []
     pens_seen = False
     for n, event in enumerate(events, start=1):
@@ -48,6 +52,8 @@ def replay_states(match: Match, events: Sequence[MatchEvent]) -> list[MatchState
         pens_seen = pens_seen or status == "penalties" or event.kind == K.SHOOTOUT_KICK
         if event.minute is not None and event.minute >= (minute or 0):
             minute = event.minute
+        if n - 1 not in wanted:
+            continue
         prefix = events[:n]
         states.append(
             MatchState(
@@ -64,10 +70,9 @@ def replay_states(match: Match, events: Sequence[MatchEvent]) -> list[MatchState
 
 def snapshot_text(match: Match, events: Sequence[MatchEvent]) -> str:
     """The snapshot frame text of a match whose timeline is `events`."""
-    states = replay_states(match, events)
-    keyed = [(e, s) for e, s in zip(events, states, strict=True) if e.kind not in _QUIET_KINDS]
-    recent = keyed[-SNAPSHOT_EVENTS:]
-    data = snapshot_data(match, [e for e, _ in recent], [s for _, s in recent])
+    recent = [i for i, e in enumerate(events) if e.kind not in _QUIET_KINDS][-SNAPSHOT_EVENTS:]
+    states = replay_states(match, events, at=recent)
+    data = snapshot_data(match, [events[i] for i in recent], states)
     return snapshot_frame(match.slug, match.seq, data).text
 
 
