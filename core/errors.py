@@ -6,7 +6,8 @@ from django.db import InterfaceError, OperationalError
 # What a store that is down, paused or out of pooled connections raises: answered 503 on
 # REST and with an `unavailable` error frame on the socket, never a 500 or a crash.
 # (psycopg's PoolTimeout reaches Django as an OperationalError.)
-UNAVAILABLE = (OperationalError, InterfaceError, redis.ConnectionError, redis.TimeoutError)
+REDIS_UNAVAILABLE = (redis.ConnectionError, redis.TimeoutError)
+UNAVAILABLE = (OperationalError, InterfaceError, *REDIS_UNAVAILABLE)
 
 
 class TemporarilyUnavailable(Exception):

@@ -29,7 +29,7 @@ from realtime.channels import Channel, match_channel, parse_channel
 from realtime.frames import error_text, reply_text
 
 logger = logging.getLogger("livescore.realtime")
-Frame = dict[str, Any]
+ClientFrame = dict[str, Any]  # a parsed client op
 
 snapshot_from_database = database_sync_to_async(live_snapshot_or_rebuild)
 
@@ -158,7 +158,7 @@ class GatewayConsumer(AsyncWebsocketConsumer):
             logger.exception("gateway failed on a frame op=%.20r", frame.get("op"))
             self.conn.close(P.CLOSE_INTERNAL)
 
-    def _parse(self, raw: str | bytes) -> Frame | None:
+    def _parse(self, raw: str | bytes) -> ClientFrame | None:
         try:
             frame = json.loads(raw)
         except RecursionError:
@@ -187,7 +187,7 @@ class GatewayConsumer(AsyncWebsocketConsumer):
             self._error(P.ERR_RATE_LIMITED, f"at most {P.RATE_PER_SECOND:g} frames per second")
         return False
 
-    async def _dispatch(self, frame: Frame) -> None:
+    async def _dispatch(self, frame: ClientFrame) -> None:
         op = frame.get("op")
         if not isinstance(op, str):
             self._error(P.ERR_BAD_FRAME, "op must be a string")
@@ -199,22 +199,22 @@ class GatewayConsumer(AsyncWebsocketConsumer):
         if name is None:
             self._error(P.ERR_UNKNOWN_OP, f"unknown op {op[:20]!r}")
             return
-        handler: Callable[[Frame], Awaitable[None]] = getattr(self, name)
+        handler: Callable[[ClientFrame], Awaitable[None]] = getattr(self, name)
         await handler(frame)
 
     # ---- ops ------------------------------------------------------------------------------
 
-    async def on_ping(self, frame: Frame) -> None:
+    async def on_ping(self, frame: ClientFrame) -> None:
         self._send('{"t":"pong"}')
 
-    async def on_auth(self, frame: Frame) -> None:
+    async def on_auth(self, frame: ClientFrame) -> None:
         token = frame.get("token")
         if not isinstance(token, str):
             self._error(P.ERR_BAD_FRAME, "token must be a string")
             return
         await self._authenticate(token)
 
-    async def on_sub(self, frame: Frame) -> None:
+    async def on_sub(self, frame: ClientFrame) -> None:
         channel = self._channel(frame)
         if channel is None:
             return
@@ -236,7 +236,7 @@ class GatewayConsumer(AsyncWebsocketConsumer):
             await self.hub.join(self.conn, channel)
             self._send(reply_text(ch=channel.name, t="ok"))
 
-    async def on_unsub(self, frame: Frame) -> None:
+    async def on_unsub(self, frame: ClientFrame) -> None:
         channel = self._channel(frame)
         if channel is None:
             return
@@ -269,7 +269,7 @@ class GatewayConsumer(AsyncWebsocketConsumer):
 
     # ---- subscriptions --------------------------------------------------------------------
 
-    def _channel(self, frame: Frame) -> Channel | None:
+    def _channel(self, frame: ClientFrame) -> Channel | None:
         name = frame.get("ch")
         if not isinstance(name, str):
             self._error(P.ERR_BAD_FRAME, "ch must be a string")

@@ -9,8 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-import redis
-
+from core.errors import REDIS_UNAVAILABLE
 from matches import rules
 from matches.frames import (
     SNAPSHOT_EVENTS,
@@ -109,7 +108,7 @@ def live_snapshot_or_rebuild(slug: str) -> tuple[int, str] | None:
     while Redis is unreachable. None when there is no such match."""
     try:
         stored = publish.stored_snapshot(slug)
-    except (redis.ConnectionError, redis.TimeoutError):
+    except REDIS_UNAVAILABLE:
         return _from_database(slug, store=False)
     return stored or _from_database(slug, store=True)
 

@@ -30,6 +30,10 @@ REBUILD_LOCK_KEY = "lbmeta:rebuilding"
 REBUILD_LOCK_SECONDS = 120
 
 
+class BoardsLost(Exception):
+    """The boards are not known to hold everything PostgreSQL does (Redis lost them)."""
+
+
 class BoardsRebuilding(TemporarilyUnavailable):
     """The boards were lost (a Redis restart or flush) and are being rebuilt."""
 
@@ -121,14 +125,19 @@ def top(scope: str, n: int) -> list[Entry]:
 def view(
     scope: str, n: int, user_id: int | None, radius: int = 5
 ) -> tuple[list[Entry], int, Entry | None, list[Entry]]:
-    """Top n, board size, the fan's entry and the entries around it, in two round trips."""
+    """Top n, board size, the fan's entry and the entries around it, in two round trips.
+    Raises BoardsLost when the boards are not known complete (BUILT_KEY, read in the same
+    round trip)."""
     key = board_key(scope)
     pipe = _client().pipeline(transaction=False)
+    pipe.exists(BUILT_KEY)
     pipe.zrevrange(key, 0, n - 1, withscores=True)
     pipe.zcard(key)
     if user_id is not None:
         pipe.zrevrank(key, user_id)
-    rows, size, *rank = pipe.execute()
+    built, rows, size, *rank = pipe.execute()
+    if not built:
+        raise BoardsLost()
     top = [Entry(i + 1, int(m), decode(s)) for i, (m, s) in enumerate(rows)]
     if not rank or rank[0] is None:
         return top, size, None, []
@@ -169,10 +178,6 @@ def remove(scope: str, user_id: int) -> None:
     pipe.zrem(board_key(scope), user_id)
     pipe.hdel(_versions_key(scope), user_id)
     pipe.execute()
-
-
-def is_built() -> bool:
-    return bool(_client().exists(BUILT_KEY))
 
 
 def claim_rebuild() -> bool:

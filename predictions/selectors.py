@@ -12,6 +12,7 @@ from core.caches import TTLCache
 from matches.models import Match
 from predictions import leaderboard
 from predictions.models import Kind, Prediction
+from predictions.tasks import leaderboard_rebuild_task
 
 COUNTS_SECONDS = 5  # prediction counters may lag this much; they are read on every open
 
@@ -78,13 +79,12 @@ def _display_names(ids: set[int]) -> dict[int, str]:
 def board(scope: str, *, n: int, user_id: int | None) -> dict[str, Any]:
     """Top n, the fan's own entry and the entries around it. Raises BoardsRebuilding (503)
     while lost boards are rebuilt: an empty board would be a wrong answer."""
-    if not leaderboard.is_built():
+    try:
+        top, size, mine, around = leaderboard.view(scope, n, user_id)
+    except leaderboard.BoardsLost:
         if leaderboard.claim_rebuild():
-            from predictions.tasks import leaderboard_rebuild_task  # tasks build on selectors
-
             leaderboard_rebuild_task.delay()
-        raise leaderboard.BoardsRebuilding()
-    top, size, mine, around = leaderboard.view(scope, n, user_id)
+        raise leaderboard.BoardsRebuilding() from None
     names = _display_names({e.user_id for e in (*top, *around)})
 
     def entry(e: leaderboard.Entry) -> dict[str, Any]:

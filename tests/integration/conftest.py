@@ -114,10 +114,15 @@ class Process:
 
 
 def start_worker(
-    env: dict[str, str], log: Path, queues: str = "events", beat: bool = False
+    env: dict[str, str],
+    log: Path,
+    queues: str = "events",
+    beat: bool = False,
+    concurrency: int = 1,
 ) -> Process:
-    """A Celery worker with one pool process; `beat` embeds the periodic reconcilers."""
-    argv = [str(BIN / "celery"), "-A", "livescore", "worker", "-Q", queues, "-c", "1"]
+    """A Celery worker on `queues`; `beat` embeds the periodic reconcilers."""
+    argv = [str(BIN / "celery"), "-A", "livescore", "worker", "-Q", queues]
+    argv += ["-c", str(concurrency)]
     argv += ["-l", "info", "--without-gossip", "--without-mingle"]
     if beat:
         argv += ["-B", "-s", str(log.with_suffix(".schedule"))]
@@ -242,15 +247,8 @@ class RedisServer:
 @pytest.fixture(scope="session")
 def celery_worker(stack_env, tmp_path_factory) -> Iterator[Process]:
     log = tmp_path_factory.mktemp("logs") / "worker.log"
-    argv = [str(BIN / "celery"), "-A", "livescore", "worker", "-l", "info", "-c", "2"]
-    argv += [
-        "-Q",
-        "events,realtime,settlement,notifications,default",
-        "--without-gossip",
-        "--without-mingle",
-    ]
-    worker = Process("celery worker", argv, stack_env, log)
-    worker.wait_for_log("ready.")
+    queues = "events,realtime,settlement,notifications,default"
+    worker = start_worker(stack_env, log, queues, concurrency=2)
     yield worker
     worker.stop()
 
