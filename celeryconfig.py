@@ -32,6 +32,7 @@ task_routes = {
     "predictions.tasks.settle_*": {"queue": "settlement"},
     "predictions.tasks.leaderboard_*": {"queue": "settlement"},
     "predictions.tasks.announce_*": {"queue": "realtime"},
+    "chat.tasks.*": {"queue": "realtime"},
     "notifications.tasks.*": {"queue": "notifications"},
 }
 
@@ -68,4 +69,11 @@ beat_schedule: dict = {
     "feed-reconcile": {"task": "matches.tasks.feed_reconcile_task", "schedule": 2.0},
     # Finishes settlements whose messages were lost (a killed worker, a restarted broker).
     "settlement-reconcile": {"task": "predictions.tasks.settle_reconcile_task", "schedule": 30.0},
+    # Persists accepted chat messages in batches: the window a Redis crash can lose
+    # (docs/chat.md) is this interval plus Redis's own fsync interval.
+    "chat-flush": {
+        "task": "chat.tasks.chat_flush_task",
+        "schedule": 1.0,
+        "options": {"expires": 2},
+    },
 }

@@ -2,6 +2,7 @@
 unavailable dependency (PostgreSQL, Redis) into 503 with Retry-After, never a 500."""
 
 import logging
+import math
 from typing import Any
 
 import redis
@@ -24,7 +25,9 @@ def unavailable_body(exc: Exception) -> dict[str, str]:
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     if isinstance(exc, DomainError):
-        return Response({"detail": str(exc), "code": exc.code}, status=exc.status)
+        body = {"detail": str(exc), "code": exc.code, **exc.extra}
+        headers = {"Retry-After": str(math.ceil(exc.retry_after))} if exc.retry_after else None
+        return Response(body, status=exc.status, headers=headers)
     if isinstance(exc, UNAVAILABLE):
         headers = {"Retry-After": str(RETRY_AFTER_SECONDS)}
         return Response(unavailable_body(exc), status=503, headers=headers)

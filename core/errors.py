@@ -24,6 +24,10 @@ class DomainError(Exception):
 
     status = 400
     code = "rule"
+    # More fields of the answer (e.g. a mute's end), and for a time-based refusal the
+    # seconds before a retry can succeed (sent as Retry-After too).
+    extra: dict[str, object] = {}
+    retry_after: float | None = None
 
     def __init__(self, message: str, status: int | None = None) -> None:
         super().__init__(message)

@@ -3,6 +3,11 @@
 Slow sockets: a send that cannot complete at once is finished in the background while later
 frames wait in that socket's bounded queue; a socket whose queue overflows is closed with
 CLOSE_SLOW so its client resumes with `since`, and the others never wait for it.
+
+Two classes of frames: the guaranteed class (match, leaderboard, personal frames) and the
+best-effort class (chat batches). A socket that falls behind sends every waiting guaranteed
+frame before any chat; chat waiting beyond LOW_QUEUE_LIMIT is dropped, oldest first, and
+never closes the socket. A score frame never waits behind queued chat.
 """
 
 from __future__ import annotations
@@ -52,9 +57,11 @@ class Connection:
 
     __slots__ = (
         "_close",
+        "chat",
         "closed",
         "id",
         "last_seen",
+        "low",
         "queue",
         "send",
         "sending",
@@ -71,6 +78,9 @@ class Connection:
         self._close = close
         self.user_id = user_id
         self.queue: deque[str] | None = None  # created only for a socket that falls behind
+        self.low: deque[str] | None = None  # best-effort frames waiting (chat), likewise
+        # chat room channel -> (room id, shard) this socket reads; None until it joins one
+        self.chat: dict[str, tuple[int, int]] | None = None
         self.sending = False
         self.closed = False
         self.last_seen = time.monotonic()
@@ -96,6 +106,22 @@ class Connection:
             return
         self._start(message or {"type": "websocket.send", "text": text})
 
+    def push_low(self, text: str, message: dict[str, Any] | None = None) -> bool:
+        """A best-effort frame: written now if the socket is idle, else queued behind every
+        guaranteed frame; False if the queue was full and the oldest waiting one dropped."""
+        if self.closed:
+            return True
+        if not self.sending:
+            self._start(message or {"type": "websocket.send", "text": text})
+            return True
+        if self.low is None:
+            self.low = deque()
+        kept = len(self.low) < protocol.LOW_QUEUE_LIMIT
+        if not kept:
+            self.low.popleft()
+        self.low.append(text)
+        return kept
+
     def _start(self, message: dict[str, Any]) -> None:
         coro = self.send(message)
         try:
@@ -116,10 +142,15 @@ class Connection:
             return
         finally:
             self.sending = False
-        while self.queue and not self.sending and not self.closed:
-            self._start({"type": "websocket.send", "text": self.queue.popleft()})
+        while not self.sending and not self.closed:
+            waiting = self.queue or self.low  # guaranteed frames first
+            if not waiting:
+                break
+            self._start({"type": "websocket.send", "text": waiting.popleft()})
         if not self.queue:
             self.queue = None
+        if not self.low:
+            self.low = None
 
     def deliver(
         self, channel: str, seq: int, text: str, message: dict[str, Any] | None = None

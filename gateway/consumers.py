@@ -1,6 +1,6 @@
 """The WebSocket endpoint `/ws/`: one socket per client, many channels on it.
 
-A dispatcher: each client op (`auth`, `sub`, `unsub`, `ping`) has one handler; the consumer
+A dispatcher: each client op (`auth`, `sub`, `unsub`, `ping`, `say`) has one handler; the consumer
 parses frames and enforces the per-connection rules, delivery is the hub's job. Every op,
 frame, error and close code is documented in docs/protocol.md.
 """
@@ -19,6 +19,8 @@ from urllib.parse import parse_qs
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 
+import chat.sockets as chat
+from chat.live import history_text
 from core.errors import UNAVAILABLE
 from gateway import auth
 from gateway.connection import Connection
@@ -66,6 +68,7 @@ class GatewayConsumer(AsyncWebsocketConsumer):
         "sub": "on_sub",
         "unsub": "on_unsub",
         "ping": "on_ping",
+        "say": "on_say",
     }
 
     # ---- lifecycle ------------------------------------------------------------------------
@@ -84,6 +87,7 @@ class GatewayConsumer(AsyncWebsocketConsumer):
         self._released = False
         self.hub.add(self.conn)
         self._tokens, self._refill, self._strikes = float(P.RATE_BURST), time.monotonic(), 0
+        self._chat_strikes = 0
         if token:
             await self._authenticate(token)
         elif origin is None:
@@ -231,6 +235,8 @@ class GatewayConsumer(AsyncWebsocketConsumer):
             return
         if channel.kind == "match":
             await self._subscribe_match(channel, since)
+        elif channel.kind == "chat":
+            await self._subscribe_chat(channel)
         else:
             self.conn.seqs.setdefault(channel.name, 0)
             await self.hub.join(self.conn, channel)
@@ -242,6 +248,52 @@ class GatewayConsumer(AsyncWebsocketConsumer):
             return
         self.hub.leave(self.conn, channel.name)
         self._send(reply_text(ch=channel.name, t="unsub"))
+
+    async def on_say(self, frame: ClientFrame) -> None:
+        channel = self._channel(frame)
+        if channel is None:
+            return
+        cid = frame.get("cid")
+        if channel.kind != "chat":
+            self._error(P.ERR_BAD_CHANNEL, "say is for chat:room:<id> channels", ch=channel.name)
+            return
+        if self.user_id is None:
+            self._error(P.ERR_FORBIDDEN, "sign in to chat", ch=channel.name)
+            return
+        refused = chat.check_cid(cid)
+        if refused is None:
+            assert isinstance(cid, str)
+            shard = (self.conn.chat or {}).get(channel.name, (0, -1))[1]
+            answer = await chat.say(
+                self.hub.chat_scripts,
+                user_id=self.user_id,
+                room_id=int(channel.key),
+                text=frame.get("text"),
+                cid=cid,
+                shard=shard,
+            )
+            if isinstance(answer, chat.Ack):
+                self._chat_strikes = max(0, self._chat_strikes - 1)
+                data = {
+                    "cid": cid,
+                    "id": answer.id,
+                    "ts": answer.ts,
+                    **({"again": 1} if answer.again else {}),
+                }
+                self._send(reply_text(ch=channel.name, t="ack", d=data))
+                return
+            refused = answer
+        self._chat_refused(channel.name, refused, cid)
+
+    def _chat_refused(self, name: str, refused: chat.Refused, cid: object) -> None:
+        extra = {"ch": name, **refused.extra()}
+        if isinstance(cid, str) and len(cid) <= 64:
+            extra["cid"] = cid
+        self._error(refused.code, refused.message, **extra)
+        if refused.code in P.CHAT_STRIKE_CODES:
+            self._chat_strikes += 1
+            if self._chat_strikes >= P.CHAT_STRIKES_BEFORE_CLOSE:
+                self.conn.close(P.CLOSE_RATE)
 
     # ---- authentication -------------------------------------------------------------------
 
@@ -262,7 +314,7 @@ class GatewayConsumer(AsyncWebsocketConsumer):
         if self._auth_timer is not None:
             self._auth_timer.cancel()
             self._auth_timer = None
-        self.user_id = user_id
+        self.user_id = self.conn.user_id = user_id
         self._send(reply_text(t="auth", uid=user_id))
         if self.device:
             await self.hub.claim_session(self.conn, user_id, self.device)
@@ -301,6 +353,18 @@ class GatewayConsumer(AsyncWebsocketConsumer):
         conn.seqs[name] = last
         for seq, frame in held:
             conn.deliver(name, seq, frame)
+
+    async def _subscribe_chat(self, channel: Channel) -> None:
+        """Check the room may be read, put the socket on a shard, then send `hist`. A message
+        published between the join and the history read may come twice: clients drop a
+        message id they already hold."""
+        room_id = int(channel.key)
+        refused = await chat.may_read(room_id, self.user_id, self.hub.chat_scripts)
+        if refused is not None:
+            self._error(refused.code, refused.message, ch=channel.name, **refused.extra())
+            return
+        await self.hub.join_chat(self.conn, room_id)
+        self._send(await history_text(self.hub.redis, room_id, self.user_id))
 
     async def _catch_up(self, slug: str, since: int | None, current: int, snapshot: str) -> int:
         if since is not None and since == current:

@@ -9,6 +9,12 @@ Order and completeness: frames of a match channel carry `seq`. The hub delivers 
 order per channel; a frame that arrives ahead of a gap (pub/sub is lossy, and two workers may
 publish out of order) first pulls the missing frames from the Redis timeline.
 
+Chat rooms are read in shards (docs/chat.md): a shard's messages are gathered for one tick
+(CHAT_TICK_MS) and written as one `msgs` frame of at most CHAT_TICK_MAX messages, the newest,
+to each local socket on the shard, in the best-effort class (gateway/connection.py). A
+message left out by that budget still reaches its author's own sockets. Room-wide frames
+(`del`, `room`) go out at once; `kick` takes a user's sockets off the room.
+
 Also here: reads of the stored snapshot and timeline, sessions (gateway/sessions.py),
 presence (gateway/presence.py) and the sweep of idle sockets.
 """
@@ -19,10 +25,15 @@ import asyncio
 import contextlib
 import gc
 import itertools
+import json
 import os
 import time
 import uuid
+from collections import Counter
 
+from django.conf import settings
+
+import chat.live as chat_live
 from core.redis import async_client
 from gateway import presence, sessions
 from gateway.broker import Broker
@@ -31,6 +42,8 @@ from realtime import protocol
 from realtime.channels import (
     Channel,
     channel_of_pubsub,
+    chat_channel,
+    chat_shard,
     control_channel,
     snapshot_key,
     timeline_key,
@@ -43,13 +56,15 @@ SWEEP_INTERVAL = 5.0
 class _Feed:
     """Local sockets on one channel and the last seq the hub delivered to them."""
 
-    __slots__ = ("channel", "last_seq", "ready", "sockets")
+    __slots__ = ("channel", "last_seq", "pending", "ready", "sockets")
 
     def __init__(self, channel: Channel) -> None:
         self.channel = channel
         self.sockets: set[Connection] = set()
         self.last_seq = 0
         self.ready: asyncio.Future[None] | None = None
+        # chat shards: messages gathered for the next tick's batch
+        self.pending: list[str] | None = [] if channel.kind == "chat" else None
 
 
 class Hub:
@@ -59,9 +74,12 @@ class Hub:
         self.feeds: dict[str, _Feed] = {}
         self.connections: dict[str, Connection] = {}
         self.broker = Broker(self.redis, self._dispatch)
+        self.chat_scripts = chat_live.Scripts(self.redis)
         self._tasks: list[asyncio.Task[None]] = []
         self._frozen_at = 0
         self.starting: asyncio.Task[None] | None = None
+        # what the best-effort class gave up (bench/chat.py and the metrics read these)
+        self.stats: Counter[str] = Counter()
 
     @property
     def control_channel(self) -> str:
@@ -74,6 +92,7 @@ class Hub:
             self.broker.listen(),
             presence.write_loop(self.redis, self.id, self._match_counts),
             self._sweep_loop(),
+            self._chat_loop(),
         )
         self._tasks = [loop.create_task(job) for job in jobs]
 
@@ -95,6 +114,9 @@ class Hub:
         left = [name for name, feed in self.feeds.items() if conn in feed.sockets]
         for name in left:
             self._leave(name, conn)
+        for room_id, shard in (conn.chat or {}).values():
+            spawn(self._leave_shard(room_id, shard))
+        conn.chat = None
         return left
 
     def watchers(self, name: str) -> int:
@@ -132,7 +154,29 @@ class Hub:
     def leave(self, conn: Connection, name: str) -> None:
         conn.seqs.pop(name, None)
         conn.syncing.pop(name, None)
+        if conn.chat and name in conn.chat:
+            room_id, shard = conn.chat.pop(name)
+            self._leave(chat_shard(room_id, shard).name, conn)
+            spawn(self._leave_shard(room_id, shard))
+            return
         self._leave(name, conn)
+
+    async def join_chat(self, conn: Connection, room_id: int) -> None:
+        """Put a socket on a shard of the room (the first with room for one more listener);
+        its frames then arrive as the room's (`chat:room:<id>`)."""
+        name = chat_channel(room_id)
+        if conn.chat and name in conn.chat:
+            return
+        shard = await chat_live.join_shard(self.chat_scripts, room_id)
+        await self.join(conn, chat_shard(room_id, shard))
+        if conn.chat is None:
+            conn.chat = {}
+        conn.chat[name] = (room_id, shard)
+        conn.seqs[name] = 0
+
+    async def _leave_shard(self, room_id: int, shard: int) -> None:
+        with contextlib.suppress(Exception):  # Redis away: the count expires with the room
+            await chat_live.leave_shard(self.chat_scripts, room_id, shard)
 
     # ---- delivery -------------------------------------------------------------------------
 
@@ -144,6 +188,9 @@ class Hub:
         if feed is None:
             return
         text = data.decode()
+        if feed.pending is not None:
+            self._chat(feed, text)
+            return
         seq = frame_seq(text)
         if not seq:
             if text.endswith('"t":"reset"}'):
@@ -170,6 +217,60 @@ class Hub:
         message = {"type": "websocket.send", "text": text}
         for conn in tuple(feed.sockets):
             conn.deliver(name, seq, text, message)
+
+    # ---- chat shards ------------------------------------------------------------------------
+
+    def _chat(self, feed: _Feed, text: str) -> None:
+        if text.startswith('{"id":'):  # a message: batched at the next tick
+            feed.pending.append(text)  # type: ignore[union-attr]
+        elif '"t":"kick"' in text:
+            self._kick(feed, json.loads(text))
+        else:  # del, room: room-wide, at once and never dropped
+            self._broadcast(feed, 0, text)
+
+    def _kick(self, feed: _Feed, frame: dict[str, object]) -> None:
+        data = frame["d"]
+        assert isinstance(data, dict)
+        name, user_id = str(frame["ch"]), data["u"]
+        text = json.dumps({"ch": name, "t": "unsub", "d": {"r": data["r"]}}, separators=(",", ":"))
+        for conn in [c for c in feed.sockets if c.user_id == user_id]:
+            self.leave(conn, name)
+            conn.push(text)
+            self.stats["chat_kicked"] += 1
+
+    async def _chat_loop(self) -> None:
+        tick = settings.CHAT_TICK_MS / 1000
+        while True:
+            await asyncio.sleep(tick)
+            for feed in [f for f in self.feeds.values() if f.pending]:
+                self.flush_chat(feed)
+                await asyncio.sleep(0)  # a goal that arrived meanwhile goes out between shards
+
+    def flush_chat(self, feed: _Feed) -> None:
+        """One `msgs` frame with the tick's newest messages to every socket on the shard; an
+        author whose message the budget left out still gets it on their own sockets."""
+        items, feed.pending = feed.pending or [], []
+        budget = settings.CHAT_TICK_MAX
+        kept, left_out = items[-budget:], items[:-budget]
+        room = f"chat:room:{feed.channel.key}"
+        text = _batch(room, kept)
+        message = {"type": "websocket.send", "text": text}
+        for conn in tuple(feed.sockets):
+            if not conn.push_low(text, message):
+                self.stats["chat_queue_dropped"] += 1
+        self.stats["chat_batches"] += 1
+        if left_out:
+            self.stats["chat_left_out"] += len(left_out)
+            self._own_messages(feed, room, left_out)
+
+    def _own_messages(self, feed: _Feed, room: str, items: list[str]) -> None:
+        by_author: dict[int, list[str]] = {}
+        for item in items:
+            by_author.setdefault(item_author(item), []).append(item)
+        for conn in feed.sockets:
+            own = by_author.get(conn.user_id or 0)
+            if own:
+                conn.push_low(_batch(room, own))
 
     # ---- stored state of sequenced channels (Redis) ----------------------------------------
 
@@ -237,6 +338,17 @@ def frame_seq(text: str) -> int:
         return 0
     digits = itertools.takewhile(str.isdigit, text[start + 6 : start + 20])
     return int("".join(digits) or 0)
+
+
+def item_author(item: str) -> int:
+    """The author id of a message item (`{"id":..,"u":<id>,...`) without decoding it."""
+    start = item.find('"u":') + 4
+    digits = itertools.takewhile(str.isdigit, item[start : start + 14])
+    return int("".join(digits) or 0)
+
+
+def _batch(room: str, items: list[str]) -> str:
+    return f'{{"ch":"{room}","t":"msgs","d":[{",".join(items)}]}}'
 
 
 _hubs: dict[asyncio.AbstractEventLoop, Hub] = {}

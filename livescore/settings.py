@@ -46,6 +46,7 @@ INSTALLED_APPS = [
     "core",
     "matches",
     "predictions",
+    "chat",
     "gateway",
 ]
 
@@ -225,6 +226,8 @@ SPECTACULAR_SETTINGS = {
         "CommandKindEnum": "matches.services.COMMAND_KINDS",
         "MatchStatusEnum": "matches.models.MatchStatus",
         "StageKindEnum": "matches.models.Stage.Kind",
+        "PredictionKindEnum": "predictions.models.Kind",
+        "SanctionKindEnum": "chat.models.Sanction.Kind",
     },
 }
 
@@ -252,6 +255,24 @@ WS_ALLOWED_ORIGINS = env_list(
 )
 WS_IDLE_TIMEOUT = env_int("WS_IDLE_TIMEOUT", 60, minimum=5)
 WS_STOCK_ENDPOINT = env_bool("WS_STOCK_ENDPOINT", False)  # benchmark baseline only
+
+# Chat (docs/chat.md explains each; the defaults are what bench/chat.py measured).
+CHAT_USER_PER_MINUTE = env_int("CHAT_USER_PER_MINUTE", 60, minimum=1)  # token refill ...
+CHAT_USER_BURST = env_int("CHAT_USER_BURST", 5, minimum=1)  # ... and bucket size, per fan
+CHAT_ROOM_PER_SECOND = env_int("CHAT_ROOM_PER_SECOND", 2000, minimum=1)  # hard cap per room
+CHAT_AUTO_SLOW_RATE = env_int("CHAT_AUTO_SLOW_RATE", 300, minimum=1)  # msgs/s switching ...
+CHAT_AUTO_SLOW_SECONDS = env_int("CHAT_AUTO_SLOW_SECONDS", 10, minimum=1)  # ... this slow mode
+CHAT_AUTO_SLOW_HOLD = env_int("CHAT_AUTO_SLOW_HOLD", 30, minimum=5)  # calm seconds before off
+CHAT_DUPLICATE_SECONDS = env_int("CHAT_DUPLICATE_SECONDS", 30, minimum=1)
+CHAT_ROOM_DUPLICATES = env_int("CHAT_ROOM_DUPLICATES", 5, minimum=1)  # same text, any fans, 10 s
+CHAT_REPORTS_TO_HIDE = env_int("CHAT_REPORTS_TO_HIDE", 3, minimum=1)
+CHAT_LINKS = env_str("CHAT_LINKS", "allowlist")  # "none", or "allowlist" (admin's domains)
+CHAT_SHARD_SIZE = env_int("CHAT_SHARD_SIZE", 250, minimum=1)  # listeners per room shard
+CHAT_TICK_MS = env_int("CHAT_TICK_MS", 250, minimum=10)  # one batch per shard per tick ...
+CHAT_TICK_MAX = env_int("CHAT_TICK_MAX", 5, minimum=1)  # ... of at most this many messages
+CHAT_STRIKES = env_int("CHAT_STRIKES", 10, minimum=1)  # refused posts before close 4008
+if CHAT_LINKS not in {"none", "allowlist"}:
+    raise ImproperlyConfigured("CHAT_LINKS must be none or allowlist")
 
 LOGGING = {
     "version": 1,

@@ -54,6 +54,16 @@ def user_channel(user_id: int) -> str:
     return f"user:{user_id}"
 
 
+def chat_channel(room_id: int) -> str:
+    return f"chat:room:{room_id}"
+
+
+def chat_shard(room_id: int, shard: int) -> Channel:
+    """One shard of a chat room: the stream a bounded share of the room's listeners reads
+    (docs/chat.md). Never on the wire: its frames say `chat:room:<id>`."""
+    return Channel(name=f"chat:room:{room_id}:s{shard}", kind="chat", key=str(room_id))
+
+
 def leaderboard_channel(scope: str) -> str:
     """`scope` as predictions.leaderboard builds it: global, match:<slug>, league:<id>."""
     return f"leaderboard:{scope}"

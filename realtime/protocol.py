@@ -15,6 +15,7 @@ RATE_PER_SECOND = 10.0  # client frames per second (token bucket) ...
 RATE_BURST = 20  # ... with this burst
 RATE_STRIKES_BEFORE_CLOSE = 20  # frames refused for rate before the socket is closed
 SEND_QUEUE_LIMIT = 64  # frames waiting for a slow socket before it is told to resync
+LOW_QUEUE_LIMIT = 4  # best-effort frames (chat batches) waiting; older ones are dropped
 IDLE_TIMEOUT_SECONDS = getattr(settings, "WS_IDLE_TIMEOUT", 60)  # silence before close
 AUTH_TIMEOUT_SECONDS = 10  # a socket awaiting {"op":"auth"} is closed after this
 CLOSE_SEND_SECONDS = 10  # how long a close frame may wait behind a client that stopped reading
@@ -32,6 +33,12 @@ ERR_TOO_MANY_SUBS = "too_many_subs"
 ERR_RATE_LIMITED = "rate_limited"
 ERR_BAD_TOKEN = "bad_token"
 ERR_UNAVAILABLE = "unavailable"
+# Chat refusals (docs/chat.md): posts refused for these count as strikes; a socket that
+# collects CHAT_STRIKES_BEFORE_CLOSE of them (each accepted post takes one off) is closed 4008.
+CHAT_STRIKE_CODES = frozenset(
+    {"rate_limited", "slow_mode", "room_busy", "duplicate", "blocked", "link", "muted", "banned"}
+)
+CHAT_STRIKES_BEFORE_CLOSE = getattr(settings, "CHAT_STRIKES", 10)
 
 # Close codes (4000-4999 are the application's own).
 CLOSE_TOO_BIG = 4009  # not 1009: Daphne (autobahn) lets servers close only with 1000 or 3000-4999

@@ -1,0 +1,342 @@
+"""The hot side of chat, in Redis: accepting a message, room shards, recent history, and the
+frames every shard of a room must see. All of it is derived from PostgreSQL and rebuilt
+from there when lost (`rebuild`); the `chat:built` marker tells the two apart.
+
+Accepting a message is one Lua script (`_SAY`), so the checks and the writes are atomic and
+cost one round trip: client message id (a retry is acknowledged again, not posted twice),
+sanctions, slow mode (operator's or automatic), the fan's token bucket, the room's rate,
+duplicates, then the id, the recent list, the publish to the author's shard, and the
+pending list the persistence task drains into PostgreSQL in batches (chat/tasks.py).
+
+Both the REST view (sync client) and the gateway (asyncio client) run the same scripts.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+import redis
+import redis.asyncio as aioredis
+from django.conf import settings
+
+from realtime.channels import chat_channel, chat_shard
+
+BUILT_KEY = "chat:built"
+PENDING_KEY = "chat:pending"  # accepted messages not yet in PostgreSQL (JSON records)
+AUDIT_KEY = "chat:audit"  # filter refusals not yet in PostgreSQL
+AUTOSLOW_ROOMS_KEY = "chat:autoslow"  # rooms in automatic slow mode
+HISTORY_LENGTH = 50  # recent messages a subscriber gets
+SHADOW_TTL_SECONDS = 3600
+CID_TTL_SECONDS = 86400
+SHARDS_TTL_SECONDS = 6 * 3600
+
+
+def recent_key(room_id: int) -> str:
+    return f"chat:r:{room_id}:recent"
+
+
+def shadow_key(room_id: int, user_id: int) -> str:
+    return f"chat:r:{room_id}:sh:{user_id}"
+
+
+def slow_key(room_id: int) -> str:
+    return f"chat:r:{room_id}:slow"
+
+
+def auto_key(room_id: int) -> str:
+    return f"chat:r:{room_id}:auto"
+
+
+def shards_key(room_id: int) -> str:
+    return f"chat:r:{room_id}:shards"
+
+
+def sanction_key(room_id: int | None, user_id: int) -> str:
+    return f"chat:sx:{room_id or '*'}:{user_id}"
+
+
+# The frames a room-wide script publishes to every shard are built in Lua from this prefix.
+_FANOUT = """
+local n = redis.call('HLEN', KEYS[1])
+if n == 0 then n = 1 end
+for i = 0, n - 1 do
+  redis.call('PUBLISH', ARGV[1] .. i, ARGV[2])
+end
+return n
+"""
+
+# KEYS: shards hash, operator slow key, auto slow key. ARGV: shard pubsub prefix, room id.
+# Publishes the room's slow mode as it stands now (`room` frame) on every shard.
+_ANNOUNCE = """
+local op = tonumber(redis.call('GET', KEYS[2]) or '0')
+local auto = tonumber(redis.call('GET', KEYS[3]) or '0')
+local frame = '{"ch":"chat:room:' .. ARGV[2] .. '","t":"room","d":{"slow":' ..
+  math.max(op, auto) .. (auto > op and ',"auto":1' or '') .. '}}'
+local n = redis.call('HLEN', KEYS[1])
+if n == 0 then n = 1 end
+for i = 0, n - 1 do
+  redis.call('PUBLISH', ARGV[1] .. i, frame)
+end
+return n
+"""
+
+# KEYS: shards hash. ARGV: shard size. The first shard with room for one more listener.
+_JOIN = """
+local n = redis.call('HLEN', KEYS[1])
+local pick = n
+for i = 0, n - 1 do
+  if tonumber(redis.call('HGET', KEYS[1], i) or '0') < tonumber(ARGV[1]) then
+    pick = i
+    break
+  end
+end
+redis.call('HINCRBY', KEYS[1], pick, 1)
+redis.call('EXPIRE', KEYS[1], ARGV[2])
+return pick
+"""
+
+_LEAVE = """
+if tonumber(redis.call('HGET', KEYS[1], ARGV[1]) or '0') > 0 then
+  redis.call('HINCRBY', KEYS[1], ARGV[1], -1)
+end
+return 0
+"""
+
+# ARGV: 1 room, 2 user id, 3 cid, 4 text hash, 5 cid as JSON, 6 name as JSON, 7 text as JSON,
+# 8 author's shard (-1: none), 9 per-minute refill, 10 burst, 11 room per second,
+# 12 auto-slow rate, 13 auto-slow seconds, 14 auto-slow hold, 15 duplicate seconds,
+# 16 room duplicates, 17 history length, 18 shadow ttl, 19 cid ttl
+_SAY = """
+if redis.call('EXISTS', 'chat:built') == 0 then return {'rebuild'} end
+local room, uid = ARGV[1], ARGV[2]
+local p = 'chat:r:' .. room .. ':'
+local cidkey = 'chat:cid:' .. uid .. ':' .. ARGV[3]
+local seen = redis.call('GET', cidkey)
+if seen then
+  local sep = string.find(seen, ':')
+  return {'again', string.sub(seen, 1, sep - 1), string.sub(seen, sep + 1)}
+end
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+-- sanctions: a ban or mute refuses; a shadow-mute accepts and shows the author only
+local shadow = false
+for _, scope in ipairs({room, '*'}) do
+  local s = redis.call('GET', 'chat:sx:' .. scope .. ':' .. uid)
+  if s then
+    local sep = string.find(s, ':')
+    local kind, untl = string.sub(s, 1, sep - 1), tonumber(string.sub(s, sep + 1))
+    if kind == 'shadow' then shadow = true else return {kind, untl} end
+  end
+end
+-- slow mode: the larger of the operator's and the automatic one
+local slow = math.max(tonumber(redis.call('GET', p .. 'slow') or '0'),
+                      tonumber(redis.call('GET', p .. 'auto') or '0'))
+local lastkey = p .. 'last:' .. uid
+if slow > 0 then
+  local left = redis.call('PTTL', lastkey)
+  if left > 0 then return {'slow_mode', left, slow} end
+end
+-- duplicates: this fan's same text, or the same text pasted by many fans
+local dupkey = 'chat:dup:' .. uid .. ':' .. ARGV[4]
+if redis.call('EXISTS', dupkey) == 1 then return {'duplicate', 0} end
+local roomdup = p .. 'dup:' .. ARGV[4]
+if tonumber(redis.call('GET', roomdup) or '0') >= tonumber(ARGV[16]) then
+  return {'duplicate', 1}
+end
+-- the fan's token bucket
+local bucket = 'chat:tb:' .. uid
+local b = redis.call('HMGET', bucket, 'tokens', 'at')
+local burst, refill = tonumber(ARGV[10]), tonumber(ARGV[9]) / 60000
+local tokens = math.min(burst, tonumber(b[1] or ARGV[10]) + (now - tonumber(b[2] or now)) * refill)
+if tokens < 1 then return {'rate_limited', math.ceil((1 - tokens) / refill)} end
+-- the room's rate, per second; a flood switches on automatic slow mode
+local ratekey = p .. 'n:' .. math.floor(now / 1000)
+local count = redis.call('INCR', ratekey)
+if count == 1 then redis.call('EXPIRE', ratekey, 5) end
+if count > tonumber(ARGV[11]) then return {'room_busy', 1000 - now % 1000} end
+local newslow = false
+if count > tonumber(ARGV[12]) then
+  if redis.call('EXISTS', p .. 'auto') == 0 then newslow = true end
+  redis.call('SET', p .. 'auto', ARGV[13], 'EX', ARGV[14])
+  redis.call('SADD', 'chat:autoslow', room)
+end
+-- accepted
+redis.call('HSET', bucket, 'tokens', tokens - 1, 'at', now)
+redis.call('EXPIRE', bucket, 3600)
+redis.call('SET', dupkey, 1, 'EX', ARGV[15])
+redis.call('INCR', roomdup)
+redis.call('EXPIRE', roomdup, 10)
+if slow > 0 then redis.call('SET', lastkey, 1, 'PX', slow * 1000) end
+-- ids pass 2^47: Lua's tostring would print them with 14 digits, so they are formatted
+local last = tonumber(redis.call('GET', 'chat:lastid') or '0')
+local id = string.format('%.0f', math.max(last + 1, now * 1024))
+local ts = string.format('%.0f', now)
+redis.call('SET', 'chat:lastid', id)
+redis.call('SET', cidkey, id .. ':' .. ts, 'EX', ARGV[19])
+local item = '{"id":' .. id .. ',"u":' .. uid .. ',"n":' .. ARGV[6] .. ',"x":' .. ARGV[7] ..
+  ',"ts":' .. ts .. '}'
+if shadow then
+  redis.call('ZADD', p .. 'sh:' .. uid, id, item)
+  redis.call('EXPIRE', p .. 'sh:' .. uid, ARGV[18])
+else
+  redis.call('ZADD', p .. 'recent', id, item)
+  redis.call('ZREMRANGEBYRANK', p .. 'recent', 0, -(tonumber(ARGV[17]) + 1))
+  local shards = redis.call('HLEN', p .. 'shards')
+  local shard = tonumber(ARGV[8])
+  if shard < 0 or shard >= shards then shard = shards > 0 and (now % shards) or 0 end
+  redis.call('PUBLISH', 'rt:chat:room:' .. room .. ':s' .. shard, item)
+end
+redis.call('RPUSH', 'chat:pending', '{"r":' .. room .. ',"c":' .. ARGV[5] .. ',"sh":' ..
+  (shadow and 1 or 0) .. ',"m":' .. item .. '}')
+return {'ok', id, ts, newslow and 1 or 0, slow}
+"""
+
+
+@dataclass(frozen=True)
+class Said:
+    """What the say script answered: `status` "ok" (posted), "again" (a repeated cid:
+    acknowledged again, not posted), or a refusal code; `wait_ms` for the time-based ones."""
+
+    status: str
+    id: int = 0
+    ts: int = 0
+    wait_ms: int = 0
+    until_ms: int = 0
+    auto_slow_on: bool = False
+
+    @property
+    def accepted(self) -> bool:
+        return self.status in ("ok", "again")
+
+
+def said_from(reply: list[Any]) -> Said:
+    status = reply[0].decode() if isinstance(reply[0], bytes) else reply[0]
+    if status in ("ok", "again"):
+        on = len(reply) > 3 and bool(reply[3])
+        return Said(status, id=int(reply[1]), ts=int(reply[2]), auto_slow_on=on)
+    if status in ("mute", "ban"):
+        return Said("muted" if status == "mute" else "banned", until_ms=int(reply[1]))
+    if status in ("slow_mode", "rate_limited", "room_busy"):
+        return Said(status, wait_ms=int(reply[1]))
+    return Said(status)
+
+
+def say_args(
+    *, room_id: int, user_id: int, cid: str, text: str, text_hash: str, name: str, shard: int
+) -> list[Any]:
+    s = settings
+    return [
+        room_id,
+        user_id,
+        cid,
+        text_hash,
+        json.dumps(cid, ensure_ascii=False),
+        json.dumps(name, ensure_ascii=False),
+        json.dumps(text, ensure_ascii=False),
+        shard,
+        s.CHAT_USER_PER_MINUTE,
+        s.CHAT_USER_BURST,
+        s.CHAT_ROOM_PER_SECOND,
+        s.CHAT_AUTO_SLOW_RATE,
+        s.CHAT_AUTO_SLOW_SECONDS,
+        s.CHAT_AUTO_SLOW_HOLD,
+        s.CHAT_DUPLICATE_SECONDS,
+        s.CHAT_ROOM_DUPLICATES,
+        HISTORY_LENGTH,
+        SHADOW_TTL_SECONDS,
+        CID_TTL_SECONDS,
+    ]
+
+
+class Scripts:
+    """The Lua scripts registered on one client (sync or asyncio): EVALSHA, with the script
+    loaded again by redis-py after a Redis restart."""
+
+    def __init__(self, client: redis.Redis | aioredis.Redis) -> None:
+        self.client = client
+        self.say = client.register_script(_SAY)
+        self.fanout = client.register_script(_FANOUT)
+        self.announce = client.register_script(_ANNOUNCE)
+        self.join = client.register_script(_JOIN)
+        self.leave = client.register_script(_LEAVE)
+
+
+# ---- frames every shard of a room gets ------------------------------------------------------
+
+
+def room_frame(room_id: int, t: str, data: dict[str, Any]) -> str:
+    payload = {"ch": chat_channel(room_id), "t": t, "d": data}
+    return json.dumps(payload, separators=(",", ":"), ensure_ascii=False)
+
+
+def fanout(scripts: Scripts, room_id: int, text: str) -> Any:
+    """Publish `text` on every shard of the room (awaitable on an asyncio client)."""
+    return scripts.fanout(keys=[shards_key(room_id)], args=[_shard_prefix(room_id), text])
+
+
+def announce_slow_mode(scripts: Scripts, room_id: int) -> Any:
+    """`room` on every shard: the room's slow mode now (0: off; `auto` when a flood switched
+    it on). Awaitable on an asyncio client."""
+    keys = [shards_key(room_id), slow_key(room_id), auto_key(room_id)]
+    return scripts.announce(keys=keys, args=[_shard_prefix(room_id), room_id])
+
+
+def _shard_prefix(room_id: int) -> str:
+    return chat_shard(room_id, 0).pubsub.removesuffix("0")
+
+
+def delete_frame(room_id: int, ids: list[int] | None = None, user_id: int | None = None) -> str:
+    """`del`: drop these message ids, or every message of this author (a clear)."""
+    data: dict[str, Any] = {"ids": ids} if ids is not None else {"u": user_id}
+    return room_frame(room_id, "del", data)
+
+
+def kick_frame(room_id: int, user_id: int, reason: str) -> str:
+    """For the gateways, not the fans: take this user's sockets off the room (a ban, or a
+    league member removed); each of those sockets gets `unsub` with the reason."""
+    return room_frame(room_id, "kick", {"u": user_id, "r": reason})
+
+
+# ---- the gateway's reads (asyncio) ----------------------------------------------------------
+
+
+async def join_shard(scripts: Scripts, room_id: int) -> int:
+    """The shard a new listener reads: the first with fewer than CHAT_SHARD_SIZE listeners."""
+    args = [settings.CHAT_SHARD_SIZE, SHARDS_TTL_SECONDS]
+    return int(await scripts.join(keys=[shards_key(room_id)], args=args))
+
+
+async def leave_shard(scripts: Scripts, room_id: int, shard: int) -> None:
+    await scripts.leave(keys=[shards_key(room_id)], args=[shard])
+
+
+async def history_text(client: aioredis.Redis, room_id: int, user_id: int | None) -> str:
+    """`hist`: the room's recent messages, oldest first (with this user's own shadow-muted
+    ones), and its slow mode (`auto` when a flood switched it on), sent on `sub`."""
+    pipe = client.pipeline(transaction=False)
+    pipe.get(slow_key(room_id))
+    pipe.get(auto_key(room_id))
+    pipe.zrange(recent_key(room_id), 0, -1, withscores=True)
+    if user_id:
+        pipe.zrange(shadow_key(room_id, user_id), 0, -1, withscores=True)
+    replies = await pipe.execute()
+    rows = list(replies[2])
+    if user_id and replies[3]:
+        rows = sorted(rows + list(replies[3]), key=lambda row: row[1])[-HISTORY_LENGTH:]
+    items = ",".join(member.decode() for member, _ in rows)
+    operator, auto = int(replies[0] or 0), int(replies[1] or 0)
+    state = f',"slow":{max(operator, auto)}' + (',"auto":1' if auto > operator else "")
+    return f'{{"ch":"{chat_channel(room_id)}","t":"hist","d":{{"m":[{items}]{state}}}}}'
+
+
+async def banned_until(client: aioredis.Redis, room_id: int, user_id: int) -> int | None:
+    """If a ban (in the room or everywhere) shuts this user out: its end in unix ms (0: until
+    lifted); else None."""
+    for value in await client.mget(sanction_key(room_id, user_id), sanction_key(None, user_id)):
+        if value:
+            kind, _, until = (value.decode() if isinstance(value, bytes) else value).partition(":")
+            if kind == "ban":
+                return int(until)
+    return None

@@ -1,0 +1,230 @@
+"""Chat over REST: rooms, history pages, posting (the same rules as the socket's `say`),
+reports and moderation. Thin: the rules live in chat/services.py."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import permissions, status
+from rest_framework.exceptions import NotFound, ValidationError
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from chat import selectors, services
+from chat.models import Room, Sanction
+from chat.serializers import (
+    ClearSerializer,
+    MessageSerializer,
+    PostedSerializer,
+    PostSerializer,
+    ReasonSerializer,
+    ReviewSerializer,
+    RoomSerializer,
+    SanctionRequestSerializer,
+    SanctionSerializer,
+    SlowModeSerializer,
+)
+
+Auth = permissions.IsAuthenticated
+
+
+def _readable_room(request: Request, room_id: int) -> Room:
+    """The room if this user may read it; 404 otherwise (a league room's existence is not
+    revealed to outsiders)."""
+    room = get_object_or_404(Room.objects.select_related("match"), pk=room_id)
+    info = selectors.room_info(room.pk)
+    if info is None or not selectors.is_member(info, request.user.pk):
+        raise NotFound("no such room")
+    return room
+
+
+def _only(request: Request, allowed: set[str]) -> None:
+    unknown = sorted(set(request.query_params) - allowed - {"format"})
+    if unknown:
+        raise ValidationError(
+            {name: f"unknown parameter; allowed: {sorted(allowed)}" for name in unknown}
+        )
+
+
+class RoomLookupView(APIView):
+    permission_classes = [permissions.AllowAny]
+
+    @extend_schema(
+        operation_id="v1_chat_rooms_lookup",
+        parameters=[
+            OpenApiParameter("match", str, description="a match slug"),
+            OpenApiParameter("league", int, description="a league id (members only)"),
+        ],
+        responses={200: RoomSerializer, 404: OpenApiResponse(description="no such room")},
+    )
+    def get(self, request: Request) -> Response:
+        """The chat room of a match or of one of your leagues (exactly one parameter)."""
+        _only(request, {"match", "league"})
+        slug, league = request.query_params.get("match"), request.query_params.get("league")
+        if (slug is None) == (league is None):
+            raise ValidationError({"detail": "give exactly one of match, league"})
+        if league is not None and not league.isdigit():
+            raise ValidationError({"league": "must be an integer"})
+        room = selectors.room_for(match_slug=slug, league_id=int(league) if league else None)
+        if room is None:
+            raise NotFound("no such room")
+        return Response(RoomSerializer(_readable_room(request, room.pk)).data)
+
+
+class RoomView(APIView):
+    def get_permissions(self) -> list[Any]:
+        return [Auth()] if self.request.method == "PATCH" else [permissions.AllowAny()]
+
+    @extend_schema(responses={200: RoomSerializer})
+    def get(self, request: Request, room_id: int) -> Response:
+        """A room: its channel and slow mode."""
+        return Response(RoomSerializer(_readable_room(request, room_id)).data)
+
+    @extend_schema(request=SlowModeSerializer, responses={200: RoomSerializer})
+    def patch(self, request: Request, room_id: int) -> Response:
+        """Set the room's slow mode (moderators): one message per N seconds per fan, 0 off."""
+        room = _readable_room(request, room_id)
+        body = SlowModeSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        room = services.set_slow_mode(
+            actor=request.user, room=room, seconds=body.validated_data["slow_seconds"],
+            reason=body.validated_data["reason"],
+        )  # fmt: skip
+        return Response(RoomSerializer(room).data)
+
+
+class MessagesView(APIView):
+    def get_permissions(self) -> list[Any]:
+        return [Auth()] if self.request.method == "POST" else [permissions.AllowAny()]
+
+    @extend_schema(
+        parameters=[OpenApiParameter("before", int, description="a message id: older ones")],
+        responses={200: MessageSerializer(many=True)},
+    )
+    def get(self, request: Request, room_id: int) -> Response:
+        """History, newest first, 50 per page; page on with `before` = the last id you got."""
+        _only(request, {"before"})
+        before = request.query_params.get("before")
+        if before is not None and not before.isdigit():
+            raise ValidationError({"before": "must be a message id"})
+        room = _readable_room(request, room_id)
+        services.flush_pending()  # the newest page includes what was just said
+        page = selectors.history_page(room, request.user.pk, int(before) if before else None)
+        return Response(MessageSerializer(page, many=True).data)
+
+    @extend_schema(
+        request=PostSerializer,
+        responses={
+            201: PostedSerializer,
+            200: OpenApiResponse(PostedSerializer, description="a repeated cid: not posted again"),
+        },
+    )
+    def post(self, request: Request, room_id: int) -> Response:
+        """Post a message: the socket's `say` over REST, with the same rules and codes."""
+        room = _readable_room(request, room_id)
+        body = PostSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        said = services.post_message(
+            user=request.user, room=room, text=body.validated_data["text"],
+            cid=body.validated_data["cid"],
+        )  # fmt: skip
+        again = said.status == "again"
+        data = {"id": said.id, "ts": said.ts, "cid": body.validated_data["cid"], "again": again}
+        return Response(data, status=status.HTTP_200_OK if again else status.HTTP_201_CREATED)
+
+
+class MessageView(APIView):
+    permission_classes = [Auth]
+
+    @extend_schema(request=ReasonSerializer, responses={204: None})
+    def delete(self, request: Request, message_id: int) -> Response:
+        """Delete a message (its author, or a moderator): gone from history and every client."""
+        body = ReasonSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        services.delete_message(
+            actor=request.user, message_id=message_id, reason=body.validated_data["reason"]
+        )
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class ReportView(APIView):
+    permission_classes = [Auth]
+
+    @extend_schema(request=ReasonSerializer, responses={202: None})
+    def post(self, request: Request, message_id: int) -> Response:
+        """Report a message. Enough distinct reports hide it pending review (docs/chat.md)."""
+        body = ReasonSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        services.report(
+            reporter=request.user, message_id=message_id, reason=body.validated_data["reason"]
+        )
+        return Response(status=status.HTTP_202_ACCEPTED)
+
+
+class ReviewView(APIView):
+    permission_classes = [Auth]
+
+    @extend_schema(request=ReviewSerializer, responses={204: None})
+    def post(self, request: Request, message_id: int) -> Response:
+        """Close a reported message's reports (moderators): delete it, or restore it."""
+        body = ReviewSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        services.review(actor=request.user, message_id=message_id, **body.validated_data)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class ClearView(APIView):
+    permission_classes = [Auth]
+
+    @extend_schema(request=ClearSerializer, responses={200: None})
+    def post(self, request: Request, room_id: int) -> Response:
+        """Delete a fan's messages of the last hour in the room (moderators)."""
+        room = _readable_room(request, room_id)
+        body = ClearSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        cleared = services.clear_user(
+            actor=request.user, room=room, user_id=body.validated_data["user"],
+            reason=body.validated_data["reason"],
+        )  # fmt: skip
+        return Response({"cleared": cleared})
+
+
+class SanctionsView(APIView):
+    permission_classes = [Auth]
+
+    @extend_schema(responses={200: SanctionSerializer(many=True)})
+    def get(self, request: Request, room_id: int) -> Response:
+        """The room's active sanctions (moderators)."""
+        room = _readable_room(request, room_id)
+        services.require_moderator(request.user, room)
+        rows = Sanction.objects.filter(room=room, lifted_at__isnull=True).order_by("-id")[:200]
+        return Response(SanctionSerializer(rows, many=True).data)
+
+    @extend_schema(request=SanctionRequestSerializer, responses={201: SanctionSerializer})
+    def post(self, request: Request, room_id: int) -> Response:
+        """Mute, ban or shadow-mute a fan in this room (moderators), for minutes or until
+        lifted."""
+        room = _readable_room(request, room_id)
+        body = SanctionRequestSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        data = body.validated_data
+        row = services.sanction(
+            actor=request.user, user_id=data["user"], kind=data["kind"], room=room,
+            minutes=data.get("minutes"), reason=data["reason"],
+        )  # fmt: skip
+        return Response(SanctionSerializer(row).data, status=status.HTTP_201_CREATED)
+
+
+class SanctionView(APIView):
+    permission_classes = [Auth]
+
+    @extend_schema(request=ReasonSerializer, responses={204: None})
+    def delete(self, request: Request, sanction_id: int) -> Response:
+        """Lift a sanction (moderators)."""
+        body = ReasonSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        services.lift(actor=request.user, sanction_id=sanction_id, **body.validated_data)
+        return Response(status=status.HTTP_204_NO_CONTENT)

@@ -1,0 +1,47 @@
+import pytest
+from django.contrib.auth.models import Group, User
+
+from chat import filters, selectors
+from chat.models import BlockedTerm, Room
+from core.redis import client
+from tests.conftest import token_client
+
+
+@pytest.fixture(autouse=True)
+def fresh_chat_state(db):
+    """Each test starts with empty Redis (so the chat state rebuilds from PostgreSQL) and
+    fresh per-process caches."""
+    client().flushdb()
+    filters.forget()
+    selectors.forget_caches()
+    yield
+    filters.forget()
+    selectors.forget_caches()
+
+
+@pytest.fixture
+def room(match) -> Room:
+    return Room.objects.get(match=match)
+
+
+@pytest.fixture
+def blocklist(db) -> None:
+    BlockedTerm.objects.create(term="idiot")
+    filters.forget()
+
+
+def make_fan(name: str) -> User:
+    return User.objects.create_user(name, password=f"pw-{name}-1")
+
+
+@pytest.fixture
+def moderator(db) -> User:
+    user = User.objects.create_user("mod", password="pw-mod-1", is_staff=True)
+    user.groups.add(Group.objects.get(name="moderator"))
+    return user
+
+
+@pytest.fixture
+def fans(db):
+    """Three fans with API clients: [(user, client), ...]."""
+    return [(user, token_client(user)) for user in (make_fan(f"fan{i}") for i in range(1, 4))]
