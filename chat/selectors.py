@@ -30,6 +30,11 @@ _rooms: TTLCache[int, RoomInfo | None] = TTLCache(seconds=30, max_entries=10_000
 _names: TTLCache[int, str] = TTLCache(seconds=300, max_entries=100_000)
 
 
+def cached_room(room_id: int) -> tuple[bool, RoomInfo | None]:
+    """(found, room) from this process's cache, without the database."""
+    return _rooms.get(room_id)
+
+
 def room_info(room_id: int) -> RoomInfo | None:
     """The room, cached 30 s per process (rooms never change kind; a deleted match's room
     may linger that long for reading, never for writing: the flush drops its messages)."""

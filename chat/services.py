@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+import time
 from collections.abc import Iterable
 from typing import Any
 
@@ -441,7 +442,7 @@ def rebuild() -> bool:
     if redis.exists(live.BUILT_KEY):
         return True
     if not redis.set(REBUILD_LOCK_KEY, 1, nx=True, ex=60):
-        return False
+        return _wait_for_rebuild(redis)
     try:
         pipe = redis.pipeline(transaction=False)
         _rebuild_sanctions(pipe)
@@ -456,6 +457,17 @@ def rebuild() -> bool:
         return True
     finally:
         redis.delete(REBUILD_LOCK_KEY)
+
+
+def _wait_for_rebuild(redis: Any, seconds: float = 3.0) -> bool:
+    """Another process is rebuilding: wait a little for it (a post arriving during the
+    rebuild then succeeds instead of being told to retry)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if redis.exists(live.BUILT_KEY):
+            return True
+        time.sleep(0.05)
+    return False
 
 
 def _rebuild_sanctions(pipe: Any) -> None:

@@ -13,8 +13,22 @@ from chat.posting import Refused, check_cid
 
 __all__ = ["Ack", "Refused", "check_cid", "may_read", "say"]
 
-room_info = database_sync_to_async(selectors.room_info)
+_room_info = database_sync_to_async(selectors.room_info)
 _is_member = database_sync_to_async(selectors.is_member)
+
+
+async def room_info(room_id: int) -> selectors.RoomInfo | None:
+    # The hot path (every `say`) stays on the event loop: a worker-thread hop costs more
+    # than the whole post when the answer is cached.
+    found, info = selectors.cached_room(room_id)
+    return info if found else await _room_info(room_id)
+
+
+async def may_write(room: selectors.RoomInfo, user_id: int | None) -> bool:
+    """Members only for a league room, checked in the database on every post."""
+    return room.public or await _is_member(room, user_id)
+
+
 _display_name = database_sync_to_async(selectors.display_name)
 _current_filters = database_sync_to_async(filters.current)
 _rebuild = database_sync_to_async(services.rebuild)
@@ -33,7 +47,7 @@ async def may_read(room_id: int, user_id: int | None, scripts: live.Scripts) -> 
     room = await room_info(room_id)
     if room is None:
         return Refused("unknown_channel", "no such room", 404)
-    if not room.public and not await _is_member(room, user_id):
+    if not await may_write(room, user_id):
         return Refused("forbidden", "only the league's members read this room", 403)
     if user_id and (until := await live.banned_until(scripts.client, room_id, user_id)) is not None:  # type: ignore[arg-type]
         return Refused("banned", "you are banned from this room", 403, until=until)
@@ -46,7 +60,7 @@ async def say(
     room = await room_info(room_id)
     if room is None:
         return Refused("unknown_channel", "no such room", 404)
-    if not room.public and not await _is_member(room, user_id):
+    if not await may_write(room, user_id):
         return Refused("not_member", "only the league's members chat here", 403)
     prepared = posting.prepare(text, filters.cached() or await _current_filters())
     if isinstance(prepared, tuple):

@@ -16,6 +16,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any, ClassVar
 from urllib.parse import parse_qs
 
+from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 
@@ -103,6 +104,17 @@ class GatewayConsumer(AsyncWebsocketConsumer):
             await super().__call__(scope, receive, send)
         finally:
             await self._release()
+
+    async def dispatch(self, message: dict[str, Any]) -> None:
+        # Channels' own dispatch runs close_old_connections() in a worker thread before every
+        # message: a thread hop per client frame, about a sixth of a gateway's CPU under a
+        # chat flood (bench/chat.py, py-spy). This consumer never touches the database on
+        # the event loop; its database calls go through database_sync_to_async, which
+        # closes stale connections around each call itself.
+        handler = getattr(self, get_handler_name(message), None)
+        if handler is None:
+            raise ValueError(f"no handler for message type {message['type']}")
+        await handler(message)
 
     async def disconnect(self, code: int) -> None:
         await self._release()

@@ -51,6 +51,9 @@ from realtime.channels import (
 from realtime.publish import stored_pair
 
 SWEEP_INTERVAL = 5.0
+# After a score frame, chat batches wait this long: a goal's fan-out to thousands of local
+# sockets never shares the CPU with a chat tick (bench/chat.py measured the difference).
+SCORE_FIRST_SECONDS = 0.3
 
 
 class _Feed:
@@ -80,6 +83,9 @@ class Hub:
         self.starting: asyncio.Task[None] | None = None
         # what the best-effort class gave up (bench/chat.py and the metrics read these)
         self.stats: Counter[str] = Counter()
+        # Chat ticks wait until then: a score frame was just written to this process's
+        # sockets, and its sends (and the clients reading them) get the CPU first.
+        self.score_first_until = 0.0
 
     @property
     def control_channel(self) -> str:
@@ -213,6 +219,7 @@ class Hub:
     def _broadcast(self, feed: _Feed, seq: int, text: str) -> None:
         if seq:
             feed.last_seq = max(feed.last_seq, seq)
+            self.score_first_until = time.monotonic() + SCORE_FIRST_SECONDS
         name = feed.channel.name
         message = {"type": "websocket.send", "text": text}
         for conn in tuple(feed.sockets):
@@ -242,6 +249,9 @@ class Hub:
         tick = settings.CHAT_TICK_MS / 1000
         while True:
             await asyncio.sleep(tick)
+            while (wait := self.score_first_until - time.monotonic()) > 0:
+                self.stats["chat_ticks_deferred"] += 1
+                await asyncio.sleep(wait)
             for feed in [f for f in self.feeds.values() if f.pending]:
                 self.flush_chat(feed)
                 await asyncio.sleep(0)  # a goal that arrived meanwhile goes out between shards

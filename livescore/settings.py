@@ -268,8 +268,8 @@ CHAT_ROOM_DUPLICATES = env_int("CHAT_ROOM_DUPLICATES", 5, minimum=1)  # same tex
 CHAT_REPORTS_TO_HIDE = env_int("CHAT_REPORTS_TO_HIDE", 3, minimum=1)
 CHAT_LINKS = env_str("CHAT_LINKS", "allowlist")  # "none", or "allowlist" (admin's domains)
 CHAT_SHARD_SIZE = env_int("CHAT_SHARD_SIZE", 250, minimum=1)  # listeners per room shard
-CHAT_TICK_MS = env_int("CHAT_TICK_MS", 250, minimum=10)  # one batch per shard per tick ...
-CHAT_TICK_MAX = env_int("CHAT_TICK_MAX", 5, minimum=1)  # ... of at most this many messages
+CHAT_TICK_MS = env_int("CHAT_TICK_MS", 500, minimum=10)  # one batch per shard per tick ...
+CHAT_TICK_MAX = env_int("CHAT_TICK_MAX", 8, minimum=1)  # ... of at most this many messages
 CHAT_STRIKES = env_int("CHAT_STRIKES", 10, minimum=1)  # refused posts before close 4008
 if CHAT_LINKS not in {"none", "allowlist"}:
     raise ImproperlyConfigured("CHAT_LINKS must be none or allowlist")
