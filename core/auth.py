@@ -50,3 +50,9 @@ class CachedTokenAuthentication(TokenAuthentication):
         if token is None:
             raise AuthenticationFailed("Invalid token.")
         return token.user, token
+
+
+def forget_token(key: str) -> None:
+    """Drop a token from this process's cache (signed out here: refused at once here, and
+    within TOKEN_CACHE_SECONDS in other processes)."""
+    _tokens.set(key, None)

@@ -65,3 +65,14 @@ class FeedThrottle(_FailOpen, SimpleRateThrottle):
 
     def get_cache_key(self, request: Request, view: Any) -> str:
         return self.cache_format % {"scope": self.scope, "ident": self.provider}
+
+
+class LoginThrottle(_FailOpen, AnonRateThrottle):
+    """Sign-in attempts per client address (password guessing)."""
+
+    scope = "login"
+
+    def allow_request(self, request: Request, view: Any) -> bool:
+        if request.method != "POST":
+            return True
+        return super().allow_request(request, view)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlsplit
 
 from channels.db import database_sync_to_async
 from django.conf import settings
@@ -17,10 +18,15 @@ def header(scope: dict[str, Any], name: bytes) -> str | None:
     return None
 
 
-def origin_allowed(origin: str) -> bool:
-    """Browsers must come from an allowed origin (WS_ALLOWED_ORIGINS)."""
+def origin_allowed(origin: str, host: str | None = None) -> bool:
+    """Browsers must come from an allowed origin (WS_ALLOWED_ORIGINS), or from this server
+    itself: the web client served at / opens its socket on the host that served it. A page
+    elsewhere (the cross-site case the check is for) has another origin than our Host."""
     allowed = settings.WS_ALLOWED_ORIGINS
-    return "*" in allowed or origin.rstrip("/") in allowed
+    origin = origin.rstrip("/")
+    if "*" in allowed or origin in allowed:
+        return True
+    return host is not None and urlsplit(origin).netloc == host
 
 
 @database_sync_to_async

@@ -77,7 +77,7 @@ class GatewayConsumer(AsyncWebsocketConsumer):
     async def connect(self) -> None:
         query = parse_qs(self.scope.get("query_string", b"").decode())
         origin = auth.header(self.scope, b"origin")
-        if origin is not None and not auth.origin_allowed(origin):
+        if origin is not None and not auth.origin_allowed(origin, auth.header(self.scope, b"host")):
             await self.close(code=P.CLOSE_ORIGIN)  # refused at the handshake (HTTP 403)
             return
         self.device = (query.get("device") or [""])[0][:64]

@@ -48,12 +48,13 @@ INSTALLED_APPS = [
     "predictions",
     "chat",
     "gateway",
+    "webapp",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "core.api.UnavailableMiddleware",
-    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "core.static.StaticFilesMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -164,15 +165,13 @@ STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "static"
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
-    # Hashed file names let flags and admin assets be cached for a year by browsers and CDNs.
-    "staticfiles": {
-        "BACKEND": (
-            "django.contrib.staticfiles.storage.StaticFilesStorage"
-            if DEBUG
-            else "whitenoise.storage.CompressedManifestStaticFilesStorage"
-        )
-    },
+    # Hashed file names (and gzip copies) let the web client, flags and admin assets be
+    # cached for a year by browsers and CDNs, in the demo as in production.
+    "staticfiles": {"BACKEND": "core.static.StaticStorage"},
 }
+# Unhashed names for files not collected yet (tests that render pages without running
+# collectstatic); servers run after collectstatic and always serve hashed names.
+WHITENOISE_MANIFEST_STRICT = False
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -204,6 +203,7 @@ REST_FRAMEWORK = {
         "writes": env_str("THROTTLE_WRITES", "60/min"),
         "league_join": env_str("THROTTLE_LEAGUE_JOIN", "10/min"),
         "feed": env_str("THROTTLE_FEED", "1200/min"),
+        "login": env_str("THROTTLE_LOGIN", "10/min"),
     },
     "NUM_PROXIES": 0,  # REMOTE_ADDR, see above: never an X-Forwarded-For the client wrote
 }

@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from core.accounts import TokenView
 from livescore import health
 
 admin.site.site_header = "livescore operators"
@@ -12,10 +13,12 @@ urlpatterns = [
     path("api/v1/", include("predictions.urls")),
     path("api/v1/", include("matches.urls")),
     path("api/v1/", include("chat.urls")),
+    path("api/v1/auth/token/", TokenView.as_view(), name="auth-token"),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("healthz", health.live, name="healthz"),
     path("readyz", health.ready, name="readyz"),
+    path("", include("webapp.urls")),
 ]
 
 handler404 = "core.api.not_found"

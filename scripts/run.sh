@@ -30,6 +30,7 @@ PY="$VENV/bin/python"
 cat >&2 <<MSG
 
   livescore is starting:
+    The fans' app http://$HOST:$WEB_PORT/
     API docs      http://$HOST:$WEB_PORT/api/docs/
     REST API      http://$HOST:$WEB_PORT/api/v1/matches/
     The final     http://$HOST:$WEB_PORT/api/v1/matches/arg-vs-fra-2022-12-18/

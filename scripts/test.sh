@@ -5,5 +5,8 @@ cd "$(dirname "$0")/.."
 . scripts/lib.sh
 
 ensure_venv dev
+# The browser tests drive the operating system's Chromium (Playwright never downloads one).
+export CHROMIUM_BIN=${CHROMIUM_BIN:-$(command -v chromium || true)}
+[ -n "$CHROMIUM_BIN" ] || { apt_install chromium && CHROMIUM_BIN=$(command -v chromium); } || true
 throwaway_servers
 "$VENV/bin/pytest" "$@"

@@ -1,0 +1,64 @@
+"""Sign in and out for apps: a username and password for the API token (the web client and
+the mini app send it as `Authorization: Token ...` and in the socket's `auth` op)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth import authenticate
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import permissions, serializers, status
+from rest_framework.authtoken.models import Token
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from core.auth import forget_token
+from core.throttles import LoginThrottle
+
+
+class CredentialsSerializer(serializers.Serializer):
+    username = serializers.CharField(max_length=150)
+    password = serializers.CharField(max_length=128, trim_whitespace=False)
+
+
+class SignedInSerializer(serializers.Serializer):
+    token = serializers.CharField()
+    user = serializers.IntegerField(help_text="the user id (user:<id> is their channel)")
+    username = serializers.CharField()
+
+
+class TokenView(APIView):
+    throttle_classes = [LoginThrottle]
+
+    def get_permissions(self) -> list[Any]:
+        if self.request.method == "DELETE":
+            return [permissions.IsAuthenticated()]
+        return [permissions.AllowAny()]
+
+    @extend_schema(
+        request=CredentialsSerializer,
+        responses={
+            200: SignedInSerializer,
+            400: OpenApiResponse(description="wrong username or password"),
+        },
+    )
+    def post(self, request: Request) -> Response:
+        """Sign in: your API token (the same token every time until you sign out)."""
+        body = CredentialsSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        user = authenticate(request._request, **body.validated_data)
+        if user is None or not user.is_active:
+            return Response(
+                {"detail": "wrong username or password", "code": "bad_credentials"}, status=400
+            )
+        token, _ = Token.objects.get_or_create(user=user)
+        return Response({"token": token.key, "user": user.pk, "username": user.get_username()})
+
+    @extend_schema(request=None, responses={204: None})
+    def delete(self, request: Request) -> Response:
+        """Sign out everywhere: the token stops working (on sockets at their next auth)."""
+        for token in Token.objects.filter(user_id=int(request.user.pk or 0)):
+            forget_token(token.key)
+            token.delete()
+        return Response(status=status.HTTP_204_NO_CONTENT)

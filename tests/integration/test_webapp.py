@@ -1,0 +1,344 @@
+"""The fans' web client in a real browser: headless Chromium (the operating system's package,
+driven by Playwright) against the real stack: uvicorn serving the collected, hashed static
+files, a Celery worker applying the signed feed, PostgreSQL and Redis."""
+
+from __future__ import annotations
+
+import gzip
+import os
+import re
+import shutil
+import subprocess
+import sys
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from django.contrib.auth.models import User
+
+from core.net import free_port
+from matches import simulator
+from matches.models import Match, MatchStatus
+from matches.services import match_change_status
+from matches.worldcup import worldcup_load
+from predictions import leaderboard
+from tests.integration.conftest import Process, Server, wait_until
+
+pytestmark = [pytest.mark.integration, pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+ROOT = Path(__file__).resolve().parents[2]
+SCREENSHOTS = ROOT / "docs" / "screenshots"
+PHONE = {"width": 390, "height": 844}
+FIRST_LOAD_BUDGET = 60 * 1024
+SPRITE_BUDGET = 60 * 1024
+
+
+def chromium() -> str:
+    found = (
+        os.environ.get("CHROMIUM_BIN")
+        or shutil.which("chromium")
+        or shutil.which("chromium-browser")
+    )
+    if not found:
+        pytest.fail("no chromium: scripts/test.sh installs it (apt-get install chromium)")
+    return found
+
+
+@pytest.fixture(scope="module")
+def web_env(stack_env, tmp_path_factory) -> dict[str, str]:
+    """The servers' environment, with the static files collected as a deploy does."""
+    var = tmp_path_factory.mktemp("webvar")
+    env = {**stack_env, "LIVESCORE_VAR_DIR": str(var), "WS_IDLE_TIMEOUT": "60"}
+    manage = [sys.executable, "manage.py", "collectstatic", "--noinput", "-v0"]
+    subprocess.run(manage, cwd=ROOT, env=env, check=True)
+    return env
+
+
+def serve(env: dict[str, str], port: int, log: Path) -> Process:
+    env = {**env, "ASGI_SERVER": "uvicorn", "WEB_PORT": str(port), "HOST": "127.0.0.1"}
+    process = Process("web", ["bash", str(ROOT / "scripts" / "serve.sh")], env, log)
+    wait_until(lambda: _answers(port), 60, "the web server")
+    return process
+
+
+def _answers(port: int) -> bool:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2):
+            return True
+    except OSError:
+        return False
+
+
+@pytest.fixture(scope="module")
+def web(web_env, celery_worker, tmp_path_factory) -> Iterator[Server]:
+    port = free_port()
+    process = serve(web_env, port, tmp_path_factory.mktemp("weblogs") / "web.log")
+    yield Server("uvicorn", port, process)
+    process.stop()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    # Playwright's sync API runs an event loop in this thread, and Django then refuses the
+    # tests' own database calls; they are plain synchronous test code (pytest-django's
+    # documented remedy for Playwright).
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    try:
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=chromium(), args=["--no-sandbox"])
+            yield browser
+            browser.close()
+    finally:
+        os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+
+
+@pytest.fixture
+def phone(browser, web):
+    context = browser.new_context(
+        viewport=PHONE, device_scale_factor=2, is_mobile=True, has_touch=True
+    )
+    page = context.new_page()
+    page.set_default_timeout(20_000)
+    yield page
+    context.close()
+
+
+def shot(page, name: str) -> None:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"))
+
+
+def fetch(url: str) -> tuple[int, dict[str, str], bytes]:
+    request = urllib.request.Request(url, headers={"Accept-Encoding": "gzip"})
+    with urllib.request.urlopen(request, timeout=10) as response:
+        headers = {k.lower(): v for k, v in response.headers.items()}
+        return response.status, headers, response.read()
+
+
+def sign_up(name: str) -> User:
+    return User.objects.create_user(name, password=f"pw-{name}-secret")
+
+
+def sign_in(page, web, user: User) -> None:
+    page.goto(f"{web.url}/#/signin")
+    page.fill("input[name=username]", user.username)
+    page.fill("input[name=password]", f"pw-{user.username}-secret")
+    page.click("#signin-form button")
+    page.wait_for_selector(f"text=Sign out {user.username}")
+
+
+def final_replay(lead: float = 0) -> tuple[Match, list]:
+    worldcup_load(year=2022)
+    source = Match.objects.select_related("home", "away").get(slug="arg-vs-fra-2022-12-18")
+    replay = simulator.replay_create(source=source, lead_seconds=lead)
+    plan = simulator.add_chaos(simulator.replay_plan(source=source, replay=replay), home_code="ARG")
+    return replay, plan
+
+
+def send_all(web, plan) -> None:
+    send = lambda event: simulator.post_event(base_url=web.url, provider="demo", event=event)  # noqa: E731
+    assert {status for _, status in simulator.run(plan, speed=1e6, send=send)} == {202}
+
+
+def rest_score(web, slug: str) -> tuple[int, int]:
+    match = web.get_json(f"/api/v1/matches/{slug}/")
+    return match["home_score"], match["away_score"]
+
+
+# ---- weight and caching ------------------------------------------------------------------------
+
+
+def test_first_load_is_within_budget_and_cached_forever(web):
+    status, headers, body = fetch(f"{web.url}/")
+    html = (
+        gzip.decompress(body).decode()
+        if headers.get("content-encoding") == "gzip"
+        else body.decode()
+    )
+    assets = re.findall(r'(?:src|href)="(/static/[^"]+)"', html)
+    sizes = {"/": len(body)}
+    for path in assets:
+        _, asset_headers, asset = fetch(web.url + path)
+        sizes[path] = len(asset)
+        assert re.search(r"\.[0-9a-f]{12}\.(js|css)$", path), path  # content-hashed
+        assert asset_headers["cache-control"] == "max-age=31536000, public, immutable"
+        assert asset_headers.get("content-encoding") == "gzip"
+    sprite_path = re.search(r"url\(\"?(flags\.[0-9a-f]{12}\.webp)", gzip.decompress(
+        fetch(web.url + next(a for a in assets if "flags" in a))[2]).decode()).group(1)  # fmt: skip
+    _, sprite_headers, sprite = fetch(f"{web.url}/static/webapp/{sprite_path}")
+
+    assert status == 200 and headers["content-encoding"] == "gzip"
+    assert headers["cache-control"].startswith("public, max-age=60")
+    assert {p.rsplit("/", 1)[-1].split(".")[0] for p in assets} == {"app", "flags"}
+    assert sum(sizes.values()) <= FIRST_LOAD_BUDGET, sizes
+    assert len(sprite) <= SPRITE_BUDGET and sprite_headers["content-type"] == "image/webp"
+    print(f"first load {sum(sizes.values())} bytes compressed: {sizes}; sprite {len(sprite)} bytes")
+
+
+# ---- the final, live ---------------------------------------------------------------------------
+
+
+def test_the_final_replays_live_to_3_3_and_4_2_on_penalties(phone, web):
+    replay, plan = final_replay()
+    phone.goto(f"{web.url}/#/m/{replay.slug}")
+    phone.wait_for_selector("#conn[data-state=live]")
+    phone.wait_for_selector("#timeline", state="attached")
+
+    first_goal = next(i for i, p in enumerate(plan) if p.event.get("kind") == "goal")
+    send_all(web, plan[: first_goal + 1])
+    phone.wait_for_function("document.querySelector('#score-h').textContent === '1'")
+    shot(phone, "match-goal")
+    phone.goto(f"{web.url}/#/")  # the live list, then back: each view subscribes afresh
+    phone.wait_for_selector(f".live[data-slug='{replay.slug}'] .sc:text('1')")
+    shot(phone, "live-list")
+    phone.goto(f"{web.url}/#/m/{replay.slug}")
+    phone.wait_for_selector("#timeline li")
+    send_all(web, plan[first_goal + 1 :])
+    phone.wait_for_function("document.querySelector('#status').textContent === 'FT · pens 4-2'")
+
+    assert phone.inner_text("#score-h") == "3" and phone.inner_text("#score-a") == "3"
+    assert phone.locator("#timeline li[data-t=disallow]").count() >= 1
+    assert phone.locator("#timeline .off").count() >= 1  # the cancelled goal, struck through
+    assert rest_score(web, replay.slug) == (3, 3)
+
+    phone.goto(f"{web.url}/#/")
+    phone.wait_for_selector(f"a[data-slug='{replay.slug}'] .st:text('FT')")  # now a result
+
+
+def test_a_restarted_server_reconnects_and_converges_without_a_reload(phone, web_env, tmp_path):
+    port = free_port()
+    server = serve(web_env, port, tmp_path / "web.log")
+    url = f"http://127.0.0.1:{port}"
+    replay, plan = final_replay()
+    try:
+        phone.goto(f"{url}/#/m/{replay.slug}")
+        phone.wait_for_selector("#conn[data-state=live]")
+        half = len(plan) // 2
+        send_all(Server("uvicorn", port, server), plan[:half])
+        server.stop()  # the server restarts mid-match
+        phone.wait_for_selector("#conn[data-state=reconnecting], #conn[data-state=polling]")
+        server = serve(web_env, port, tmp_path / "web2.log")
+        send_all(Server("uvicorn", port, server), plan[half:])
+        phone.wait_for_selector("#conn[data-state=live]", timeout=60_000)
+        phone.wait_for_function(
+            "document.querySelector('#status').textContent.includes('4-2')", timeout=60_000
+        )
+        expected = rest_score(Server("uvicorn", port, server), replay.slug)
+        got = (int(phone.inner_text("#score-h")), int(phone.inner_text("#score-a")))
+        navigations = phone.evaluate("performance.getEntriesByType('navigation').length")
+    finally:
+        server.stop()
+
+    assert got == expected == (3, 3)
+    assert navigations == 1  # no reload
+
+
+def test_a_blocked_socket_is_noticed_and_recovered_by_seq(phone, web):
+    replay, plan = final_replay()
+    blocked = {"on": False, "dropped": 0}
+
+    def route(ws):
+        server = ws.connect_to_server()
+
+        def from_server(message):
+            if blocked["on"] and '"seq"' in message:
+                blocked["dropped"] += 1  # lost on the way, as on a bad network
+                return
+            ws.send(message)
+
+        server.on_message(from_server)
+        ws.on_message(lambda message: server.send(message))
+
+    phone.route_web_socket(re.compile(r".*/ws/.*"), route)
+    phone.goto(f"{web.url}/#/m/{replay.slug}")
+    phone.wait_for_selector("#conn[data-state=live]")
+    phone.wait_for_selector("#timeline", state="attached")
+    third = len(plan) // 3
+    send_all(web, plan[:third])
+    phone.wait_for_function("window.livescore.conn.seqs.size > 0")
+    blocked["on"] = True
+    send_all(web, plan[third : 2 * third])
+    # Playwright delivers the socket's messages to the route only while it waits itself.
+    for _ in range(200):
+        if blocked["dropped"]:
+            break
+        phone.wait_for_timeout(100)
+    phone.wait_for_timeout(1500)  # the rest of this third is applied meanwhile, and lost too
+    blocked["on"] = False
+    send_all(web, plan[2 * third :])  # the next frame shows a gap: the page resumes with since
+    phone.wait_for_function("document.querySelector('#status').textContent === 'FT · pens 4-2'")
+
+    assert blocked["dropped"] > 0
+    assert (int(phone.inner_text("#score-h")), int(phone.inner_text("#score-a"))) == (3, 3)
+    seqs = phone.evaluate(f"window.livescore.conn.seqs.get('match:{replay.slug}')")
+    assert seqs == web.get_json(f"/api/v1/matches/{replay.slug}/")["seq"]
+
+
+# ---- predictions, leagues, boards ------------------------------------------------------------
+
+
+def test_a_prediction_is_made_changed_and_then_locked(phone, web):
+    fan = sign_up("pia")
+    replay, _ = final_replay(lead=3600)
+    sign_in(phone, web, fan)
+    phone.goto(f"{web.url}/#/m/{replay.slug}")
+    form = phone.locator("form[data-kind=score]")
+    form.locator("input[name=home_goals]").fill("2")
+    form.locator("input[name=away_goals]").fill("1")
+    form.locator("button").click()
+    phone.wait_for_selector("#pred-msg:text('Exact score saved.')")
+    form.locator("input[name=home_goals]").fill("3")
+    form.locator("button").click()
+    phone.wait_for_function(
+        "document.querySelector('#pred-msg').textContent === 'Exact score saved.'"
+    )
+    wait_until(lambda: fan.prediction_set.filter(kind="score", home_goals=3).exists(), 10, "saved")
+
+    match_change_status(match=replay, status=MatchStatus.FIRST_HALF)
+    phone.reload()
+    phone.wait_for_selector("#lock:text('locked')")
+
+    assert phone.locator("form[data-kind=score] button").is_disabled()
+    saved = fan.prediction_set.get(kind="score")
+    assert (saved.home_goals, saved.away_goals) == (3, 1)
+
+
+def test_two_fans_meet_in_a_league_by_invite_code(browser, web):
+    ana, ben = sign_up("ana"), sign_up("ben")
+    pages = []
+    for _ in range(2):
+        context = browser.new_context(viewport=PHONE, device_scale_factor=2, is_mobile=True)
+        pages.append(context.new_page())
+    first, second = pages
+    sign_in(first, web, ana)
+    first.goto(f"{web.url}/#/leagues")
+    first.fill("#create input[name=name]", "Office pool")
+    first.click("#create button")
+    first.click("[data-league] button:text('Invite')")
+    code = first.inner_text("#invite")
+
+    sign_in(second, web, ben)
+    second.goto(f"{web.url}/#/leagues")
+    second.fill("#join input[name=code]", code)
+    second.click("#join button")
+    second.wait_for_selector("[data-league]:has-text('Office pool (2)')")
+    second.click("[data-league] a")
+    second.wait_for_selector("#board")
+    names = second.locator("#board td:nth-child(2)").all_inner_texts()
+    shot(second, "league")
+    # Points as settlement leaves them (settlement itself is tested elsewhere).
+    leaderboard.write(leaderboard.GLOBAL, [(ana.pk, 12, 1), (ben.pk, 7, 1)])
+    first.goto(f"{web.url}/#/boards")
+    first.wait_for_selector("#board tr.me")
+    global_names = first.locator("#board td:nth-child(2)").all_inner_texts()
+    shot(first, "leaderboard")
+    first.goto(f"{web.url}/#/leagues")
+    first.wait_for_selector("[data-league]")
+    for page in pages:
+        page.context.close()
+
+    assert sorted(names) == ["ana", "ben"]
+    assert global_names == ["ana", "ben"]  # by points
