@@ -16,6 +16,7 @@ ALLOWED: dict[str, set[str]] = {
     "matches": {"core", "realtime"},
     "predictions": {"core", "realtime", "matches"},
     "chat": {"core", "realtime", "matches", "predictions"},
+    "webapp": {"core", "realtime"},
     # The socket server sits on top, and reaches the domains only through their selectors
     # (and chat's Redis side, which its `say` and room shards run on).
     "gateway": {
@@ -26,7 +27,7 @@ ALLOWED: dict[str, set[str]] = {
         "chat.sockets",
     },
 }
-PROJECT = {"core", "realtime", "matches", "predictions", "chat", "gateway", "livescore"}
+PROJECT = {"core", "realtime", "matches", "predictions", "chat", "gateway", "webapp", "livescore"}
 
 
 def imported_modules(path: Path) -> set[str]:

@@ -10,6 +10,7 @@ import re
 import shutil
 import subprocess
 import sys
+import tempfile
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -107,8 +108,14 @@ def phone(browser, web):
 
 
 def shot(page, name: str) -> None:
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"))
+    """A screenshot: into docs/screenshots (the README's) with UPDATE_SCREENSHOTS=1, else
+    into a temporary directory, so a test run leaves the working tree clean."""
+    if os.environ.get("UPDATE_SCREENSHOTS"):
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        path = SCREENSHOTS / f"{name}.png"
+    else:
+        path = Path(tempfile.gettempdir()) / f"livescore-{name}.png"
+    page.screenshot(path=str(path))
 
 
 def fetch(url: str) -> tuple[int, dict[str, str], bytes]:
