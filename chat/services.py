@@ -19,6 +19,7 @@ from django.utils import timezone
 from chat import filters, live, posting, selectors
 from chat.models import Message, ModerationAction, Report, Room, Sanction
 from core.errors import DomainError
+from core.metrics import CHAT_POSTS
 from core.redis import client
 
 logger = logging.getLogger("livescore.chat")
@@ -109,6 +110,7 @@ def post_message(*, user: Any, room: Room, text: object, cid: object) -> live.Sa
     if refused is not None:
         _audit_refusal(refused, room.pk, user.pk, {}, prepared.text)
         raise ChatError(refused)
+    CHAT_POSTS.labels(said.status).inc()
     if said.auto_slow_on:
         announce_slow_mode(room.pk)
     return said
@@ -122,6 +124,7 @@ def _say(args: list[Any]) -> live.Said:
 def _audit_refusal(
     refused: posting.Refused, room_id: int, user_id: int, detail: dict[str, str], text: object
 ) -> None:
+    CHAT_POSTS.labels(refused.code).inc()
     if refused.code in AUDITED:
         record = posting.audit_record(
             code=refused.code, room_id=room_id, user_id=user_id, detail=detail, text=str(text)

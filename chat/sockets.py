@@ -10,6 +10,7 @@ from channels.db import database_sync_to_async
 
 from chat import filters, live, posting, selectors, services
 from chat.posting import Refused, check_cid
+from core.metrics import CHAT_POSTS
 
 __all__ = ["Ack", "Refused", "check_cid", "may_read", "say"]
 
@@ -65,6 +66,7 @@ async def say(
     prepared = posting.prepare(text, filters.cached() or await _current_filters())
     if isinstance(prepared, tuple):
         refused, detail = prepared
+        CHAT_POSTS.labels(refused.code).inc()
         await _audit(scripts, refused, room_id, user_id, detail, text)
         return refused
     found, name = selectors.cached_name(user_id)
@@ -81,6 +83,7 @@ async def say(
     if said.status == "rebuild" and await _rebuild():
         said = live.said_from(await scripts.say(args=args))
     refusal = posting.refusal_of(said)
+    CHAT_POSTS.labels(said.status if refusal is None else refusal.code).inc()
     if refusal is not None:
         await _audit(scripts, refusal, room_id, user_id, {}, prepared.text)
         return refusal

@@ -5,12 +5,12 @@ import logging
 import math
 from typing import Any
 
-import redis
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from core.errors import UNAVAILABLE, DomainError, TemporarilyUnavailable
+from core.errors import UNAVAILABLE, DomainError, TemporarilyUnavailable, store_of
+from core.metrics import STORE_ERRORS
 
 logger = logging.getLogger("livescore.api")
 
@@ -18,7 +18,8 @@ RETRY_AFTER_SECONDS = 5
 
 
 def unavailable_body(exc: Exception) -> dict[str, str]:
-    store = "redis" if isinstance(exc, redis.RedisError) else "database"
+    store = store_of(exc)
+    STORE_ERRORS.labels(store).inc()
     logger.warning("%s unavailable: %s", store, exc)
     return {"detail": f"the {store} is unavailable; retry shortly", "code": "unavailable"}
 

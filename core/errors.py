@@ -10,6 +10,11 @@ REDIS_UNAVAILABLE = (redis.ConnectionError, redis.TimeoutError)
 UNAVAILABLE = (OperationalError, InterfaceError, *REDIS_UNAVAILABLE)
 
 
+def store_of(exc: Exception) -> str:
+    """Which store an UNAVAILABLE error came from: "redis" or "database"."""
+    return "redis" if isinstance(exc, redis.RedisError) else "database"
+
+
 class TemporarilyUnavailable(Exception):
     """A read that cannot be answered right now but will be shortly (answered 503 with
     Retry-After); `retry_after` is in seconds."""

@@ -20,6 +20,7 @@ from collections import deque
 from collections.abc import Callable, Coroutine, Generator
 from typing import Any
 
+from core import metrics
 from realtime import protocol
 
 Send = Callable[[dict[str, Any]], Coroutine[Any, Any, None]]
@@ -171,4 +172,5 @@ class Connection:
         if self.closed:
             return
         self.closed = True
+        metrics.CLOSES.labels(str(code)).inc()
         spawn(self._close(code))

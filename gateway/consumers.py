@@ -22,7 +22,8 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 
 import chat.sockets as chat
 from chat.live import history_text
-from core.errors import UNAVAILABLE
+from core import metrics
+from core.errors import UNAVAILABLE, store_of
 from gateway import auth
 from gateway.connection import Connection
 from gateway.hub import Hub, get_hub
@@ -165,8 +166,9 @@ class GatewayConsumer(AsyncWebsocketConsumer):
             return
         try:
             await self._dispatch(frame)
-        except UNAVAILABLE:
+        except UNAVAILABLE as exc:
             # PostgreSQL or Redis is down or paused: the client retries the op later.
+            metrics.STORE_ERRORS.labels(store_of(exc)).inc()
             self._error(P.ERR_UNAVAILABLE, "temporarily unavailable; retry shortly")
         except Exception:
             # A defect, not the client's fault: log it and close this socket cleanly (its

@@ -34,6 +34,7 @@ from collections import Counter
 from django.conf import settings
 
 import chat.live as chat_live
+from core import metrics
 from core.redis import async_client
 from gateway import presence, sessions
 from gateway.broker import Broker
@@ -113,10 +114,12 @@ class Hub:
 
     def add(self, conn: Connection) -> None:
         self.connections[conn.id] = conn
+        metrics.SOCKETS.inc()
 
     def remove(self, conn: Connection) -> list[str]:
         """Forget a socket; returns the channels it was on."""
-        self.connections.pop(conn.id, None)
+        if self.connections.pop(conn.id, None) is not None:
+            metrics.SOCKETS.dec()
         left = [name for name, feed in self.feeds.items() if conn in feed.sockets]
         for name in left:
             self._leave(name, conn)
@@ -141,14 +144,17 @@ class Hub:
                 feed.ready.set_result(None)
         elif feed.ready is not None and not feed.ready.done():
             await feed.ready
-        feed.sockets.add(conn)
+        if conn not in feed.sockets:
+            feed.sockets.add(conn)
+            metrics.SUBSCRIPTIONS.labels(channel.kind).inc()
         return feed
 
     def _leave(self, name: str, conn: Connection) -> None:
         feed = self.feeds.get(name)
-        if feed is None:
+        if feed is None or conn not in feed.sockets:
             return
         feed.sockets.discard(conn)
+        metrics.SUBSCRIPTIONS.labels(feed.channel.kind).dec()
         if not feed.sockets:
             del self.feeds[name]
             spawn(self._unsubscribe(feed.channel))
@@ -217,13 +223,18 @@ class Hub:
             conn.seqs[feed.channel.name] = 0
 
     def _broadcast(self, feed: _Feed, seq: int, text: str) -> None:
+        started = time.monotonic()
         if seq:
             feed.last_seq = max(feed.last_seq, seq)
-            self.score_first_until = time.monotonic() + SCORE_FIRST_SECONDS
+            self.score_first_until = started + SCORE_FIRST_SECONDS
         name = feed.channel.name
         message = {"type": "websocket.send", "text": text}
-        for conn in tuple(feed.sockets):
+        sockets = tuple(feed.sockets)
+        for conn in sockets:
             conn.deliver(name, seq, text, message)
+        metrics.FRAMES_SENT.labels(feed.channel.kind).inc(len(sockets))
+        if '"t":"goal"' in text[:60]:
+            metrics.GOAL_STAGE.labels("fanout").observe(time.monotonic() - started)
 
     # ---- chat shards ------------------------------------------------------------------------
 
@@ -265,12 +276,18 @@ class Hub:
         room = f"chat:room:{feed.channel.key}"
         text = _batch(room, kept)
         message = {"type": "websocket.send", "text": text}
+        dropped = 0
         for conn in tuple(feed.sockets):
             if not conn.push_low(text, message):
-                self.stats["chat_queue_dropped"] += 1
+                dropped += 1
+        self.stats["chat_queue_dropped"] += dropped
         self.stats["chat_batches"] += 1
+        metrics.FRAMES_SENT.labels("chat").inc(len(feed.sockets))
+        if dropped:
+            metrics.FRAMES_DROPPED.labels("chat_queue").inc(dropped)
         if left_out:
             self.stats["chat_left_out"] += len(left_out)
+            metrics.FRAMES_DROPPED.labels("chat_budget").inc(len(left_out))
             self._own_messages(feed, room, left_out)
 
     def _own_messages(self, feed: _Feed, room: str, items: list[str]) -> None:
@@ -336,6 +353,8 @@ class Hub:
         deadline = time.monotonic() - protocol.IDLE_TIMEOUT_SECONDS
         for conn in [c for c in self.connections.values() if c.last_seen < deadline]:
             conn.close(protocol.CLOSE_IDLE)
+        queued = [len(c.queue or ()) + len(c.low or ()) for c in self.connections.values()]
+        metrics.QUEUED.set(sum(queued))
         if len(self.connections) > self._frozen_at + 100:
             gc.freeze()
             self._frozen_at = len(self.connections)

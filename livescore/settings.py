@@ -49,9 +49,12 @@ INSTALLED_APPS = [
     "chat",
     "gateway",
     "webapp",
+    "django_prometheus",
 ]
 
 MIDDLEWARE = [
+    # Request counts and latencies by view (django-prometheus), around everything else.
+    "django_prometheus.middleware.PrometheusBeforeMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "core.api.UnavailableMiddleware",
     "core.static.StaticFilesMiddleware",
@@ -63,6 +66,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Last, as django-axes requires: locks out repeated failed admin logins.
     "axes.middleware.AxesMiddleware",
+    "django_prometheus.middleware.PrometheusAfterMiddleware",
 ]
 
 AUTHENTICATION_BACKENDS = [
@@ -255,6 +259,10 @@ WS_ALLOWED_ORIGINS = env_list(
 )
 WS_IDLE_TIMEOUT = env_int("WS_IDLE_TIMEOUT", 60, minimum=5)
 WS_STOCK_ENDPOINT = env_bool("WS_STOCK_ENDPOINT", False)  # benchmark baseline only
+
+# Metrics: GET /metrics needs `Authorization: Bearer <METRICS_TOKEN>`; without a token it
+# answers only loopback requests, and only in DEBUG (the local demo).
+METRICS_TOKEN = env_str("METRICS_TOKEN", "")
 
 # Chat (docs/chat.md explains each; the defaults are what bench/chat.py measured).
 CHAT_USER_PER_MINUTE = env_int("CHAT_USER_PER_MINUTE", 60, minimum=1)  # token refill ...

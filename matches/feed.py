@@ -20,12 +20,14 @@ import datetime as dt
 import hashlib
 import hmac
 import logging
+import time
 from typing import Any
 
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from core.metrics import FEED_EVENTS, GOAL_STAGE
 from matches import services
 from matches.models import EventKind, FeedCursor, FeedEvent, Match, MatchEvent, Player, Team
 from matches.selectors import match_team
@@ -89,6 +91,7 @@ def feed_store(*, provider: str, events: list[dict[str, Any]]) -> set[int]:
         if e["match"] in ids
     ]
     FeedEvent.objects.bulk_create(rows, ignore_conflicts=True)
+    transaction.on_commit(lambda: FEED_EVENTS.labels("received", "").inc(len(rows)))
     return {row.match_id for row in rows}
 
 
@@ -146,21 +149,33 @@ def _gap_expired(event: FeedEvent) -> bool:
     return event.received_at < timezone.now() - dt.timedelta(seconds=GAP_TIMEOUT_SECONDS)
 
 
-def _finish(event: FeedEvent, state: str, error: str = "") -> None:
+def _finish(event: FeedEvent, state: str, error: str = "", reason: str = "") -> None:
     event.state, event.error, event.applied_at = state, error[:200], timezone.now()
     event.save(update_fields=["state", "error", "applied_at"])
+    transaction.on_commit(lambda: FEED_EVENTS.labels(state, reason).inc())
 
 
 def _apply(event: FeedEvent) -> None:
     try:
         with transaction.atomic():
+            if event.payload.get("kind") == "goal":
+                _time_goal(event.received_at.timestamp())
             command = _command(event)
             recorded = services.match_apply(match=event.match, command=command)
+            if event.payload.get("kind") == "goal":
+                _time_goal(event.received_at.timestamp(), "published")
     except services.MatchRuleError as exc:
         logger.warning("feed event rejected id=%s: %s", event.provider_event_id, exc)
-        _finish(event, State.REJECTED, str(exc))
+        _finish(event, State.REJECTED, str(exc), reason=exc.code)
         return
     _finish(event, State.APPLIED if recorded.created else State.DUPLICATE)
+
+
+def _time_goal(received: float, stage: str = "committed") -> None:
+    """After commit, a goal's time since feed receipt. On-commit callbacks run in order: one
+    registered before the service's own (its publish) times the commit, one after it the
+    publish. A rejected goal's savepoint rolls back and takes them along."""
+    transaction.on_commit(lambda: GOAL_STAGE.labels(stage).observe(time.time() - received))
 
 
 def _command(event: FeedEvent) -> services.EventCommand:

@@ -12,6 +12,7 @@ from celery import shared_task
 from kombu.exceptions import KombuError
 from redis.exceptions import RedisError
 
+from core.metrics import RECONCILED
 from core.tasks import IDEMPOTENT
 from matches import feed
 
@@ -36,7 +37,9 @@ def feed_drain_task(provider: str, match_id: int) -> None:
 @shared_task
 def feed_reconcile_task() -> None:
     """Periodic (beat): wake the drain of every match with stored events left pending."""
-    feed_wake(feed.feed_waiting())
+    waiting = feed.feed_waiting()
+    RECONCILED.labels("feed_drain").inc(len(waiting))
+    feed_wake(waiting)
 
 
 def feed_wake(targets: list[tuple[str, int]]) -> bool:

@@ -24,6 +24,7 @@ from django.db import connection, transaction
 from django.db.models import Exists, F, OuterRef
 from django.utils import timezone
 
+from core.metrics import SETTLEMENT_CHUNK, SETTLEMENT_LAG, SETTLEMENT_RUNS
 from matches.models import Match
 from matches.selectors import match_share_locked
 from predictions import leaderboard, scoring
@@ -148,6 +149,11 @@ def settlement_chunk(*, chunk_id: int) -> ChunkOutcome:
     _publish(chunk, scored)
     published = time.perf_counter()
     outcome = ChunkOutcome(scored.rows, chunk.run_id if _finish(chunk) else None)
+    if scored.rows or outcome.finished_run:
+        SETTLEMENT_CHUNK.observe(published - started)
+    if outcome.finished_run is not None:
+        SETTLEMENT_RUNS.inc()
+        SETTLEMENT_LAG.observe((timezone.now() - chunk.run.created_at).total_seconds())
     logger.info(
         "settlement chunk=%s match=%s v=%s rows=%s score_ms=%.0f boards_ms=%.0f",
         chunk.pk,

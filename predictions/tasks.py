@@ -8,6 +8,7 @@ low-latency frame work, never behind push notifications.
 
 from celery import shared_task
 
+from core.metrics import RECONCILED
 from core.tasks import IDEMPOTENT
 from predictions import announce, leaderboard, settlement
 
@@ -43,8 +44,10 @@ def announce_fans_task(chunk_id: int) -> None:
 def settle_reconcile_task() -> None:
     """Periodic: re-queue chunks and runs whose messages were lost."""
     for match_id in settlement.settlement_unstarted_matches():
+        RECONCILED.labels("settlement_run").inc()
         settle_match_task.delay(match_id)
     for chunk_id in settlement.settlement_stale_chunks():
+        RECONCILED.labels("settlement_chunk").inc()
         settle_chunk_task.delay(chunk_id)
 
 

@@ -19,6 +19,10 @@ if [ -z "${DATABASE_URL:-}" ]; then
   export DATABASE_URL="postgres://postgres@127.0.0.1:$PG_PORT/livescore"
 fi
 export REDIS_SERVER_BIN; REDIS_SERVER_BIN=$(redis_server_bin)
+# Metrics of every process (web, workers) are added up from one directory, emptied here so
+# counters of an earlier run do not linger (docs/operations.md, "Match night").
+export PROMETHEUS_MULTIPROC_DIR=${PROMETHEUS_MULTIPROC_DIR:-$LIVESCORE_VAR_DIR/prometheus}
+rm -rf "$PROMETHEUS_MULTIPROC_DIR" && mkdir -p "$PROMETHEUS_MULTIPROC_DIR"
 export HOST WEB_PORT FLOWER_PORT REDIS_PORT
 
 PY="$VENV/bin/python"
@@ -35,6 +39,7 @@ cat >&2 <<MSG
     REST API      http://$HOST:$WEB_PORT/api/v1/matches/
     The final     http://$HOST:$WEB_PORT/api/v1/matches/arg-vs-fra-2022-12-18/
     Admin         http://$HOST:$WEB_PORT/admin/   (login above)
+    Metrics       http://$HOST:$WEB_PORT/metrics  (Prometheus; loopback only in the demo)
     Flower        http://127.0.0.1:$FLOWER_PORT/  (loopback only, no login in the demo;
                   FLOWER_BASIC_AUTH=user:password adds one)
     Redis         $REDIS_URL

@@ -58,4 +58,46 @@ def test_tests_use_real_postgresql_and_redis():
 def test_health_and_readiness(client):
     assert client.get("/healthz").json() == {"status": "ok"}
     ready = client.get("/readyz")
-    assert ready.status_code == 200 and ready.json()["redis"] is True
+    assert ready.status_code == 200
+    assert {k: ready.json()[k] for k in ("database", "redis", "broker")} == {
+        "database": "ok",
+        "redis": "ok",
+        "broker": "ok",
+    }
+    assert set(ready.json()["queues"]) >= {"events", "realtime", "settlement"}
+
+
+@pytest.mark.django_db
+def test_readiness_names_a_stuck_queue(client, broker):
+    broker.rpush("events", *["x"] * 1001)
+    try:
+        ready = client.get("/readyz")
+    finally:
+        broker.delete("events")
+
+    assert ready.status_code == 503
+    assert ready.json()["broker"] == "backlog: events has 1001 waiting"
+
+
+@pytest.mark.django_db
+def test_metrics_need_the_bearer_token(client, settings):
+    settings.METRICS_TOKEN = "s3cret-metrics"
+
+    refused = client.get("/metrics")
+    wrong = client.get("/metrics", HTTP_AUTHORIZATION="Bearer nope")
+    scraped = client.get("/metrics", HTTP_AUTHORIZATION="Bearer s3cret-metrics")
+
+    assert refused.status_code == 401 and refused["WWW-Authenticate"].startswith("Bearer")
+    assert wrong.status_code == 401
+    assert scraped.status_code == 200
+    text = scraped.content.decode()
+    names = ["livescore_feed_events_total", "livescore_goal_stage_seconds", "livescore_ws_sockets"]
+    names.append("django_http_requests_total_by_view_transport_method_total")
+    for name in names:
+        assert name in text
+
+
+@pytest.mark.django_db
+def test_metrics_without_a_token_are_closed_outside_the_demo(client, settings):
+    settings.METRICS_TOKEN, settings.DEBUG = "", False
+    assert client.get("/metrics").status_code == 401

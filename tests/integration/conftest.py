@@ -62,6 +62,9 @@ def db_dsn() -> str:
     return f"host={db['HOST']} port={db['PORT']} user={db['USER']} dbname={db['NAME']}"
 
 
+METRICS_TOKEN = "integration-metrics-token"
+
+
 @pytest.fixture(scope="session")
 def stack_env(django_db_setup, tmp_path_factory) -> dict[str, str]:
     db = settings.DATABASES["default"]
@@ -72,6 +75,9 @@ def stack_env(django_db_setup, tmp_path_factory) -> dict[str, str]:
         "CELERY_BROKER_URL": broker,
         "WS_IDLE_TIMEOUT": "8",  # short, for the idle-close tests; slack for a loaded machine
         "LIVESCORE_VAR_DIR": str(tmp_path_factory.mktemp("var")),
+        # Every server and worker of the suite counts into one place, as in production.
+        "PROMETHEUS_MULTIPROC_DIR": str(tmp_path_factory.mktemp("prometheus")),
+        "METRICS_TOKEN": METRICS_TOKEN,
     }
 
 

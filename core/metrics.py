@@ -1,0 +1,125 @@
+"""Prometheus metrics: every process of the system (web and gateway servers, Celery workers)
+counts into files under PROMETHEUS_MULTIPROC_DIR, and `/metrics` on any web process adds
+them up (prometheus_client's multiprocess mode; the scripts create and empty the directory
+at start). Without that variable (in-process tests, one-off commands) metrics stay in the
+process. docs/operations.md ("Match night") explains each metric and what to do about it.
+
+Counted where the work is done, per batch rather than per socket on hot paths: a goal to
+10,000 local sockets is one `inc(10000)`.
+"""
+
+from __future__ import annotations
+
+import hmac
+import os
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    REGISTRY,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+    multiprocess,
+)
+
+# Seconds: a goal's stages are milliseconds when healthy, seconds when something is wrong.
+LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
+
+# ---- the provider feed and the goal's way to the fans -----------------------------------------
+
+FEED_EVENTS = Counter(
+    "livescore_feed_events_total",
+    "Provider feed events: received, then applied, duplicate, stale or rejected (with reason)",
+    ["outcome", "reason"],
+)
+GOAL_STAGE = Histogram(
+    "livescore_goal_stage_seconds",
+    "A goal's time from feed receipt to: committed (its transaction), published (Redis), "
+    "and fanout: from the gateway's receipt to the last local socket written",
+    ["stage"],
+    buckets=LATENCY_BUCKETS,
+)
+
+# ---- the WebSocket gateway --------------------------------------------------------------------
+
+SOCKETS = Gauge("livescore_ws_sockets", "Open sockets", multiprocess_mode="livesum")
+SUBSCRIPTIONS = Gauge(
+    "livescore_ws_subscriptions", "Subscriptions by channel kind", ["kind"],
+    multiprocess_mode="livesum",
+)  # fmt: skip
+QUEUED = Gauge(
+    "livescore_ws_queued_frames", "Frames waiting for slow sockets (sampled every 5 s)",
+    multiprocess_mode="livesum",
+)  # fmt: skip
+FRAMES_SENT = Counter("livescore_ws_frames_total", "Frames written to sockets", ["kind"])
+FRAMES_DROPPED = Counter(
+    "livescore_ws_frames_dropped_total",
+    "Best-effort frames not sent: chat over a socket's budget or queue",
+    ["reason"],
+)
+CLOSES = Counter(
+    "livescore_ws_closes_total", "Sockets closed by the server, by close code", ["code"]
+)
+
+# ---- chat ---------------------------------------------------------------------------------------
+
+CHAT_POSTS = Counter(
+    "livescore_chat_posts_total", "Chat posts: accepted, again (repeated cid) or the refusal code",
+    ["outcome"],
+)  # fmt: skip
+
+# ---- settlement and tasks ---------------------------------------------------------------------
+
+SETTLEMENT_RUNS = Counter("livescore_settlement_runs_total", "Settlement runs finished")
+SETTLEMENT_CHUNK = Histogram(
+    "livescore_settlement_chunk_seconds", "One settlement chunk, scoring and boards",
+    buckets=(0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60),
+)  # fmt: skip
+SETTLEMENT_LAG = Histogram(
+    "livescore_settlement_lag_seconds",
+    "Full time (or a correction) -> every chunk settled and every board written",
+    buckets=(1, 2, 5, 10, 20, 30, 60, 120, 300, 600),
+)
+RECONCILED = Counter(
+    "livescore_reconciler_requeues_total", "Work re-queued by a reconciler", ["what"]
+)
+TASK_PROBLEMS = Counter(
+    "livescore_task_problems_total", "Celery task failures and retries", ["queue", "task", "kind"]
+)
+STORE_ERRORS = Counter(
+    "livescore_store_errors_total", "PostgreSQL or Redis unreachable, answered 503 or unavailable",
+    ["store"],
+)  # fmt: skip
+
+
+# ---- /metrics -------------------------------------------------------------------------------
+
+
+def metrics(request: HttpRequest) -> HttpResponse:
+    """The exposition, for a scraper holding METRICS_TOKEN (`Authorization: Bearer ...`).
+    Without a token configured it answers only loopback requests in DEBUG (the local demo)."""
+    if not _allowed(request):
+        response = HttpResponse("a bearer token is required\n", status=401)
+        response["WWW-Authenticate"] = 'Bearer realm="metrics"'
+        return response
+    return HttpResponse(generate_latest(_registry()), content_type=CONTENT_TYPE_LATEST)
+
+
+def _allowed(request: HttpRequest) -> bool:
+    token = settings.METRICS_TOKEN
+    if token:
+        sent = request.headers.get("Authorization", "")
+        return hmac.compare_digest(sent.encode(), f"Bearer {token}".encode())
+    return settings.DEBUG and request.META.get("REMOTE_ADDR") in ("127.0.0.1", "::1")
+
+
+def _registry() -> CollectorRegistry:
+    if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        return REGISTRY
+    registry = CollectorRegistry()
+    multiprocess.MultiProcessCollector(registry)
+    return registry

@@ -1,0 +1,71 @@
+"""A goal through the real stack (signed feed -> Celery worker -> PostgreSQL -> Redis ->
+gateway -> a WebSocket client) shows on /metrics, summed over the processes."""
+
+import asyncio
+import re
+import urllib.request
+
+import pytest
+
+from matches import simulator
+from tests.feedclient import feed_event
+from tests.integration.conftest import METRICS_TOKEN, wait_until
+from tests.integration.wsclient import Fan
+
+pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
+
+
+def scrape(server) -> str:
+    request = urllib.request.Request(
+        f"{server.url}/metrics", headers={"Authorization": f"Bearer {METRICS_TOKEN}"}
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return response.read().decode()
+
+
+def value(text: str, name: str, **labels: str) -> float:
+    """The sum of the samples `name{...}` carrying these labels (0 when there are none)."""
+    total = 0.0
+    for line in text.splitlines():
+        if not line.startswith(name + "{") and not line.startswith(name + " "):
+            continue
+        found = dict(re.findall(r'(\w+)="([^"]*)"', line.split("}")[0]))
+        if all(found.get(k) == v for k, v in labels.items()):
+            total += float(line.rsplit(" ", 1)[1])
+    return total
+
+
+def test_a_goal_shows_in_every_stage_of_the_metrics(servers, match):
+    server = servers["uvicorn"]
+    before = scrape(server)
+    channel = f"match:{match.slug}"
+
+    async def scenario():
+        fan = await Fan.connect(server.ws_url)
+        await fan.send({"op": "sub", "ch": channel})
+        await fan.recv()
+        events = [
+            feed_event(match, 1, "status", status="first_half"),
+            feed_event(match, 2, "goal", team="ARG", minute=23),
+        ]
+        simulator.post_events(base_url=server.url, provider="demo", events=events)
+        simulator.post_events(base_url=server.url, provider="demo", events=events[1:])  # again
+        await fan.recv_until(lambda f: f.get("seq") == 2)
+        await fan.close()
+
+    asyncio.run(scenario())
+    wait_until(lambda: value(scrape(server), "livescore_feed_events_total", outcome="applied")
+               >= value(before, "livescore_feed_events_total", outcome="applied") + 2,
+               15, "the applied events on /metrics")  # fmt: skip
+    after = scrape(server)
+
+    def moved(name: str, **labels: str) -> float:
+        return value(after, name, **labels) - value(before, name, **labels)
+
+    assert moved("livescore_feed_events_total", outcome="received", reason="") == 3
+    assert moved("livescore_feed_events_total", outcome="applied", reason="") == 2
+    for stage in ("committed", "published", "fanout"):  # the worker's and the gateway's
+        assert moved("livescore_goal_stage_seconds_count", stage=stage) == 1, stage
+    assert moved("livescore_ws_frames_total", kind="match") >= 2
+    assert moved("django_http_requests_total_by_view_transport_method_total") >= 2
+    assert value(after, "livescore_ws_subscriptions", kind="match") >= 0
