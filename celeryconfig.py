@@ -57,6 +57,11 @@ task_time_limit = 300
 task_soft_time_limit = 240
 worker_max_tasks_per_child = 10000
 worker_send_task_events = True  # Flower shows task state from these events.
+# Every line carries the correlation id of the work it logs (core/context.py).
+worker_log_format = "[%(asctime)s: %(levelname)s/%(processName)s] [%(cid)s] %(message)s"
+worker_task_log_format = (
+    "[%(asctime)s: %(levelname)s/%(processName)s] [%(cid)s] %(task_name)s[%(task_id)s]: %(message)s"
+)
 task_send_sent_event = True
 
 beat_schedule_filename = os.path.join(

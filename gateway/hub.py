@@ -26,6 +26,7 @@ import contextlib
 import gc
 import itertools
 import json
+import logging
 import os
 import time
 import uuid
@@ -35,6 +36,7 @@ from django.conf import settings
 
 import chat.live as chat_live
 from core import metrics
+from core.context import correlation
 from core.redis import async_client
 from gateway import presence, sessions
 from gateway.broker import Broker
@@ -49,8 +51,9 @@ from realtime.channels import (
     snapshot_key,
     timeline_key,
 )
-from realtime.publish import stored_pair
+from realtime.publish import CORRELATION_MARK, stored_pair
 
+logger = logging.getLogger("livescore.realtime")
 SWEEP_INTERVAL = 5.0
 # After a score frame, chat batches wait this long: a goal's fan-out to thousands of local
 # sockets never shares the CPU with a chat tick (bench/chat.py measured the difference).
@@ -200,6 +203,9 @@ class Hub:
         if feed is None:
             return
         text = data.decode()
+        cid = "-"
+        if text.startswith(CORRELATION_MARK):
+            _, cid, text = text.split(CORRELATION_MARK, 2)
         if feed.pending is not None:
             self._chat(feed, text)
             return
@@ -215,7 +221,19 @@ class Hub:
             for missing_seq, missing in await self.timeline_since(feed.channel.key, feed.last_seq):
                 if missing_seq < seq:
                     self._broadcast(feed, missing_seq, missing)
-        self._broadcast(feed, seq, text)
+        token = correlation.set(cid)
+        try:
+            started = time.monotonic()
+            self._broadcast(feed, seq, text)
+            logger.info(
+                "fanout %s seq=%s sockets=%s ms=%.1f",
+                feed.channel.name,
+                seq,
+                len(feed.sockets),
+                (time.monotonic() - started) * 1000,
+            )
+        finally:
+            correlation.reset(token)
 
     def _reset(self, feed: _Feed) -> None:
         feed.last_seq = 0

@@ -2,7 +2,7 @@ import os
 from typing import Any
 
 from celery import Celery
-from celery.signals import task_failure, task_retry
+from celery.signals import after_setup_logger, after_setup_task_logger, task_failure, task_retry
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "livescore.settings")
 
@@ -26,3 +26,13 @@ def _failed(sender: Any = None, **kwargs: Any) -> None:
 @task_retry.connect
 def _retried(sender: Any = None, request: Any = None, **kwargs: Any) -> None:
     _count("retry", sender, request)
+
+
+@after_setup_logger.connect
+@after_setup_task_logger.connect
+def _with_correlation(logger: Any = None, **kwargs: Any) -> None:
+    """Celery sets up its own log handlers: give them the correlation id too."""
+    from core.context import CorrelationFilter
+
+    for handler in logger.handlers if logger is not None else []:
+        handler.addFilter(CorrelationFilter())

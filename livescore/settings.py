@@ -282,11 +282,24 @@ CHAT_STRIKES = env_int("CHAT_STRIKES", 10, minimum=1)  # refused posts before cl
 if CHAT_LINKS not in {"none", "allowlist"}:
     raise ImproperlyConfigured("CHAT_LINKS must be none or allowlist")
 
+# Readable lines in the demo, JSON in production (LOG_FORMAT=plain|json); both carry the
+# correlation id of the work being logged (core/context.py).
+LOG_FORMAT = env_str("LOG_FORMAT", "plain" if DEBUG else "json")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"correlation": {"()": "core.context.CorrelationFilter"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(cid)s] %(message)s"},
+        "json": {"()": "core.context.JsonFormatter"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": LOG_FORMAT,
+            "filters": ["correlation"],
+        }
+    },
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }

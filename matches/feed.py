@@ -27,6 +27,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from core.context import correlation
 from core.metrics import FEED_EVENTS, GOAL_STAGE
 from matches import services
 from matches.models import EventKind, FeedCursor, FeedEvent, Match, MatchEvent, Player, Team
@@ -100,6 +101,14 @@ def feed_drain(*, provider: str, match_id: int) -> bool:
 
     Returns True when events still wait behind a gap (the caller checks again later).
     """
+    outer = correlation.get()
+    try:
+        return _drain(provider, match_id)
+    finally:
+        correlation.set(outer)
+
+
+def _drain(provider: str, match_id: int) -> bool:
     while True:
         with transaction.atomic():
             cursor = _cursor(provider, match_id)
@@ -110,6 +119,9 @@ def feed_drain(*, provider: str, match_id: int) -> bool:
             )
             if event is None:
                 return False
+            # Every log line of this event, in this worker and in the gateways it publishes
+            # to, carries the provider's event id (and its commit callbacks still see it).
+            correlation.set(f"{provider}:{event.provider_event_id}")
             if event.provider_seq <= cursor.last_seq:
                 _finish(event, State.SKIPPED, "stale: sequence number already applied")
                 continue
@@ -124,6 +136,7 @@ def feed_drain(*, provider: str, match_id: int) -> bool:
                     event.provider_seq,
                 )
             _apply(event)
+            logger.info("feed event %s match=%s seq=%s", event.state, match_id, event.provider_seq)
             cursor.last_seq = event.provider_seq
             cursor.save(update_fields=["last_seq"])
 

@@ -8,6 +8,7 @@ low-latency frame work, never behind push notifications.
 
 from celery import shared_task
 
+from core.context import correlated
 from core.metrics import RECONCILED
 from core.tasks import IDEMPOTENT
 from predictions import announce, leaderboard, settlement
@@ -16,16 +17,20 @@ from predictions import announce, leaderboard, settlement
 @shared_task(**IDEMPOTENT)
 def settle_match_task(match_id: int) -> None:
     """Start the run for the match's current result version (sent by matches/effects.py)."""
-    _, pending = settlement.settlement_begin(match_id=match_id)
-    for chunk_id in pending:
-        settle_chunk_task.delay(chunk_id)
+    run, pending = settlement.settlement_begin(match_id=match_id)
+    run_id = run.pk if run is not None else None
+    with correlated(f"settlement:{run_id}"):
+        for chunk_id in pending:
+            settle_chunk_task.delay(chunk_id, run_id)
 
 
 @shared_task(**IDEMPOTENT)
-def settle_chunk_task(chunk_id: int) -> None:
-    outcome = settlement.settlement_chunk(chunk_id=chunk_id)
-    if outcome.finished_run is not None:
-        announce_run_task.delay(outcome.finished_run)
+def settle_chunk_task(chunk_id: int, run_id: int | None = None) -> None:
+    # The run id correlates every chunk's log lines (the reconciler re-queues without it).
+    with correlated(f"settlement:{run_id}" if run_id else f"chunk:{chunk_id}"):
+        outcome = settlement.settlement_chunk(chunk_id=chunk_id)
+        if outcome.finished_run is not None:
+            announce_run_task.delay(outcome.finished_run)
 
 
 @shared_task(**IDEMPOTENT)

@@ -24,16 +24,18 @@ from functools import cache, partial
 import redis
 from django.db import transaction
 
+from core.context import correlation
 from core.redis import client
 from realtime import channels
 from realtime.frames import Frame, reset_frame
 from realtime.protocol import TIMELINE_LENGTH
 
 logger = logging.getLogger("livescore.realtime")
+CORRELATION_MARK = "\x1e"  # ASCII record separator: never the first character of a frame
 
 # KEYS: snapshot hash, timeline zset, live index
 # ARGV: slug, snapshot seq, snapshot text, live (1/0), kickoff epoch, timeline length,
-#       then (seq, frame text, pubsub channel) for each frame
+#       then (seq, frame text, pubsub channel, published text) for each frame
 _STORE_AND_PUBLISH = """
 local current = tonumber(redis.call('HGET', KEYS[1], 'seq') or '-1')
 local seq = tonumber(ARGV[2])
@@ -45,14 +47,14 @@ if ARGV[4] == '1' then
 else
   redis.call('ZREM', KEYS[3], ARGV[1])
 end
-for i = 7, #ARGV, 3 do
+for i = 7, #ARGV, 4 do
   local frame_seq = tonumber(ARGV[i])
   redis.call('ZREMRANGEBYSCORE', KEYS[2], frame_seq, frame_seq)
   redis.call('ZADD', KEYS[2], frame_seq, ARGV[i + 1])
 end
 redis.call('ZREMRANGEBYRANK', KEYS[2], 0, -(tonumber(ARGV[6]) + 1))
-for i = 7, #ARGV, 3 do
-  redis.call('PUBLISH', ARGV[i + 2], ARGV[i + 1])
+for i = 7, #ARGV, 4 do
+  redis.call('PUBLISH', ARGV[i + 2], ARGV[i + 3])
 end
 return seq >= current and 1 or 0
 """
@@ -86,10 +88,18 @@ def publish_now(*frames: Frame, state: LiveState | None = None) -> None:
             return
         pipe = client().pipeline(transaction=False)
         for frame in frames:
-            pipe.publish(channels.pubsub_name(frame.channel), frame.text)
+            pipe.publish(channels.pubsub_name(frame.channel), published(frame.text))
         pipe.execute()
     except redis.RedisError:
         logger.exception("frames not published channels=%s", sorted({f.channel for f in frames}))
+
+
+def published(text: str) -> str:
+    """A frame as published to the gateways: with the correlation id of the work that made
+    it in front (CORRELATION_MARK, id, CORRELATION_MARK), which the gateway logs and strips;
+    the timeline and the sockets get the frame alone."""
+    cid = correlation.get()
+    return text if cid == "-" else f"{CORRELATION_MARK}{cid}{CORRELATION_MARK}{text}"
 
 
 @cache
@@ -107,7 +117,7 @@ def _store_and_publish(frames: Sequence[Frame], state: LiveState) -> None:
         TIMELINE_LENGTH,
     ]
     for frame in frames:
-        args += [frame.seq, frame.text, channels.pubsub_name(frame.channel)]
+        args += [frame.seq, frame.text, channels.pubsub_name(frame.channel), published(frame.text)]
     keys = [
         channels.snapshot_key(state.slug),
         channels.timeline_key(state.slug),

@@ -69,3 +69,29 @@ def test_a_goal_shows_in_every_stage_of_the_metrics(servers, match):
     assert moved("livescore_ws_frames_total", kind="match") >= 2
     assert moved("django_http_requests_total_by_view_transport_method_total") >= 2
     assert value(after, "livescore_ws_subscriptions", kind="match") >= 0
+
+
+def test_the_correlation_id_of_a_goal_is_in_the_worker_and_gateway_logs(
+    servers, celery_worker, match
+):
+    server = servers["uvicorn"]
+    channel = f"match:{match.slug}"
+    kickoff = feed_event(match, 1, "status", status="first_half")
+    goal = feed_event(match, 2, "goal", team="ARG", minute=9)
+    cid = f"demo:{goal['id']}"
+
+    async def scenario():
+        fan = await Fan.connect(server.ws_url)
+        await fan.send({"op": "sub", "ch": channel})
+        await fan.recv()
+        simulator.post_events(base_url=server.url, provider="demo", events=[kickoff, goal])
+        await fan.recv_until(lambda f: f.get("seq") == 2)
+        await fan.close()
+
+    asyncio.run(scenario())
+
+    wait_until(lambda: cid in server.process.log.read_text(), 10, "the gateway's log line")
+    worker_lines = [line for line in celery_worker.log.read_text().splitlines() if cid in line]
+    gateway_lines = [line for line in server.process.log.read_text().splitlines() if cid in line]
+    assert any("feed event applied" in line for line in worker_lines), worker_lines
+    assert any(f"fanout {channel} seq=2" in line for line in gateway_lines), gateway_lines
