@@ -38,6 +38,8 @@ SLUG = "bench-vs-mark-2026-06-01"
 CHANNEL = f"match:{SLUG}"
 ORIGIN = "http://127.0.0.1:8000"
 VARIANTS = ["floor", "livescore-uvicorn", "livescore-daphne", "stock-daphne"]
+# Also available: livescore-uvicorn-nometrics, the same server with every metric switched off
+# (METRICS_ENABLED=0): the baseline of the instrumentation's overhead.
 
 
 def rss_kib(pid: int) -> int:
@@ -220,6 +222,12 @@ def run_variant(name: str, args: argparse.Namespace, redis_url: str, logs: Path)
         # The servers read live state from Redis only; a database is configured, never used.
         "DATABASE_URL": "postgres://bench@127.0.0.1:1/unused",
     }
+    if name.endswith("-nometrics"):
+        env["METRICS_ENABLED"] = "0"
+    elif name.startswith("livescore"):
+        # Metrics as deployed: every process writes into one multiprocess directory.
+        metrics_dir = Path(tempfile.mkdtemp(prefix="metrics-", dir=logs))
+        env["PROMETHEUS_MULTIPROC_DIR"] = str(metrics_dir)
     publisher = Publisher(name, redis_url)
     publisher.redis.flushdb()
     publisher.prepare()

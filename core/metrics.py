@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hmac
 import os
+from typing import Any
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
@@ -26,17 +27,40 @@ from prometheus_client import (
     multiprocess,
 )
 
+# METRICS_ENABLED=0 swaps every metric for one that records nothing: the baseline of the
+# instrumentation-overhead benchmark (bench/fanout.py, variant livescore-uvicorn-nometrics).
+ENABLED = os.environ.get("METRICS_ENABLED", "1") != "0"
+
+
+class _Off:
+    """A metric that records nothing."""
+
+    def labels(self, *args: object, **kwargs: object) -> _Off:
+        return self
+
+    def inc(self, *args: object) -> None:
+        pass
+
+    dec = set = observe = inc
+
+
+def _metric(kind: Any, *args: Any, **kwargs: Any) -> Any:
+    return kind(*args, **kwargs) if ENABLED else _Off()
+
+
 # Seconds: a goal's stages are milliseconds when healthy, seconds when something is wrong.
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 
 # ---- the provider feed and the goal's way to the fans -----------------------------------------
 
-FEED_EVENTS = Counter(
+FEED_EVENTS = _metric(
+    Counter,
     "livescore_feed_events_total",
     "Provider feed events: received, then applied, duplicate, stale or rejected (with reason)",
     ["outcome", "reason"],
 )
-GOAL_STAGE = Histogram(
+GOAL_STAGE = _metric(
+    Histogram,
     "livescore_goal_stage_seconds",
     "A goal's time from feed receipt to: committed (its transaction), published (Redis), "
     "and fanout: from the gateway's receipt to the last local socket written",
@@ -46,51 +70,61 @@ GOAL_STAGE = Histogram(
 
 # ---- the WebSocket gateway --------------------------------------------------------------------
 
-SOCKETS = Gauge("livescore_ws_sockets", "Open sockets", multiprocess_mode="livesum")
-SUBSCRIPTIONS = Gauge(
+SOCKETS = _metric(Gauge, "livescore_ws_sockets", "Open sockets", multiprocess_mode="livesum")
+SUBSCRIPTIONS = _metric(
+    Gauge,
     "livescore_ws_subscriptions", "Subscriptions by channel kind", ["kind"],
     multiprocess_mode="livesum",
 )  # fmt: skip
-QUEUED = Gauge(
+QUEUED = _metric(
+    Gauge,
     "livescore_ws_queued_frames", "Frames waiting for slow sockets (sampled every 5 s)",
     multiprocess_mode="livesum",
 )  # fmt: skip
-FRAMES_SENT = Counter("livescore_ws_frames_total", "Frames written to sockets", ["kind"])
-FRAMES_DROPPED = Counter(
+FRAMES_SENT = _metric(Counter, "livescore_ws_frames_total", "Frames written to sockets", ["kind"])
+FRAMES_DROPPED = _metric(
+    Counter,
     "livescore_ws_frames_dropped_total",
     "Best-effort frames not sent: chat over a socket's budget or queue",
     ["reason"],
 )
-CLOSES = Counter(
-    "livescore_ws_closes_total", "Sockets closed by the server, by close code", ["code"]
+CLOSES = _metric(
+    Counter, "livescore_ws_closes_total", "Sockets closed by the server, by close code", ["code"]
 )
 
 # ---- chat ---------------------------------------------------------------------------------------
 
-CHAT_POSTS = Counter(
+CHAT_POSTS = _metric(
+    Counter,
     "livescore_chat_posts_total", "Chat posts: accepted, again (repeated cid) or the refusal code",
     ["outcome"],
 )  # fmt: skip
 
 # ---- settlement and tasks ---------------------------------------------------------------------
 
-SETTLEMENT_RUNS = Counter("livescore_settlement_runs_total", "Settlement runs finished")
-SETTLEMENT_CHUNK = Histogram(
+SETTLEMENT_RUNS = _metric(Counter, "livescore_settlement_runs_total", "Settlement runs finished")
+SETTLEMENT_CHUNK = _metric(
+    Histogram,
     "livescore_settlement_chunk_seconds", "One settlement chunk, scoring and boards",
     buckets=(0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60),
 )  # fmt: skip
-SETTLEMENT_LAG = Histogram(
+SETTLEMENT_LAG = _metric(
+    Histogram,
     "livescore_settlement_lag_seconds",
     "Full time (or a correction) -> every chunk settled and every board written",
     buckets=(1, 2, 5, 10, 20, 30, 60, 120, 300, 600),
 )
-RECONCILED = Counter(
-    "livescore_reconciler_requeues_total", "Work re-queued by a reconciler", ["what"]
+RECONCILED = _metric(
+    Counter, "livescore_reconciler_requeues_total", "Work re-queued by a reconciler", ["what"]
 )
-TASK_PROBLEMS = Counter(
-    "livescore_task_problems_total", "Celery task failures and retries", ["queue", "task", "kind"]
+TASK_PROBLEMS = _metric(
+    Counter,
+    "livescore_task_problems_total",
+    "Celery task failures and retries",
+    ["queue", "task", "kind"],
 )
-STORE_ERRORS = Counter(
+STORE_ERRORS = _metric(
+    Counter,
     "livescore_store_errors_total", "PostgreSQL or Redis unreachable, answered 503 or unavailable",
     ["store"],
 )  # fmt: skip
