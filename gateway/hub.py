@@ -38,6 +38,7 @@ import chat.live as chat_live
 from core import metrics
 from core.context import correlation
 from core.redis import async_client
+from core.tracing import tracer
 from gateway import presence, sessions
 from gateway.broker import Broker
 from gateway.connection import Connection, spawn
@@ -224,7 +225,12 @@ class Hub:
         token = correlation.set(cid)
         try:
             started = time.monotonic()
-            self._broadcast(feed, seq, text)
+            with tracer.start_as_current_span("gateway.fanout") as span:
+                span.set_attribute("livescore.channel", feed.channel.name)
+                span.set_attribute("livescore.seq", seq)
+                span.set_attribute("livescore.correlation", cid)
+                span.set_attribute("livescore.sockets", len(feed.sockets))
+                self._broadcast(feed, seq, text)
             logger.info(
                 "fanout %s seq=%s sockets=%s ms=%.1f",
                 feed.channel.name,

@@ -6,6 +6,10 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "livescore.settings")
 # Django must be set up before anything imports models (consumers do).
 django_asgi_app = get_asgi_application()
 
+from core import tracing  # noqa: E402
+
+tracing.setup("livescore-web")
+
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
 from gateway.routing import websocket_urlpatterns  # noqa: E402

@@ -2,7 +2,13 @@ import os
 from typing import Any
 
 from celery import Celery
-from celery.signals import after_setup_logger, after_setup_task_logger, task_failure, task_retry
+from celery.signals import (
+    after_setup_logger,
+    after_setup_task_logger,
+    task_failure,
+    task_retry,
+    worker_process_init,
+)
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "livescore.settings")
 
@@ -36,3 +42,12 @@ def _with_correlation(logger: Any = None, **kwargs: Any) -> None:
 
     for handler in logger.handlers if logger is not None else []:
         handler.addFilter(CorrelationFilter())
+
+
+@worker_process_init.connect
+def _traced(**kwargs: Any) -> None:
+    """Tracing (when OTEL_ variables ask for it) in each pool process: span exporters run a
+    thread, which a fork does not carry over."""
+    from core import tracing
+
+    tracing.setup("livescore-worker")

@@ -9,7 +9,7 @@ import pytest
 
 from matches import simulator
 from tests.feedclient import feed_event
-from tests.integration.conftest import METRICS_TOKEN, wait_until
+from tests.integration.conftest import METRICS_TOKEN, start_server, wait_until
 from tests.integration.wsclient import Fan
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
@@ -95,3 +95,33 @@ def test_the_correlation_id_of_a_goal_is_in_the_worker_and_gateway_logs(
     gateway_lines = [line for line in server.process.log.read_text().splitlines() if cid in line]
     assert any("feed event applied" in line for line in worker_lines), worker_lines
     assert any(f"fanout {channel} seq=2" in line for line in gateway_lines), gateway_lines
+
+
+def test_tracing_switched_on_by_otel_variables(stack_env, celery_worker, match, tmp_path):
+    """With OTEL_TRACES_EXPORTER=console a server exports spans: Django's request spans, the
+    Redis and psycopg spans under them, and the gateway's own fan-out span."""
+    env = {**stack_env, "OTEL_TRACES_EXPORTER": "console", "OTEL_BSP_SCHEDULE_DELAY": "100"}
+    server = start_server("uvicorn", env, tmp_path)
+    channel = f"match:{match.slug}"
+
+    async def scenario():
+        fan = await Fan.connect(server.ws_url)
+        await fan.send({"op": "sub", "ch": channel})
+        await fan.recv()
+        events = [feed_event(match, 1, "status", status="first_half")]
+        simulator.post_events(base_url=server.url, provider="demo", events=events)
+        await fan.recv_until(lambda f: f.get("seq") == 1)
+        await fan.close()
+
+    try:
+        asyncio.run(scenario())
+        server.get_json(f"/api/v1/matches/{match.slug}/")
+        wait_until(lambda: '"gateway.fanout"' in server.process.log.read_text(), 15, "spans")
+        wait_until(lambda: '"name": "GET"' in server.process.log.read_text(), 15, "Django spans")
+    finally:
+        server.process.stop()
+    log = server.process.log.read_text()
+
+    assert f'"livescore.channel": "{channel}"' in log
+    assert '"db.system": "postgresql"' in log and '"db.system": "redis"' in log
+    assert '"name": "apply_async/matches.tasks.feed_drain_task"' in log  # Celery, sending
