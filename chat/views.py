@@ -11,6 +11,7 @@ from rest_framework import permissions, status
 from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.serializers import Serializer
 from rest_framework.views import APIView
 
 from chat import selectors, services
@@ -39,6 +40,13 @@ def _readable_room(request: Request, room_id: int) -> Room:
     if info is None or not selectors.is_member(info, request.user.pk):
         raise NotFound("no such room")
     return room
+
+
+def _valid(serializer: type[Serializer], request: Request) -> dict[str, Any]:
+    """The request body, validated (a 400 naming the fields at fault otherwise)."""
+    body = serializer(data=request.data)
+    body.is_valid(raise_exception=True)
+    return dict(body.validated_data)
 
 
 def _only(request: Request, allowed: set[str]) -> None:
@@ -87,11 +95,10 @@ class RoomView(APIView):
     def patch(self, request: Request, room_id: int) -> Response:
         """Set the room's slow mode (moderators): one message per N seconds per fan, 0 off."""
         room = _readable_room(request, room_id)
-        body = SlowModeSerializer(data=request.data)
-        body.is_valid(raise_exception=True)
+        data = _valid(SlowModeSerializer, request)
         room = services.set_slow_mode(
-            actor=request.user, room=room, seconds=body.validated_data["slow_seconds"],
-            reason=body.validated_data["reason"],
+            actor=request.user, room=room, seconds=data["slow_seconds"],
+            reason=data["reason"],
         )  # fmt: skip
         return Response(RoomSerializer(room).data)
 
@@ -125,15 +132,11 @@ class MessagesView(APIView):
     def post(self, request: Request, room_id: int) -> Response:
         """Post a message: the socket's `say` over REST, with the same rules and codes."""
         room = _readable_room(request, room_id)
-        body = PostSerializer(data=request.data)
-        body.is_valid(raise_exception=True)
-        said = services.post_message(
-            user=request.user, room=room, text=body.validated_data["text"],
-            cid=body.validated_data["cid"],
-        )  # fmt: skip
+        data = _valid(PostSerializer, request)
+        said = services.post_message(user=request.user, room=room, **data)
         again = said.status == "again"
-        data = {"id": said.id, "ts": said.ts, "cid": body.validated_data["cid"], "again": again}
-        return Response(data, status=status.HTTP_200_OK if again else status.HTTP_201_CREATED)
+        posted = {"id": said.id, "ts": said.ts, "cid": data["cid"], "again": again}
+        return Response(posted, status=status.HTTP_200_OK if again else status.HTTP_201_CREATED)
 
 
 class MessageView(APIView):
@@ -142,11 +145,8 @@ class MessageView(APIView):
     @extend_schema(request=ReasonSerializer, responses={204: None})
     def delete(self, request: Request, message_id: int) -> Response:
         """Delete a message (its author, or a moderator): gone from history and every client."""
-        body = ReasonSerializer(data=request.data)
-        body.is_valid(raise_exception=True)
-        services.delete_message(
-            actor=request.user, message_id=message_id, reason=body.validated_data["reason"]
-        )
+        data = _valid(ReasonSerializer, request)
+        services.delete_message(actor=request.user, message_id=message_id, reason=data["reason"])
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -156,11 +156,8 @@ class ReportView(APIView):
     @extend_schema(request=ReasonSerializer, responses={202: None})
     def post(self, request: Request, message_id: int) -> Response:
         """Report a message. Enough distinct reports hide it pending review (docs/chat.md)."""
-        body = ReasonSerializer(data=request.data)
-        body.is_valid(raise_exception=True)
-        services.report(
-            reporter=request.user, message_id=message_id, reason=body.validated_data["reason"]
-        )
+        data = _valid(ReasonSerializer, request)
+        services.report(reporter=request.user, message_id=message_id, reason=data["reason"])
         return Response(status=status.HTTP_202_ACCEPTED)
 
 
@@ -170,9 +167,8 @@ class ReviewView(APIView):
     @extend_schema(request=ReviewSerializer, responses={204: None})
     def post(self, request: Request, message_id: int) -> Response:
         """Close a reported message's reports (moderators): delete it, or restore it."""
-        body = ReviewSerializer(data=request.data)
-        body.is_valid(raise_exception=True)
-        services.review(actor=request.user, message_id=message_id, **body.validated_data)
+        data = _valid(ReviewSerializer, request)
+        services.review(actor=request.user, message_id=message_id, **data)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -183,11 +179,10 @@ class ClearView(APIView):
     def post(self, request: Request, room_id: int) -> Response:
         """Delete a fan's messages of the last hour in the room (moderators)."""
         room = _readable_room(request, room_id)
-        body = ClearSerializer(data=request.data)
-        body.is_valid(raise_exception=True)
+        data = _valid(ClearSerializer, request)
         cleared = services.clear_user(
-            actor=request.user, room=room, user_id=body.validated_data["user"],
-            reason=body.validated_data["reason"],
+            actor=request.user, room=room, user_id=data["user"],
+            reason=data["reason"],
         )  # fmt: skip
         return Response({"cleared": cleared})
 
@@ -208,9 +203,7 @@ class SanctionsView(APIView):
         """Mute, ban or shadow-mute a fan in this room (moderators), for minutes or until
         lifted."""
         room = _readable_room(request, room_id)
-        body = SanctionRequestSerializer(data=request.data)
-        body.is_valid(raise_exception=True)
-        data = body.validated_data
+        data = _valid(SanctionRequestSerializer, request)
         row = services.sanction(
             actor=request.user, user_id=data["user"], kind=data["kind"], room=room,
             minutes=data.get("minutes"), reason=data["reason"],
@@ -224,7 +217,6 @@ class SanctionView(APIView):
     @extend_schema(request=ReasonSerializer, responses={204: None})
     def delete(self, request: Request, sanction_id: int) -> Response:
         """Lift a sanction (moderators)."""
-        body = ReasonSerializer(data=request.data)
-        body.is_valid(raise_exception=True)
-        services.lift(actor=request.user, sanction_id=sanction_id, **body.validated_data)
+        data = _valid(ReasonSerializer, request)
+        services.lift(actor=request.user, sanction_id=sanction_id, **data)
         return Response(status=status.HTTP_204_NO_CONTENT)
