@@ -40,6 +40,7 @@ cat >&2 <<MSG
     The final     http://$HOST:$WEB_PORT/api/v1/matches/arg-vs-fra-2022-12-18/
     Admin         http://$HOST:$WEB_PORT/admin/   (login above)
     Metrics       http://$HOST:$WEB_PORT/metrics  (Prometheus; loopback only in the demo)
+    Prometheus    http://127.0.0.1:${PROMETHEUS_PORT:-9090}/  (installed with apt-get when missing)
     Flower        http://127.0.0.1:$FLOWER_PORT/  (loopback only, no login in the demo;
                   FLOWER_BASIC_AUTH=user:password adds one)
     Redis         $REDIS_URL
