@@ -14,6 +14,7 @@ from typing import Any
 from chat import text as chat_text
 from chat.filters import Filters
 from chat.live import Said
+from core.metrics import CHAT_POSTS
 
 CID_PATTERN = re.compile(r"[\x21-\x7e]{1,64}")  # printable ASCII, no spaces
 _NOT_ALNUM = re.compile(r"[\W_]+")
@@ -86,15 +87,24 @@ def refusal_of(said: Said) -> Refused | None:
     return Refused("unavailable", "chat is being rebuilt; retry shortly", 503, wait=1.0)
 
 
-def audit_record(
-    *, code: str, room_id: int, user_id: int, detail: dict[str, str], text: str
-) -> str:
-    """A filter refusal for the audit trail (chat:audit, flushed in batches)."""
+# Refusals by a filter are audited (ModerationAction rows of these actions); the others
+# (rate, slow mode, sanctions) are only counted.
+AUDITED = frozenset({"blocked", "link", "duplicate"})
+
+
+def refused_record(
+    refused: Refused, *, room_id: int, user_id: int, detail: dict[str, str], text: object
+) -> str | None:
+    """Count a refusal; for a filter's, the audit record to queue (chat:audit, flushed in
+    batches with the messages), else None. Both paths (socket and REST) go through here."""
+    CHAT_POSTS.labels(refused.code).inc()
+    if refused.code not in AUDITED:
+        return None
     record = {
-        "a": code,
+        "a": refused.code,
         "r": room_id,
         "u": user_id,
         "ts": int(time.time() * 1000),
-        "d": {**detail, "text": text[:300]},
+        "d": {**detail, "text": str(text)[:300]},
     }
     return json.dumps(record, ensure_ascii=False)

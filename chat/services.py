@@ -30,7 +30,6 @@ FLUSH_LOCK_KEY = "chat:flush:lock"
 REBUILD_LOCK_KEY = "chat:rebuilding"
 CLEAR_WINDOW = dt.timedelta(hours=1)  # "clear a user's recent messages": this far back
 REBUILD_CIDS_WINDOW = dt.timedelta(minutes=10)  # retries after a Redis loss are caught this long
-AUDITED = {"blocked": Action.BLOCKED, "link": Action.LINK, "duplicate": Action.DUPLICATE}
 
 
 class ChatError(DomainError):
@@ -124,11 +123,10 @@ def _say(args: list[Any]) -> live.Said:
 def _audit_refusal(
     refused: posting.Refused, room_id: int, user_id: int, detail: dict[str, str], text: object
 ) -> None:
-    CHAT_POSTS.labels(refused.code).inc()
-    if refused.code in AUDITED:
-        record = posting.audit_record(
-            code=refused.code, room_id=room_id, user_id=user_id, detail=detail, text=str(text)
-        )
+    record = posting.refused_record(
+        refused, room_id=room_id, user_id=user_id, detail=detail, text=text
+    )
+    if record is not None:
         client().rpush(live.AUDIT_KEY, record)
 
 

@@ -66,7 +66,6 @@ async def say(
     prepared = posting.prepare(text, filters.cached() or await _current_filters())
     if isinstance(prepared, tuple):
         refused, detail = prepared
-        CHAT_POSTS.labels(refused.code).inc()
         await _audit(scripts, refused, room_id, user_id, detail, text)
         return refused
     found, name = selectors.cached_name(user_id)
@@ -83,10 +82,10 @@ async def say(
     if said.status == "rebuild" and await _rebuild():
         said = live.said_from(await scripts.say(args=args))
     refusal = posting.refusal_of(said)
-    CHAT_POSTS.labels(said.status if refusal is None else refusal.code).inc()
     if refusal is not None:
         await _audit(scripts, refusal, room_id, user_id, {}, prepared.text)
         return refusal
+    CHAT_POSTS.labels(said.status).inc()
     if said.auto_slow_on:
         await live.announce_slow_mode(scripts, room_id)
     return Ack(cid, said.id, said.ts, said.status == "again")
@@ -100,8 +99,8 @@ async def _audit(
     detail: dict[str, str],
     text: object,
 ) -> None:
-    if refused.code in services.AUDITED:
-        record = posting.audit_record(
-            code=refused.code, room_id=room_id, user_id=user_id, detail=detail, text=str(text)
-        )
+    record = posting.refused_record(
+        refused, room_id=room_id, user_id=user_id, detail=detail, text=text
+    )
+    if record is not None:
         await scripts.client.rpush(live.AUDIT_KEY, record)  # type: ignore[misc]

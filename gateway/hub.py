@@ -36,7 +36,7 @@ from django.conf import settings
 
 import chat.live as chat_live
 from core import metrics
-from core.context import correlation
+from core.context import correlated
 from core.redis import async_client
 from core.tracing import tracer
 from gateway import presence, sessions
@@ -222,31 +222,24 @@ class Hub:
             for missing_seq, missing in await self.timeline_since(feed.channel.key, feed.last_seq):
                 if missing_seq < seq:
                     self._broadcast(feed, missing_seq, missing)
-        token = correlation.set(cid)
-        try:
-            started = time.monotonic()
-            with tracer.start_as_current_span("gateway.fanout") as span:
-                span.set_attribute("livescore.channel", feed.channel.name)
-                span.set_attribute("livescore.seq", seq)
-                span.set_attribute("livescore.correlation", cid)
-                span.set_attribute("livescore.sockets", len(feed.sockets))
-                self._broadcast(feed, seq, text)
+        with correlated(cid), tracer.start_as_current_span("gateway.fanout") as span:
+            span.set_attribute("livescore.channel", feed.channel.name)
+            span.set_attribute("livescore.seq", seq)
+            span.set_attribute("livescore.correlation", cid)
+            span.set_attribute("livescore.sockets", len(feed.sockets))
+            took = self._broadcast(feed, seq, text)
             logger.info(
                 "fanout %s seq=%s sockets=%s ms=%.1f",
-                feed.channel.name,
-                seq,
-                len(feed.sockets),
-                (time.monotonic() - started) * 1000,
-            )
-        finally:
-            correlation.reset(token)
+                feed.channel.name, seq, len(feed.sockets), took * 1000,
+            )  # fmt: skip
 
     def _reset(self, feed: _Feed) -> None:
         feed.last_seq = 0
         for conn in feed.sockets:
             conn.seqs[feed.channel.name] = 0
 
-    def _broadcast(self, feed: _Feed, seq: int, text: str) -> None:
+    def _broadcast(self, feed: _Feed, seq: int, text: str) -> float:
+        """Write a frame to every local socket on the channel; returns the seconds it took."""
         started = time.monotonic()
         if seq:
             feed.last_seq = max(feed.last_seq, seq)
@@ -257,8 +250,10 @@ class Hub:
         for conn in sockets:
             conn.deliver(name, seq, text, message)
         metrics.FRAMES_SENT.labels(feed.channel.kind).inc(len(sockets))
+        took = time.monotonic() - started
         if '"t":"goal"' in text[:60]:
-            metrics.GOAL_STAGE.labels("fanout").observe(time.monotonic() - started)
+            metrics.GOAL_STAGE.labels("fanout").observe(took)
+        return took
 
     # ---- chat shards ------------------------------------------------------------------------
 
