@@ -68,6 +68,22 @@ GOAL_STAGE = _metric(
     buckets=LATENCY_BUCKETS,
 )
 
+CLIENT_LATENCY = _metric(
+    Histogram,
+    "livescore_client_latency_seconds",
+    "What fans' clients measured: the gateway writing a match frame -> the client receiving "
+    "it (kind goal: goal frames; event: every other match frame)",
+    ["kind"],
+    buckets=LATENCY_BUCKETS,
+)
+CLIENT_REPORTS = _metric(
+    Counter,
+    "livescore_client_reports_total",
+    "Client latency reports: recorded, unknown (a frame this process did not write recently, "
+    "or reported again) or implausible (negative, or over a minute: a resume after an absence)",
+    ["outcome"],
+)
+
 # ---- the WebSocket gateway --------------------------------------------------------------------
 
 SOCKETS = _metric(Gauge, "livescore_ws_sockets", "Open sockets", multiprocess_mode="livesum")

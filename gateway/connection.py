@@ -64,6 +64,7 @@ class Connection:
         "last_seen",
         "low",
         "queue",
+        "reported",
         "send",
         "sending",
         "seqs",
@@ -89,6 +90,8 @@ class Connection:
         self.seqs: dict[str, int] = {}
         # channel name -> frames held back while this socket is being brought up to date
         self.syncing: dict[str, list[tuple[int, str]]] = {}
+        # match channel -> the last seq this client reported latency for (None until it does)
+        self.reported: dict[str, int] | None = None
 
     def push(self, text: str, message: dict[str, Any] | None = None) -> None:
         """Write a frame now if the socket can take it, else queue it (bounded). `message`

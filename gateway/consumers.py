@@ -1,8 +1,8 @@
 """The WebSocket endpoint `/ws/`: one socket per client, many channels on it.
 
-A dispatcher: each client op (`auth`, `sub`, `unsub`, `ping`, `say`) has one handler; the consumer
-parses frames and enforces the per-connection rules, delivery is the hub's job. Every op,
-frame, error and close code is documented in docs/protocol.md.
+A dispatcher: each client op (`auth`, `sub`, `unsub`, `ping`, `say`, `lat`) has one handler;
+the consumer parses frames and enforces the per-connection rules, delivery is the hub's job.
+Every op, frame, error and close code is documented in docs/protocol.md.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import json
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeGuard
 from urllib.parse import parse_qs
 
 from channels.consumer import get_handler_name
@@ -38,9 +38,25 @@ ClientFrame = dict[str, Any]  # a parsed client op
 snapshot_from_database = database_sync_to_async(live_snapshot_or_rebuild)
 
 
-def _is_int(value: object) -> bool:
+def _is_int(value: object) -> TypeGuard[int]:
     """A JSON integer: bool is an int subclass in Python, but `true` is not a number."""
     return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _latency_report(frame: ClientFrame) -> tuple[list[list[int]], int] | None:
+    """`d` and `rtt` of a `lat` op, or None when they are not `[seq, age ms]` integer pairs
+    and a round trip in ms, within bounds."""
+    pairs, rtt = frame.get("d"), frame.get("rtt")
+    if not _is_int(rtt) or not 0 <= rtt <= P.MAX_RTT_MS:
+        return None
+    if not isinstance(pairs, list) or not 0 < len(pairs) <= P.MAX_LATENCY_REPORTS:
+        return None
+    for pair in pairs:
+        if not (isinstance(pair, list) and len(pair) == 2 and all(_is_int(n) for n in pair)):
+            return None
+        if not (0 < pair[0] < 2**53 and 0 <= pair[1] <= P.MAX_REPORT_AGE_MS):
+            return None
+    return pairs, rtt
 
 
 def frame_bytes(raw: str | bytes) -> int:
@@ -71,6 +87,7 @@ class GatewayConsumer(AsyncWebsocketConsumer):
         "unsub": "on_unsub",
         "ping": "on_ping",
         "say": "on_say",
+        "lat": "on_lat",
     }
 
     # ---- lifecycle ------------------------------------------------------------------------
@@ -224,6 +241,23 @@ class GatewayConsumer(AsyncWebsocketConsumer):
 
     async def on_ping(self, frame: ClientFrame) -> None:
         self._send('{"t":"pong"}')
+
+    async def on_lat(self, frame: ClientFrame) -> None:
+        channel = self._channel(frame)
+        if channel is None:
+            return
+        report = _latency_report(frame)
+        if channel.kind != "match":
+            self._error(P.ERR_BAD_CHANNEL, "lat is for match channels", ch=channel.name)
+        elif report is None:
+            self._error(
+                P.ERR_BAD_FRAME,
+                f"d: at most {P.MAX_LATENCY_REPORTS} [seq, age ms] pairs; rtt: ms up to "
+                f"{P.MAX_RTT_MS}",
+                ch=channel.name,
+            )
+        else:  # no answer: reports are best effort and cost the client nothing to send
+            self.hub.client_latency(self.conn, channel.name, *report)
 
     async def on_auth(self, frame: ClientFrame) -> None:
         token = frame.get("token")

@@ -59,12 +59,16 @@ SWEEP_INTERVAL = 5.0
 # After a score frame, chat batches wait this long: a goal's fan-out to thousands of local
 # sockets never shares the CPU with a chat tick (bench/chat.py measured the difference).
 SCORE_FIRST_SECONDS = 0.3
+# Client latency reports (`lat`, docs/protocol.md): the frames a report may name, per channel,
+# and the latency above which a report describes a resume after an absence, not delivery.
+ARRIVALS_KEPT = 64
+CLIENT_LATENCY_MAX = 60.0
 
 
 class _Feed:
     """Local sockets on one channel and the last seq the hub delivered to them."""
 
-    __slots__ = ("channel", "last_seq", "pending", "ready", "sockets")
+    __slots__ = ("arrived", "channel", "last_seq", "pending", "ready", "sockets")
 
     def __init__(self, channel: Channel) -> None:
         self.channel = channel
@@ -73,6 +77,9 @@ class _Feed:
         self.ready: asyncio.Future[None] | None = None
         # chat shards: messages gathered for the next tick's batch
         self.pending: list[str] | None = [] if channel.kind == "chat" else None
+        # match channels: seq -> (monotonic time the hub wrote it, goal or not) for the last
+        # ARRIVALS_KEPT frames, what clients' latency reports are measured against
+        self.arrived: dict[int, tuple[float, bool]] | None = {} if channel.kind == "match" else None
 
 
 class Hub:
@@ -241,9 +248,12 @@ class Hub:
     def _broadcast(self, feed: _Feed, seq: int, text: str) -> float:
         """Write a frame to every local socket on the channel; returns the seconds it took."""
         started = time.monotonic()
+        goal = '"t":"goal"' in text[:80]
         if seq:
             feed.last_seq = max(feed.last_seq, seq)
             self.score_first_until = started + SCORE_FIRST_SECONDS
+            if feed.arrived is not None:
+                _remember(feed.arrived, seq, (started, goal))
         name = feed.channel.name
         message = {"type": "websocket.send", "text": text}
         sockets = tuple(feed.sockets)
@@ -251,9 +261,35 @@ class Hub:
             conn.deliver(name, seq, text, message)
         metrics.FRAMES_SENT.labels(feed.channel.kind).inc(len(sockets))
         took = time.monotonic() - started
-        if '"t":"goal"' in text[:60]:
+        if goal:
             metrics.GOAL_STAGE.labels("fanout").observe(took)
         return took
+
+    def client_latency(
+        self, conn: Connection, name: str, reports: list[list[int]], rtt_ms: int
+    ) -> None:
+        """Record what a client measured: for each `[seq, age]`, the frame of `seq` reached
+        the client `age` ms before this report left it. Half the client's round-trip time
+        stands for the report's own way here, so no clock is compared across machines. Each
+        frame counts once per socket, and only frames this process wrote."""
+        feed = self.feeds.get(name)
+        if feed is None or feed.arrived is None or conn not in feed.sockets:
+            return
+        now = time.monotonic() - rtt_ms / 2000
+        reported = conn.reported if conn.reported is not None else {}
+        conn.reported = reported
+        for seq, age in reports:
+            sent = feed.arrived.get(seq)
+            if sent is None or seq <= reported.get(name, 0):
+                metrics.CLIENT_REPORTS.labels("unknown").inc()
+                continue
+            reported[name] = seq
+            latency = now - age / 1000 - sent[0]
+            if not -0.5 <= latency <= CLIENT_LATENCY_MAX:  # clock jumps, resumes after a nap
+                metrics.CLIENT_REPORTS.labels("implausible").inc()
+                continue
+            metrics.CLIENT_REPORTS.labels("recorded").inc()
+            metrics.CLIENT_LATENCY.labels("goal" if sent[1] else "event").observe(max(latency, 0))
 
     # ---- chat shards ------------------------------------------------------------------------
 
@@ -377,6 +413,12 @@ class Hub:
         if len(self.connections) > self._frozen_at + 100:
             gc.freeze()
             self._frozen_at = len(self.connections)
+
+
+def _remember(arrived: dict[int, tuple[float, bool]], seq: int, value: tuple[float, bool]) -> None:
+    arrived[seq] = value
+    if len(arrived) > ARRIVALS_KEPT:
+        del arrived[min(arrived)]
 
 
 def frame_seq(text: str) -> int:

@@ -20,6 +20,11 @@ IDLE_TIMEOUT_SECONDS = getattr(settings, "WS_IDLE_TIMEOUT", 60)  # silence befor
 AUTH_TIMEOUT_SECONDS = 10  # a socket awaiting {"op":"auth"} is closed after this
 CLOSE_SEND_SECONDS = 10  # how long a close frame may wait behind a client that stopped reading
 
+# Client latency reports (`lat`): pairs per report, and the bounds of their numbers.
+MAX_LATENCY_REPORTS = 20
+MAX_REPORT_AGE_MS = 600_000
+MAX_RTT_MS = 30_000
+
 TIMELINE_LENGTH = 200  # recent frames kept per match for resume with `since`
 
 # Error frame codes: {"t":"err","code":...,"msg":...}; the socket stays open.

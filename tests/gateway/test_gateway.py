@@ -9,6 +9,7 @@ from channels.testing import WebsocketCommunicator
 from django.conf import settings
 from rest_framework.authtoken.models import Token
 
+from core import metrics
 from core.redis import client as redis_client
 from gateway import hub as hub_module
 from gateway.hub import get_hub
@@ -157,6 +158,11 @@ async def test_snapshot_is_rebuilt_from_the_database_when_redis_lost_it(match, h
         ('{"op": "sub", "ch": "match:nope-vs-nope-2020-01-01"}', protocol.ERR_UNKNOWN_CHANNEL),
         ('{"op": "sub", "ch": "user:1"}', protocol.ERR_FORBIDDEN),
         ('{"op": "sub", "ch": "match:arg-vs-fra-2026-12-18", "since": -3}', protocol.ERR_BAD_FRAME),
+        ('{"op": "lat", "ch": "match:a-vs-b-2026-12-18", "d": [[2, -5]], "rtt": 9}', "bad_frame"),
+        ('{"op": "lat", "ch": "match:a-vs-b-2026-12-18", "d": [[2, true]], "rtt": 9}', "bad_frame"),
+        ('{"op": "lat", "ch": "match:a-vs-b-2026-12-18", "d": [], "rtt": 9}', "bad_frame"),
+        ('{"op": "lat", "ch": "match:a-vs-b-2026-12-18", "d": [[2, 5]]}', "bad_frame"),
+        ('{"op": "lat", "ch": "chat:room:1", "d": [[2, 5]], "rtt": 9}', "bad_channel"),
     ],
 )
 async def test_bad_frames_get_error_frames_and_the_socket_stays_open(match, payload, code):
@@ -320,3 +326,33 @@ async def test_possession_is_a_stat_frame_and_in_the_snapshot(match):
     assert snap["d"]["pos"] == 57 and all(e["t"] != "stat" for e in snap["d"].get("ev", []))
     await ws.disconnect()
     await again.disconnect()
+
+
+def _latency() -> tuple[float, float, float]:
+    """(goal latencies recorded, their sum, reports not recorded) in this process."""
+    goal = metrics.CLIENT_LATENCY.labels("goal")
+    reports = metrics.CLIENT_REPORTS
+    refused = reports.labels("unknown")._value.get() + reports.labels("implausible")._value.get()
+    return sum(b.get() for b in goal._buckets), goal._sum.get(), refused
+
+
+async def test_a_client_latency_report_is_recorded_once(match, home):
+    await kick_off(match)
+    ws = await connect()
+    await sub(ws, f"match:{match.slug}")
+    await goal(match, home, 23)
+    assert (await frame(ws))["seq"] == 2
+    count, total, refused = _latency()
+
+    # received 40 ms ago; the report takes half of a 20 ms round trip to get here
+    report = {"op": "lat", "ch": f"match:{match.slug}", "d": [[2, 40]], "rtt": 20}
+    await ws.send_json_to(report)
+    await ws.send_json_to(report)  # the same frame again: not counted twice
+    await ws.send_json_to({**report, "d": [[99, 0]]})  # a frame never written: not counted
+    await ws.send_json_to({"op": "ping"})
+    assert await frame(ws) == {"t": "pong"}  # no answer to `lat`; the ops were handled
+
+    now_count, now_total, now_refused = _latency()
+    assert now_count == count + 1 and now_refused == refused + 2
+    assert 0 <= now_total - total < 5  # seconds since the hub wrote the frame, at most
+    await ws.disconnect()

@@ -7,6 +7,7 @@ unit tests that look into the broker's queues never race it.
 
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -311,3 +312,26 @@ def fresh_redis_state():
     # Empty database, empty boards: consistent, so marked built (a lost board is tested on
     # its own in tests/predictions/test_leaderboard_rebuild.py).
     leaderboard.mark_built()
+
+
+# ---- /metrics ----------------------------------------------------------------------------
+
+
+def scrape(server) -> str:
+    request = urllib.request.Request(
+        f"{server.url}/metrics", headers={"Authorization": f"Bearer {METRICS_TOKEN}"}
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return response.read().decode()
+
+
+def value(text: str, name: str, **labels: str) -> float:
+    """The sum of the samples `name{...}` carrying these labels (0 when there are none)."""
+    total = 0.0
+    for line in text.splitlines():
+        if not line.startswith(name + "{") and not line.startswith(name + " "):
+            continue
+        found = dict(re.findall(r'(\w+)="([^"]*)"', line.split("}")[0]))
+        if all(found.get(k) == v for k, v in labels.items()):
+            total += float(line.rsplit(" ", 1)[1])
+    return total

@@ -2,37 +2,15 @@
 gateway -> a WebSocket client) shows on /metrics, summed over the processes."""
 
 import asyncio
-import re
-import urllib.request
 
 import pytest
 
 from matches import simulator
 from tests.feedclient import feed_event
-from tests.integration.conftest import METRICS_TOKEN, start_server, wait_until
+from tests.integration.conftest import scrape, start_server, value, wait_until
 from tests.integration.wsclient import Fan
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
-
-
-def scrape(server) -> str:
-    request = urllib.request.Request(
-        f"{server.url}/metrics", headers={"Authorization": f"Bearer {METRICS_TOKEN}"}
-    )
-    with urllib.request.urlopen(request, timeout=10) as response:
-        return response.read().decode()
-
-
-def value(text: str, name: str, **labels: str) -> float:
-    """The sum of the samples `name{...}` carrying these labels (0 when there are none)."""
-    total = 0.0
-    for line in text.splitlines():
-        if not line.startswith(name + "{") and not line.startswith(name + " "):
-            continue
-        found = dict(re.findall(r'(\w+)="([^"]*)"', line.split("}")[0]))
-        if all(found.get(k) == v for k, v in labels.items()):
-            total += float(line.rsplit(" ", 1)[1])
-    return total
 
 
 def test_a_goal_shows_in_every_stage_of_the_metrics(servers, match):
@@ -51,6 +29,10 @@ def test_a_goal_shows_in_every_stage_of_the_metrics(servers, match):
         simulator.post_events(base_url=server.url, provider="demo", events=events)
         simulator.post_events(base_url=server.url, provider="demo", events=events[1:])  # again
         await fan.recv_until(lambda f: f.get("seq") == 2)
+        # what the fan measured: the goal arrived 30 ms ago, the round trip is 10 ms
+        await fan.send({"op": "lat", "ch": channel, "d": [[2, 30]], "rtt": 10})
+        await fan.send({"op": "ping"})
+        await fan.recv_until(lambda f: f.get("t") == "pong")
         await fan.close()
 
     asyncio.run(scenario())
@@ -67,6 +49,8 @@ def test_a_goal_shows_in_every_stage_of_the_metrics(servers, match):
     for stage in ("committed", "published", "fanout"):  # the worker's and the gateway's
         assert moved("livescore_goal_stage_seconds_count", stage=stage) == 1, stage
     assert moved("livescore_ws_frames_total", kind="match") >= 2
+    assert moved("livescore_client_latency_seconds_count", kind="goal") == 1
+    assert moved("livescore_client_reports_total", outcome="recorded") == 1
     assert moved("django_http_requests_total_by_view_transport_method_total") >= 2
 
 
@@ -85,6 +69,10 @@ def test_the_correlation_id_of_a_goal_is_in_the_worker_and_gateway_logs(
         await fan.recv()
         simulator.post_events(base_url=server.url, provider="demo", events=[kickoff, goal])
         await fan.recv_until(lambda f: f.get("seq") == 2)
+        # what the fan measured: the goal arrived 30 ms ago, the round trip is 10 ms
+        await fan.send({"op": "lat", "ch": channel, "d": [[2, 30]], "rtt": 10})
+        await fan.send({"op": "ping"})
+        await fan.recv_until(lambda f: f.get("t") == "pong")
         await fan.close()
 
     asyncio.run(scenario())

@@ -24,7 +24,7 @@ from matches.models import Match, MatchStatus
 from matches.services import match_change_status
 from matches.worldcup import worldcup_load
 from predictions import leaderboard
-from tests.integration.conftest import Process, Server, wait_until
+from tests.integration.conftest import Process, Server, scrape, value, wait_until
 
 pytestmark = [pytest.mark.integration, pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -213,6 +213,23 @@ def test_the_final_replays_live_to_3_3_and_4_2_on_penalties(phone, web):
 
     phone.goto(f"{web.url}/#/")
     phone.wait_for_selector(f"a[data-slug='{replay.slug}'] .st:text('FT')")  # now a result
+
+
+def test_the_client_reports_the_goal_latency_it_saw(phone, web):
+    replay, plan = final_replay()
+    phone.goto(f"{web.url}/#/m/{replay.slug}")
+    phone.wait_for_selector("#conn[data-state=live]")
+    before = value(scrape(web), "livescore_client_latency_seconds_count", kind="goal")
+
+    first_goal = next(i for i, p in enumerate(plan) if p.event.get("kind") == "goal")
+    send_all(web, plan[: first_goal + 1])
+    phone.wait_for_function("document.querySelector('#score-h').textContent === '1'")
+
+    def reported() -> bool:
+        phone.wait_for_timeout(250)  # Playwright's waits pump the page's timers
+        return value(scrape(web), "livescore_client_latency_seconds_count", kind="goal") > before
+
+    wait_until(reported, 20, "the client's latency report on /metrics")
 
 
 def test_a_restarted_server_reconnects_and_converges_without_a_reload(phone, web_env, tmp_path):

@@ -6,6 +6,7 @@ const RECONNECT_BASE_MS = 500; // backoff: random(0, min(CAP, BASE * 2^attempt))
 const RECONNECT_CAP_MS = 30000;
 const POLL_MS = 5000; // REST polling (ETag) when WebSockets are unavailable
 const PING_MS = 25000;
+const REPORT_MS = 5000; // latency reports ({"op":"lat"}): what this client measured, batched
 const FAILS_BEFORE_POLLING = 3; // socket attempts that never opened before polling starts
 const NO_RETRY = new Set([4001, 4003, 4009, 4010]); // the protocol says: do not reconnect
 
@@ -42,7 +43,8 @@ const results = (page) => (Array.isArray(page) ? page : page.results);
 // ---- the socket ------------------------------------------------------------------------
 
 const conn = {
-  ws: null, attempt: 0, opened: false, fails: 0, timer: null, pinger: null, polling: null,
+  ws: null, attempt: 0, opened: false, fails: 0, timer: null, pinger: null, reporter: null, polling: null,
+  rtt: null, pingAt: 0, seen: [], // round trip of the last ping; [ch, seq, arrival] to report
   subs: new Map(), // channel -> handler(frame)
   seqs: new Map(), // match channel -> last seq applied
 
@@ -64,11 +66,13 @@ const conn = {
       this.state("live"); this.touch();
       if (me) this.send({ op: "auth", token: me.token }); // in a frame, never in the URL
       for (const ch of this.subs.keys()) this.sendSub(ch);
-      this.pinger = setInterval(() => this.send({ op: "ping" }), PING_MS);
+      this.ping(); // at once too: the first round trip makes latency reports possible
+      this.pinger = setInterval(() => this.ping(), PING_MS);
+      this.reporter = setInterval(() => this.report(), REPORT_MS);
     };
     ws.onmessage = (e) => { this.touch(); for (const line of e.data.split("\n")) if (line) this.dispatch(JSON.parse(line)); };
     ws.onclose = (e) => {
-      clearInterval(this.pinger);
+      clearInterval(this.pinger); clearInterval(this.reporter); this.seen = []; this.rtt = null;
       if (this.ws !== ws) return;
       this.ws = null;
       if (!this.opened) this.fails += 1;
@@ -86,6 +90,18 @@ const conn = {
     this.timer = setTimeout(() => this.connect(), delay);
   },
   send(frame) { if (this.ws && this.ws.readyState === 1) this.ws.send(JSON.stringify(frame)); },
+  ping() { this.pingAt = performance.now(); this.send({ op: "ping" }); },
+  // Tell the server how long ago each match frame arrived; with half the round trip it
+  // works out the frame's way from the gateway to this screen, no clocks compared.
+  report() {
+    if (this.rtt === null || !this.seen.length) return;
+    const now = performance.now(), byChannel = new Map();
+    for (const [ch, seq, at] of this.seen.splice(0)) {
+      if (!byChannel.has(ch)) byChannel.set(ch, []);
+      byChannel.get(ch).push([seq, Math.round(now - at)]);
+    }
+    for (const [ch, d] of byChannel) this.send({ op: "lat", ch, d: d.slice(-20), rtt: this.rtt });
+  },
   sendSub(ch) {
     const since = this.seqs.get(ch);
     this.send(since ? { op: "sub", ch, since } : { op: "sub", ch });
@@ -95,6 +111,7 @@ const conn = {
   unsubAll() { for (const ch of [...this.subs.keys()]) this.unsub(ch); },
 
   dispatch(f) {
+    if (f.t === "pong" && this.pingAt) { this.rtt = Math.round(performance.now() - this.pingAt); this.pingAt = 0; return; }
     const handler = f.ch && this.subs.get(f.ch);
     if (!f.ch || !f.ch.startsWith("match:")) { if (handler) handler(f); return; }
     const last = this.seqs.get(f.ch) || 0;
@@ -104,6 +121,7 @@ const conn = {
     if (!f.seq || f.seq <= last) return; // a duplicate (resume overlap)
     if (last && f.seq > last + 1) { this.sendSub(f.ch); return; } // a gap: resume with since
     this.seqs.set(f.ch, f.seq);
+    if (this.ws && this.seen.push([f.ch, f.seq, performance.now()]) > 100) this.seen.shift();
     if (handler) handler(f);
   },
 
