@@ -76,6 +76,8 @@ beat_schedule: dict = {
     "settlement-reconcile": {"task": "predictions.tasks.settle_reconcile_task", "schedule": 30.0},
     # Persists accepted chat messages in batches: the window a Redis crash can lose
     # (docs/chat.md) is this interval plus Redis's own fsync interval.
+    # Releases held notices and re-sends push chunks whose messages were lost.
+    "notify-reconcile": {"task": "notifications.tasks.notify_reconcile_task", "schedule": 5.0},
     "chat-flush": {
         "task": "chat.tasks.chat_flush_task",
         "schedule": 1.0,

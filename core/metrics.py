@@ -116,6 +116,35 @@ CHAT_POSTS = _metric(
     ["outcome"],
 )  # fmt: skip
 
+# ---- push notifications -------------------------------------------------------------------------
+
+PUSHES = _metric(
+    Counter,
+    "livescore_push_total",
+    "Pushes by backend and verdict: ok, gone (device pruned), retry (429, 5xx, network), failed",
+    ["backend", "outcome"],
+)
+PUSH_PRUNED = _metric(Counter, "livescore_push_pruned_total", "Devices deleted: gone (404/410)")
+PUSH_HELD_BACK = _metric(
+    Counter,
+    "livescore_push_held_back_total",
+    "Pushes not sent by a fan's rule: quiet hours, or into a digest",
+    ["reason"],
+)
+PUSH_BREAKER = _metric(
+    Counter,
+    "livescore_push_breaker_open_total",
+    "Backends switched off by the breaker",
+    ["backend"],
+)
+PUSH_NOTICE_SECONDS = _metric(
+    Histogram,
+    "livescore_push_notice_seconds",
+    "A notice's send time (after its hold window) -> its last chunk finished",
+    ["kind"],
+    buckets=(0.5, 1, 2, 5, 10, 20, 30, 60, 120, 300, 600),
+)
+
 # ---- settlement and tasks ---------------------------------------------------------------------
 
 SETTLEMENT_RUNS = _metric(Counter, "livescore_settlement_runs_total", "Settlement runs finished")

@@ -47,6 +47,7 @@ INSTALLED_APPS = [
     "matches",
     "predictions",
     "chat",
+    "notifications",
     "gateway",
     "webapp",
     "django_prometheus",
@@ -279,6 +280,36 @@ CHAT_SHARD_SIZE = env_int("CHAT_SHARD_SIZE", 250, minimum=1)  # listeners per ro
 CHAT_TICK_MS = env_int("CHAT_TICK_MS", 500, minimum=10)  # one batch per shard per tick ...
 CHAT_TICK_MAX = env_int("CHAT_TICK_MAX", 8, minimum=1)  # ... of at most this many messages
 CHAT_STRIKES = env_int("CHAT_STRIKES", 10, minimum=1)  # refused posts before close 4008
+# Push notifications (docs/notifications.md). VAPID keys: `manage.py vapid_keys` makes a pair.
+VAPID_PRIVATE_KEY = env_str("VAPID_PRIVATE_KEY", "")  # raw P-256 private key, base64url
+VAPID_PUBLIC_KEY = env_str("VAPID_PUBLIC_KEY", "")  # the browsers' applicationServerKey
+VAPID_SUBJECT = env_str("VAPID_SUBJECT", "mailto:ops@livescore.invalid")
+PUSH_HTTP_URL = env_str("PUSH_HTTP_URL", "")  # the HTTP-API backend (off when empty) ...
+PUSH_HTTP_TOKEN = env_str("PUSH_HTTP_TOKEN", "")  # ... and its bearer token
+PUSH_HOLD_SECONDS = env_int("PUSH_HOLD_SECONDS", 20, minimum=0)  # a goal waits for VAR
+PUSH_CHUNK_USERS = env_int("PUSH_CHUNK_USERS", 5000, minimum=1)  # followers per chunk task
+PUSH_CONCURRENCY = env_int("PUSH_CONCURRENCY", 64, minimum=1)  # requests in flight, per process
+PUSH_RATE = env_int("PUSH_RATE", 5000, minimum=1)  # per backend per second, all workers
+PUSH_TIMEOUT = env_int("PUSH_TIMEOUT", 10, minimum=1)  # seconds per request
+PUSH_MAX_ATTEMPTS = env_int("PUSH_MAX_ATTEMPTS", 6, minimum=1)  # per chunk, then failed
+PUSH_BACKOFF_BASE = env_int("PUSH_BACKOFF_BASE", 2, minimum=1)  # seconds, doubled per attempt
+PUSH_BACKOFF_CAP = env_int("PUSH_BACKOFF_CAP", 60, minimum=1)
+PUSH_BREAKER_FAILURES = env_int("PUSH_BREAKER_FAILURES", 50, minimum=1)  # in a row: off ...
+PUSH_BREAKER_SECONDS = env_int("PUSH_BREAKER_SECONDS", 30, minimum=1)  # ... for this long
+PUSH_CAP_WINDOW = env_int("PUSH_CAP_WINDOW", 60, minimum=1)  # seconds of a fan's cap
+PUSH_RELEASE_GRACE = env_int("PUSH_RELEASE_GRACE", 10, minimum=1)  # before the reconciler acts
+PUSH_STALE_SECONDS = env_int("PUSH_STALE_SECONDS", 180, minimum=30)  # untouched chunk: re-sent
+PUSH_ALLOW_LOCAL_ENDPOINTS = env_bool("PUSH_ALLOW_LOCAL_ENDPOINTS", DEBUG)  # http, loopback
+# Push services a Web Push endpoint may be on (domain suffixes); empty: any public host.
+PUSH_ENDPOINT_HOSTS = [
+    h.strip()
+    for h in env_str(
+        "PUSH_ENDPOINT_HOSTS",
+        "fcm.googleapis.com,push.services.mozilla.com,push.apple.com,notify.windows.com",
+    ).split(",")
+    if h.strip()
+]
+
 if CHAT_LINKS not in {"none", "allowlist"}:
     raise ImproperlyConfigured("CHAT_LINKS must be none or allowlist")
 

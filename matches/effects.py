@@ -5,7 +5,9 @@ Services call these inside their transaction, with the match locked in its new s
 - Frames go down to the wire (`realtime.publish_on_commit`), built here so each carries the
   score right after its event, with the channel's new snapshot; nothing is announced that
   did not commit.
-- Settlement is the one upward seam kept on purpose: full time (or a later correction)
+- Push notifications: events fans can be notified of go to the notifications pipeline by
+  task name after commit (its reconciler finds events whose message was lost).
+- Settlement is the other upward seam kept on purpose: full time (or a later correction)
   sends the settlement task by name after commit, so this module imports nothing of the
   predictions app. If that message is lost, the settlement reconciler (beat, every 30 s)
   starts the run anyway.
@@ -24,12 +26,18 @@ from celery import current_app
 from django.db import transaction
 
 from matches import live
+from matches.models import GOAL_KINDS, EventKind
 from realtime.publish import publish_on_commit, reset_on_commit
 
 if TYPE_CHECKING:
     from matches.models import Match, MatchEvent
 
 SETTLE_TASK = "predictions.tasks.settle_match_task"
+NOTIFY_TASK = "notifications.tasks.notify_events_task"
+_K = EventKind
+NOTIFIED_KINDS = frozenset(
+    {*GOAL_KINDS, _K.RED, _K.KICKOFF, _K.PERIOD_END, _K.FULL_TIME, _K.GOAL_DISALLOWED}
+)
 
 logger = logging.getLogger("livescore.matches")
 
@@ -59,6 +67,9 @@ def match_changed(match: Match, appended: list[MatchEvent]) -> None:
     )
     frames = live.frames_for(match, appended)
     publish_on_commit(*frames, state=live.live_state(match, live.timeline(match)))
+    notified = [e.pk for e in appended if e.kind in NOTIFIED_KINDS]
+    if notified:
+        transaction.on_commit(partial(current_app.send_task, NOTIFY_TASK, args=[notified]))
 
 
 def match_created(match: Match) -> None:

@@ -16,6 +16,7 @@ ALLOWED: dict[str, set[str]] = {
     "matches": {"core", "realtime"},
     "predictions": {"core", "realtime", "matches"},
     "chat": {"core", "realtime", "matches", "predictions"},
+    "notifications": {"core", "realtime", "matches", "predictions"},
     "webapp": {"core", "realtime"},
     # The socket server sits on top, and reaches the domains only through their selectors
     # (and chat's Redis side, which its `say` and room shards run on).
@@ -27,7 +28,10 @@ ALLOWED: dict[str, set[str]] = {
         "chat.sockets",
     },
 }
-PROJECT = {"core", "realtime", "matches", "predictions", "chat", "gateway", "webapp", "livescore"}
+PROJECT = {
+    "core", "realtime", "matches", "predictions", "chat", "notifications", "gateway", "webapp",
+    "livescore",
+}  # fmt: skip
 
 
 def imported_modules(path: Path) -> set[str]:

@@ -1,0 +1,177 @@
+"""Follows, preferences and devices over REST: owners only, bad input refused with a reason."""
+
+import pytest
+from django.contrib.auth.models import User
+from django.test import override_settings
+
+from bench.pushreceiver import subscription
+from notifications.models import Device, Follow
+from tests.conftest import queued_tasks, token_client
+
+pytestmark = pytest.mark.django_db
+
+SUB = subscription(1, 7, "https://fcm.googleapis.com/fcm/send")
+
+
+@pytest.fixture
+def fan() -> User:
+    return User.objects.create_user("fan")
+
+
+@pytest.fixture
+def other() -> User:
+    return User.objects.create_user("other")
+
+
+def register(client, device_id="phone", sub=SUB, **extra):
+    return client.post(
+        "/api/v1/push/devices/",
+        {"device_id": device_id, "subscription": sub, **extra},
+        format="json",
+    )
+
+
+def test_follow_a_team_and_a_match_then_change_kinds_and_unfollow(fan, match, home):
+    api = token_client(fan)
+
+    team = api.post("/api/v1/push/follows/", {"team": "ARG"}, format="json")
+    again = api.post("/api/v1/push/follows/", {"team": "ARG", "kinds": ["goal"]}, format="json")
+    one = api.post(
+        "/api/v1/push/follows/", {"match": match.slug, "kinds": ["goal", "var"]}, format="json"
+    )
+    changed = api.patch(
+        f"/api/v1/push/follows/{one.json()['id']}/", {"kinds": ["full_time"]}, format="json"
+    )
+
+    assert team.status_code == 201 and again.status_code == 200 and one.status_code == 201
+    assert team.json()["kinds"] == ["kickoff", "goal", "red_card", "full_time", "var"]
+    assert again.json()["kinds"] == ["goal"] and changed.json()["kinds"] == ["full_time"]
+    assert [f["team"] or f["match"] for f in api.get("/api/v1/push/follows/").json()] == [
+        "ARG",
+        match.slug,
+    ]
+    assert api.delete(f"/api/v1/push/follows/{team.json()['id']}/").status_code == 204
+    assert Follow.objects.filter(user=fan).count() == 1
+
+
+@pytest.mark.parametrize(
+    "body, field",
+    [
+        ({}, "detail"),
+        ({"team": "ARG", "match": "x"}, "match"),
+        ({"team": "ZZZ"}, "team"),
+        ({"team": "ARG", "kinds": ["goal", "weather"]}, "kinds"),
+    ],
+)
+def test_bad_follows_are_refused_with_the_field_at_fault(fan, home, match, body, field):
+    answer = token_client(fan).post("/api/v1/push/follows/", body, format="json")
+
+    assert answer.status_code == 400 and field in answer.json()
+
+
+def test_only_the_owner_sees_or_changes_follows_and_devices(fan, other, home, api):
+    follow = token_client(fan).post("/api/v1/push/follows/", {"team": "ARG"}, format="json").json()
+    assert register(token_client(fan)).status_code == 201
+    intruder = token_client(other)
+
+    assert intruder.get("/api/v1/push/follows/").json() == []
+    assert (
+        intruder.patch(
+            f"/api/v1/push/follows/{follow['id']}/", {"kinds": []}, format="json"
+        ).status_code
+        == 404
+    )
+    assert intruder.delete(f"/api/v1/push/follows/{follow['id']}/").status_code == 404
+    assert intruder.get("/api/v1/push/devices/").json() == []
+    assert intruder.delete("/api/v1/push/devices/phone/").status_code == 404
+    assert api.post("/api/v1/push/follows/", {"team": "ARG"}, format="json").status_code == 401
+    assert api.get("/api/v1/push/devices/").status_code == 401
+    assert Device.objects.filter(user=fan).count() == 1
+
+
+def test_registering_again_replaces_and_a_shared_browser_moves_to_the_new_fan(fan, other):
+    assert register(token_client(fan)).status_code == 201
+    assert register(token_client(fan)).status_code == 200
+    assert register(token_client(other), device_id="laptop").status_code == 201
+
+    assert list(Device.objects.values_list("user__username", "device_id")) == [("other", "laptop")]
+
+
+@override_settings(PUSH_ALLOW_LOCAL_ENDPOINTS=False)
+@pytest.mark.parametrize(
+    "sub, field",
+    [
+        ({"endpoint": SUB["endpoint"]}, "keys"),
+        ({**SUB, "keys": {"p256dh": SUB["keys"]["p256dh"]}}, "auth"),
+        ({**SUB, "keys": {**SUB["keys"], "p256dh": "bm90IGEga2V5"}}, "p256dh"),
+        ({**SUB, "keys": {**SUB["keys"], "auth": "c2hvcnQ"}}, "auth"),
+        ({**SUB, "endpoint": "http://fcm.googleapis.com/fcm/send/x"}, "endpoint"),
+        ({**SUB, "endpoint": "https://127.0.0.1/wp/1"}, "endpoint"),
+        ({**SUB, "endpoint": "https://10.1.2.3/wp/1"}, "endpoint"),
+        ({**SUB, "endpoint": "https://[::1]/wp/1"}, "endpoint"),
+        ({**SUB, "endpoint": "https://attacker.example/wp/1"}, "endpoint"),
+        ({**SUB, "endpoint": "https://user:pw@fcm.googleapis.com/x"}, "endpoint"),
+    ],
+)
+def test_bad_subscriptions_are_refused_with_a_clear_400(fan, sub, field):
+    answer = register(token_client(fan), sub=sub)
+
+    assert answer.status_code == 400, answer.json()
+    assert field in str(answer.json())
+    assert not Device.objects.exists()
+
+
+def test_a_device_id_and_the_backend_are_checked(fan):
+    api = token_client(fan)
+
+    assert register(api, device_id="a b").status_code == 400
+    assert (
+        api.post(
+            "/api/v1/push/devices/", {"device_id": "x", "backend": "http"}, format="json"
+        ).status_code
+        == 400
+    )
+    assert api.post("/api/v1/push/devices/", {"device_id": "x"}, format="json").status_code == 400
+
+
+def test_preferences_default_then_change_and_bad_values(fan):
+    api = token_client(fan)
+
+    assert api.get("/api/v1/push/preferences/").json() == {
+        "timezone": "UTC", "quiet_from": None, "quiet_to": None, "delay": 0, "cap": 3,
+        "reminder_minutes": 30,
+    }  # fmt: skip
+    changed = api.patch(
+        "/api/v1/push/preferences/",
+        {"timezone": "America/Sao_Paulo", "quiet_from": "23:00", "quiet_to": "07:00", "delay": 45},
+        format="json",
+    )
+    assert changed.status_code == 200 and changed.json()["delay"] == 45
+    for bad in (
+        {"timezone": "Mars/Olympus"},
+        {"delay": 121},
+        {"cap": 0},
+        {"quiet_from": "22:00", "quiet_to": None},
+    ):
+        answer = api.patch("/api/v1/push/preferences/", bad, format="json")
+        assert answer.status_code == 400, bad
+    assert api.get("/api/v1/push/preferences/").json()["timezone"] == "America/Sao_Paulo"
+
+
+def test_the_config_names_the_vapid_key_and_the_kinds(api):
+    with override_settings(VAPID_PUBLIC_KEY="BPUB"):
+        config = api.get("/api/v1/push/config/").json()
+
+    assert config["vapid_public_key"] == "BPUB" and "goal" in config["kinds"]
+
+
+def test_a_goal_is_handed_to_the_notifications_queue_after_commit(
+    broker, match, home, transactional_db
+):
+    from matches.models import MatchStatus
+    from matches.services import match_change_status, match_record_goal
+
+    match_change_status(match=match, status=MatchStatus.FIRST_HALF)
+    match_record_goal(match=match, team=home, minute=3)
+
+    assert queued_tasks(broker, "notifications") == ["notifications.tasks.notify_events_task"] * 2
