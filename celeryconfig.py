@@ -78,6 +78,8 @@ beat_schedule: dict = {
     # (docs/chat.md) is this interval plus Redis's own fsync interval.
     # Releases held notices and re-sends push chunks whose messages were lost.
     "notify-reconcile": {"task": "notifications.tasks.notify_reconcile_task", "schedule": 5.0},
+    # Reminders before the prediction lock, each fan at their own lead time.
+    "notify-reminders": {"task": "notifications.tasks.reminders_task", "schedule": 30.0},
     "chat-flush": {
         "task": "chat.tasks.chat_flush_task",
         "schedule": 1.0,

@@ -274,6 +274,18 @@ class GatewayConsumer(AsyncWebsocketConsumer):
         if since is not None and (not _is_int(since) or not 0 <= since < 2**53):
             self._error(P.ERR_BAD_FRAME, "since must be a non-negative integer", ch=channel.name)
             return
+        delay = frame.get("delay", 0)
+        if (
+            not _is_int(delay)
+            or not 0 <= delay <= P.MAX_DELAY_SECONDS
+            or (delay and channel.kind != "match")
+        ):
+            self._error(
+                P.ERR_BAD_FRAME,
+                f"delay is whole seconds, 0 to {P.MAX_DELAY_SECONDS}, on match channels",
+                ch=channel.name,
+            )
+            return
         if channel.private and channel.key != str(self.user_id):
             self._error(P.ERR_FORBIDDEN, "private channel", ch=channel.name)
             return
@@ -282,7 +294,7 @@ class GatewayConsumer(AsyncWebsocketConsumer):
             self._error(P.ERR_TOO_MANY_SUBS, f"at most {P.MAX_SUBSCRIPTIONS}", ch=channel.name)
             return
         if channel.kind == "match":
-            await self._subscribe_match(channel, since)
+            await self._subscribe_match(channel, since, delay)
         elif channel.kind == "chat":
             await self._subscribe_chat(channel)
         else:
@@ -379,12 +391,14 @@ class GatewayConsumer(AsyncWebsocketConsumer):
             self._error(P.ERR_BAD_CHANNEL, "no such channel name", ch=name[:80])
         return channel
 
-    async def _subscribe_match(self, channel: Channel, since: int | None) -> None:
+    async def _subscribe_match(self, channel: Channel, since: int | None, delay: int) -> None:
         """Join, then bring the socket up to date; live frames that arrive meanwhile are held
-        and delivered after, deduplicated by seq, so nothing is missed or sent twice."""
+        and delivered after, deduplicated by seq, so nothing is missed or sent twice. With a
+        spoiler delay the whole stream is shifted: what brings the socket up to date is read
+        now and written `delay` seconds later, as is every live frame after it."""
         conn, name, slug = self.conn, channel.name, channel.key
         conn.syncing[name] = []
-        feed = await self.hub.join(conn, channel)
+        feed = await self.hub.join(conn, channel, delay)
         try:
             snap = await self.hub.snapshot(slug) or await snapshot_from_database(slug)
         except UNAVAILABLE:
@@ -395,7 +409,18 @@ class GatewayConsumer(AsyncWebsocketConsumer):
             self._error(P.ERR_UNKNOWN_CHANNEL, "no such match", ch=name)
             return
         current, text = snap
-        last = await self._catch_up(slug, since, current, text)
+        texts, last = await self._catch_up(slug, since, current, text)
+        if delay:
+            asyncio.get_running_loop().call_later(delay, self._up_to_date, name, texts, last, feed)
+        else:
+            self._up_to_date(name, texts, last, feed)
+
+    def _up_to_date(self, name: str, texts: list[str], last: int, feed: Any) -> None:
+        conn = self.conn
+        if name not in conn.syncing:  # unsubscribed (or gone) meanwhile
+            return
+        for text in texts:
+            self._send(text)
         feed.last_seq = max(feed.last_seq, last)
         held = conn.syncing.pop(name, [])
         conn.seqs[name] = last
@@ -414,16 +439,16 @@ class GatewayConsumer(AsyncWebsocketConsumer):
         await self.hub.join_chat(self.conn, room_id)
         self._send(await history_text(self.hub.redis, room_id, self.user_id))
 
-    async def _catch_up(self, slug: str, since: int | None, current: int, snapshot: str) -> int:
+    async def _catch_up(
+        self, slug: str, since: int | None, current: int, snapshot: str
+    ) -> tuple[list[str], int]:
+        """What brings a socket at `since` up to date, and the seq it reaches: `ok`, the
+        missed frames from the timeline, or a snapshot."""
         if since is not None and since == current:
-            self._send(reply_text(ch=match_channel(slug), t="ok", seq=current))
-            return current
+            return [reply_text(ch=match_channel(slug), t="ok", seq=current)], current
         if since is not None and since < current:
             missed = await self.hub.timeline_since(slug, since)
             if missed and missed[0][0] == since + 1:
-                for _, frame in missed:
-                    self._send(frame)
-                return missed[-1][0]
+                return [frame for _, frame in missed], missed[-1][0]
         watching = max(await self.hub.presence(slug), self.hub.watchers(match_channel(slug)))
-        self._send(snapshot.replace('"d":{', f'"d":{{"w":{watching},', 1))
-        return current
+        return [snapshot.replace('"d":{', f'"d":{{"w":{watching},', 1)], current

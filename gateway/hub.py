@@ -44,11 +44,13 @@ from gateway.broker import Broker
 from gateway.connection import Connection, spawn
 from realtime import protocol
 from realtime.channels import (
+    SEEN_TTL,
     Channel,
     channel_of_pubsub,
     chat_channel,
     chat_shard,
     control_channel,
+    seen_key,
     snapshot_key,
     timeline_key,
 )
@@ -63,16 +65,22 @@ SCORE_FIRST_SECONDS = 0.3
 # and the latency above which a report describes a resume after an absence, not delivery.
 ARRIVALS_KEPT = 64
 CLIENT_LATENCY_MAX = 60.0
+# Whether goal and card frames note who saw them, for the notifications pipeline to skip
+# their pushes (off when PUSH_SKIP_LIVE_KINDS is empty).
+SEEN_LIVE = bool(getattr(settings, "PUSH_SKIP_LIVE_KINDS", ()))
 
 
 class _Feed:
     """Local sockets on one channel and the last seq the hub delivered to them."""
 
-    __slots__ = ("arrived", "channel", "last_seq", "pending", "ready", "sockets")
+    __slots__ = ("arrived", "channel", "delayed", "last_seq", "pending", "ready", "sockets")
 
     def __init__(self, channel: Channel) -> None:
         self.channel = channel
         self.sockets: set[Connection] = set()
+        # sockets with a spoiler delay (seconds): not in `sockets`, so the shared path of
+        # every other socket stays as it is; their frames are written that much later
+        self.delayed: dict[Connection, int] | None = None
         self.last_seq = 0
         self.ready: asyncio.Future[None] | None = None
         # chat shards: messages gathered for the next tick's batch
@@ -131,7 +139,7 @@ class Hub:
         """Forget a socket; returns the channels it was on."""
         if self.connections.pop(conn.id, None) is not None:
             metrics.SOCKETS.dec()
-        left = [name for name, feed in self.feeds.items() if conn in feed.sockets]
+        left = [name for name, feed in self.feeds.items() if _member(feed, conn)]
         for name in left:
             self._leave(name, conn)
         for room_id, shard in (conn.chat or {}).values():
@@ -141,9 +149,9 @@ class Hub:
 
     def watchers(self, name: str) -> int:
         feed = self.feeds.get(name)
-        return len(feed.sockets) if feed else 0
+        return len(feed.sockets) + len(feed.delayed or ()) if feed else 0
 
-    async def join(self, conn: Connection, channel: Channel) -> _Feed:
+    async def join(self, conn: Connection, channel: Channel, delay: int = 0) -> _Feed:
         """Add a socket to a channel; the first local socket subscribes the process."""
         feed = self.feeds.get(channel.name)
         if feed is None:
@@ -155,18 +163,27 @@ class Hub:
                 feed.ready.set_result(None)
         elif feed.ready is not None and not feed.ready.done():
             await feed.ready
-        if conn not in feed.sockets:
-            feed.sockets.add(conn)
+        if not _member(feed, conn):
             metrics.SUBSCRIPTIONS.labels(channel.kind).inc()
+        if delay:
+            feed.sockets.discard(conn)
+            feed.delayed = feed.delayed or {}
+            feed.delayed[conn] = delay
+        else:
+            if feed.delayed:
+                feed.delayed.pop(conn, None)
+            feed.sockets.add(conn)
         return feed
 
     def _leave(self, name: str, conn: Connection) -> None:
         feed = self.feeds.get(name)
-        if feed is None or conn not in feed.sockets:
+        if feed is None or not _member(feed, conn):
             return
         feed.sockets.discard(conn)
+        if feed.delayed:
+            feed.delayed.pop(conn, None)
         metrics.SUBSCRIPTIONS.labels(feed.channel.kind).dec()
-        if not feed.sockets:
+        if not feed.sockets and not feed.delayed:
             del self.feeds[name]
             spawn(self._unsubscribe(feed.channel))
 
@@ -254,16 +271,35 @@ class Hub:
             self.score_first_until = started + SCORE_FIRST_SECONDS
             if feed.arrived is not None:
                 _remember(feed.arrived, seq, (started, goal))
+                if SEEN_LIVE and (goal or '"t":"card"' in text[:80]):
+                    spawn(self._seen(feed, seq))
         name = feed.channel.name
         message = {"type": "websocket.send", "text": text}
         sockets = tuple(feed.sockets)
         for conn in sockets:
             conn.deliver(name, seq, text, message)
         metrics.FRAMES_SENT.labels(feed.channel.kind).inc(len(sockets))
+        if feed.delayed:
+            loop = asyncio.get_running_loop()
+            for delay in set(feed.delayed.values()):
+                loop.call_later(delay, _deliver_delayed, feed, delay, seq, text)
         took = time.monotonic() - started
         if goal:
             metrics.GOAL_STAGE.labels("fanout").observe(took)
         return took
+
+    async def _seen(self, feed: _Feed, seq: int) -> None:
+        """Note the signed-in fans this process wrote a goal or card to: the notifications
+        pipeline skips their push of the same event (PUSH_SKIP_LIVE_KINDS)."""
+        users = {conn.user_id for conn in feed.sockets if conn.user_id is not None}
+        if not users:
+            return
+        key = seen_key(feed.channel.key, seq)
+        with contextlib.suppress(Exception):  # Redis away: those fans get a push as well
+            async with self.redis.pipeline(transaction=False) as pipe:
+                pipe.sadd(key, *users)
+                pipe.expire(key, SEEN_TTL)
+                await pipe.execute()
 
     def client_latency(
         self, conn: Connection, name: str, reports: list[list[int]], rtt_ms: int
@@ -372,7 +408,11 @@ class Hub:
 
     def _match_counts(self) -> list[tuple[str, int]]:
         feeds = list(self.feeds.values())
-        return [(f.channel.key, len(f.sockets)) for f in feeds if f.channel.kind == "match"]
+        return [
+            (f.channel.key, len(f.sockets) + len(f.delayed or ()))
+            for f in feeds
+            if f.channel.kind == "match"
+        ]
 
     # ---- sessions: one socket per user and device ------------------------------------------
 
@@ -413,6 +453,21 @@ class Hub:
         if len(self.connections) > self._frozen_at + 100:
             gc.freeze()
             self._frozen_at = len(self.connections)
+
+
+def _member(feed: _Feed, conn: Connection) -> bool:
+    return conn in feed.sockets or bool(feed.delayed and conn in feed.delayed)
+
+
+def _deliver_delayed(feed: _Feed, delay: int, seq: int, text: str) -> None:
+    """A frame's turn for the sockets on `delay`, `delay` seconds after the others."""
+    name = feed.channel.name
+    reset = not seq and text.endswith('"t":"reset"}')
+    for conn, wait in list((feed.delayed or {}).items()):
+        if wait == delay:
+            if reset:
+                conn.seqs[name] = 0
+            conn.deliver(name, seq, text)
 
 
 def _remember(arrived: dict[int, tuple[float, bool]], seq: int, value: tuple[float, bool]) -> None:

@@ -286,10 +286,12 @@ VAPID_PUBLIC_KEY = env_str("VAPID_PUBLIC_KEY", "")  # the browsers' applicationS
 VAPID_SUBJECT = env_str("VAPID_SUBJECT", "mailto:ops@livescore.invalid")
 PUSH_HTTP_URL = env_str("PUSH_HTTP_URL", "")  # the HTTP-API backend (off when empty) ...
 PUSH_HTTP_TOKEN = env_str("PUSH_HTTP_TOKEN", "")  # ... and its bearer token
+PUSH_DEVICES_PER_USER = env_int("PUSH_DEVICES_PER_USER", 10, minimum=1)
 PUSH_HOLD_SECONDS = env_int("PUSH_HOLD_SECONDS", 20, minimum=0)  # a goal waits for VAR
 PUSH_CHUNK_USERS = env_int("PUSH_CHUNK_USERS", 5000, minimum=1)  # followers per chunk task
-PUSH_CONCURRENCY = env_int("PUSH_CONCURRENCY", 64, minimum=1)  # requests in flight, per process
+PUSH_CONCURRENCY = env_int("PUSH_CONCURRENCY", 256, minimum=1)  # requests in flight, per process
 PUSH_RATE = env_int("PUSH_RATE", 5000, minimum=1)  # per backend per second, all workers
+PUSH_CA_FILE = env_str("PUSH_CA_FILE", "")  # extra CAs to trust (a private push gateway)
 PUSH_TIMEOUT = env_int("PUSH_TIMEOUT", 10, minimum=1)  # seconds per request
 PUSH_MAX_ATTEMPTS = env_int("PUSH_MAX_ATTEMPTS", 6, minimum=1)  # per chunk, then failed
 PUSH_BACKOFF_BASE = env_int("PUSH_BACKOFF_BASE", 2, minimum=1)  # seconds, doubled per attempt
@@ -299,6 +301,11 @@ PUSH_BREAKER_SECONDS = env_int("PUSH_BREAKER_SECONDS", 30, minimum=1)  # ... for
 PUSH_CAP_WINDOW = env_int("PUSH_CAP_WINDOW", 60, minimum=1)  # seconds of a fan's cap
 PUSH_RELEASE_GRACE = env_int("PUSH_RELEASE_GRACE", 10, minimum=1)  # before the reconciler acts
 PUSH_STALE_SECONDS = env_int("PUSH_STALE_SECONDS", 180, minimum=30)  # untouched chunk: re-sent
+# Kinds not pushed to a fan whose socket was written the event's frame (goals, cards); empty
+# switches it off, and the gateway then notes nothing.
+PUSH_SKIP_LIVE_KINDS = [
+    k.strip() for k in env_str("PUSH_SKIP_LIVE_KINDS", "goal,red_card").split(",") if k.strip()
+]
 PUSH_ALLOW_LOCAL_ENDPOINTS = env_bool("PUSH_ALLOW_LOCAL_ENDPOINTS", DEBUG)  # http, loopback
 # Push services a Web Push endpoint may be on (domain suffixes); empty: any public host.
 PUSH_ENDPOINT_HOSTS = [

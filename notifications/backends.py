@@ -123,6 +123,7 @@ class WebPush:
             "endpoint": target.endpoint,
             "keys": {"p256dh": target.p256dh, "auth": target.auth},
         }
+        # pywebpush's encoder: a fresh key pair per message, aes128gcm (RFC 8291, RFC 8188)
         body = WebPusher(subscription).encode(message.payload, "aes128gcm")["body"]
         headers = {
             "TTL": str(message.ttl),

@@ -28,12 +28,13 @@ from django.utils import timezone
 
 from core import metrics
 from core.redis import client
-from notifications import digests
+from notifications import digests, personal
 from notifications.backends import Target
 from notifications.kinds import DIGEST, KINDS
 from notifications.models import Device, Notice, NoticeChunk
 from notifications.notices import _superseded, message_of
 from notifications.sender import claims_key, sender
+from realtime.channels import seen_key
 
 logger = logging.getLogger("livescore.notifications")
 QUIET_EXCEPTIONS = frozenset({"goal", "full_time", "var"})  # for explicitly followed matches
@@ -61,6 +62,10 @@ WHERE (f.team_id IN (%(home)s, %(away)s) OR f.match_id = %(match)s)
   AND f.kinds & %(bit)s <> 0
   AND f.user_id BETWEEN %(lo)s AND %(hi)s
   AND COALESCE(p.delay, 0) = %(delay)s
+  AND (%(lead)s::int IS NULL OR (
+    COALESCE(p.reminder_minutes, 30) = %(lead)s AND NOT EXISTS (
+      SELECT 1 FROM predictions_prediction pr
+      WHERE pr.user_id = f.user_id AND pr.match_id = %(match)s)))
 GROUP BY d.id, p.user_id
 ORDER BY d.user_id, d.id
 """
@@ -72,6 +77,7 @@ def recipients(notice: Notice, chunk: NoticeChunk) -> list[Recipient]:
     params = {
         "home": match.home_id, "away": match.away_id, "match": match.pk, "bit": bit,
         "lo": chunk.user_from, "hi": chunk.user_to, "delay": chunk.delay,
+        "lead": notice.payload.get("lead") if notice.kind == "reminder" else None,
     }  # fmt: skip
     with connection.cursor() as cursor:
         cursor.execute(RECIPIENTS, params)
@@ -105,6 +111,7 @@ def _by_rules(notice: Notice, found: list[Recipient]) -> list[Target]:
     are put in the digest)."""
     if notice.corrects_id:
         return [r.target for r in found]
+    found = _not_seen_live(notice, found)
     now = timezone.now()
     awake = []
     for r in found:
@@ -118,6 +125,19 @@ def _by_rules(notice: Notice, found: list[Recipient]) -> list[Target]:
     through = [r.target for r in awake if r.target.user_id in allowed]
     metrics.PUSH_HELD_BACK.labels("digest").inc(len(awake) - len(through))
     return through
+
+
+def _not_seen_live(notice: Notice, found: list[Recipient]) -> list[Recipient]:
+    """Without the fans whose sockets were written this event's frame (gateway/hub.py)."""
+    event = notice.event
+    if notice.kind not in settings.PUSH_SKIP_LIVE_KINDS or event is None or not found:
+        return found
+    users = sorted({r.target.user_id for r in found})
+    seen = client().smismember(seen_key(notice.match.slug, event.seq), users)
+    watching = {user for user, hit in zip(users, seen, strict=True) if hit}
+    if watching:
+        metrics.PUSH_HELD_BACK.labels("live").inc(len(watching))
+    return [r for r in found if r.target.user_id not in watching]
 
 
 def _only_reached(notice: Notice, targets: list[Target]) -> list[Target]:
@@ -135,7 +155,7 @@ class ChunkResult:
 
 
 def send_chunk(chunk_id: int) -> ChunkResult:
-    chunk = NoticeChunk.objects.select_related("notice__match").get(pk=chunk_id)
+    chunk = NoticeChunk.objects.select_related("notice__match", "notice__event").get(pk=chunk_id)
     notice = chunk.notice
     if chunk.state == NoticeChunk.State.DONE:
         return ChunkResult(None, None)
@@ -145,6 +165,9 @@ def send_chunk(chunk_id: int) -> ChunkResult:
         return _finish(chunk, skipped=0)  # disallowed meanwhile: its correction takes over
     if notice.kind == DIGEST.name:
         targets, message = digests.digest_targets(notice, chunk)
+        held_back = 0
+    elif notice.kind == "points":
+        targets, message = personal.points_targets(notice, chunk)
         held_back = 0
     else:
         found = recipients(notice, chunk)

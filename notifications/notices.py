@@ -212,6 +212,7 @@ FROM notifications_follow f
 LEFT JOIN notifications_preferences p ON p.user_id = f.user_id
 WHERE (f.team_id IN (%(home)s, %(away)s) OR f.match_id = %(match)s)
   AND f.kinds & %(bit)s <> 0
+  AND (%(lead)s::int IS NULL OR COALESCE(p.reminder_minutes, 30) = %(lead)s)
   AND EXISTS (SELECT 1 FROM notifications_device d WHERE d.user_id = f.user_id)
 GROUP BY f.user_id, delay
 ORDER BY delay, f.user_id
@@ -224,7 +225,8 @@ def _audience_bounds(notice: Notice) -> list[tuple[int, int, int]]:
     match = notice.match
     params = {"home": match.home_id, "away": match.away_id, "match": match.pk}
     with connection.cursor() as cursor:
-        cursor.execute(AUDIENCE_USERS, {**params, "bit": KINDS[notice.kind].bit})
+        lead = notice.payload.get("lead") if notice.kind == "reminder" else None
+        cursor.execute(AUDIENCE_USERS, {**params, "bit": KINDS[notice.kind].bit, "lead": lead})
         rows = cursor.fetchall()
     size, bounds = settings.PUSH_CHUNK_USERS, []
     by_delay: dict[int, list[int]] = {}
@@ -267,6 +269,8 @@ def events_without_notices() -> list[int]:
     recent = MatchEvent.objects.filter(
         created_at__gte=now - dt.timedelta(minutes=15),
         created_at__lt=now - dt.timedelta(seconds=settings.PUSH_RELEASE_GRACE),
+        # played now, not loaded: an import of historical matches writes recent rows too
+        match__kickoff__gte=now - dt.timedelta(hours=6),
     ).only("pk", "kind", "status", "supersedes_id")
     pushed = [(event, push_kind(event)) for event in recent]
     keys = {f"{push}:{e.pk}" for e, push in pushed if push} | {

@@ -5,13 +5,14 @@ A chunk task hands its devices to `send`; this runs them through the process's o
 loop and aiohttp session, which live as long as the process, so connections to a push
 service are reused across chunks (never one connection per push).
 
-Batches of PUSH_CONCURRENCY devices: the next batch is encrypted while the previous one is
-on the network. Before a batch goes out it takes its tokens from the backend's bucket in
-Redis (PUSH_RATE per backend, shared by every worker: the provider's quota is the whole
-system's) and claims its devices in the notice's claim hash (`HSETNX`: a device already
-claimed, by an earlier attempt or another worker, is skipped). After the answers the claims
-become `o` (accepted), `g` (gone: the device is deleted), `f` (refused for good), or are
-released for a later attempt (429, 5xx, network errors).
+Batches of BATCH devices, with up to PUSH_CONCURRENCY requests on the network: the next
+batch is encrypted while the earlier ones wait for their answers. Before a batch goes out
+it takes its tokens from the backend's bucket in Redis (PUSH_RATE per backend, shared by
+every worker: the provider's quota is the whole system's) and claims its devices in the
+notice's claim hash (`HSETNX`: a device already claimed, by an earlier attempt or another
+worker, is skipped). After the answers the claims become `o` (accepted), `g` (gone: the
+device is deleted), `f` (refused for good), or are released for a later attempt (429,
+5xx, network errors).
 
 A worker killed while a batch is on the network leaves its claims `i`: the next attempt
 treats them as sent. Those requests were written before the worker waited for answers, so
@@ -22,8 +23,10 @@ on the wire is not sent again (at most once for the in-flight few; docs/notifica
 from __future__ import annotations
 
 import asyncio
+import atexit
 import logging
-from collections import defaultdict
+import ssl
+from collections import Counter, defaultdict, deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import cache
@@ -36,7 +39,11 @@ from core.redis import client
 from notifications.backends import Backend, Message, Outcome, Request, Target, backends
 
 logger = logging.getLogger("livescore.notifications")
-CLAIMS_TTL = 6 * 3600  # a correction after VAR reads the claims of the goal it corrects
+CLAIMS_TTL = 6 * 3600
+# Devices encrypted, claimed and sent together; PUSH_CONCURRENCY / BATCH batches are on the
+# network at once (the connection pool holds PUSH_CONCURRENCY, so a claimed request never
+# waits for a connection).
+BATCH = 64  # a correction after VAR reads the claims of the goal it corrects
 
 # KEYS: bucket hash. ARGV: rate per second, burst, tokens wanted.
 # Returns {tokens granted, seconds until the next token} (the second as a string).
@@ -86,6 +93,11 @@ class Sender:
         self.redis = client()
         self.take = self.redis.register_script(_TAKE)
 
+    def close(self) -> None:
+        """Close the keep-alive connections (at process exit)."""
+        if self.session is not None and not self.session.closed:
+            self.loop.run_until_complete(self.session.close())
+
     def send(
         self, notice_id: int, targets: Sequence[Target], message: Callable[[Target], Message]
     ) -> Report:
@@ -95,15 +107,10 @@ class Sender:
         self, key: str, targets: Sequence[Target], message: Callable[[Target], Message]
     ) -> Report:
         if self.session is None or self.session.closed:
-            self.session = aiohttp.ClientSession(
-                connector=aiohttp.TCPConnector(
-                    limit=settings.PUSH_CONCURRENCY, keepalive_timeout=60
-                ),
-                timeout=aiohttp.ClientTimeout(total=settings.PUSH_TIMEOUT),
-            )
+            self.session = _session()
         report = Report()
         by_backend: dict[str, list[Target]] = defaultdict(list)
-        for target in targets:
+        for target in self._unclaimed(key, targets, report):
             by_backend[target.backend].append(target)
         for name, group in by_backend.items():
             backend = backends().get(name)
@@ -122,21 +129,32 @@ class Sender:
         message: Callable[[Target], Message],
         report: Report,
     ) -> None:
-        size = settings.PUSH_CONCURRENCY
-        in_flight: asyncio.Future[list[tuple[Target, Outcome]]] | None = None
+        size = min(BATCH, settings.PUSH_CONCURRENCY)
+        window = max(1, settings.PUSH_CONCURRENCY // size)  # batches on the network at once
+        in_flight: deque[asyncio.Future[list[tuple[Target, Outcome]]]] = deque()
         for start in range(0, len(group), size):
             if (off := self.redis.ttl(_breaker_key(backend.name))) > 0:
                 report.retry += len(group) - start
                 report.breaker = float(off)
                 break
             batch = [(t, backend.request(t, message(t))) for t in group[start : start + size]]
-            if in_flight is not None:
-                self._record(backend.name, key, await in_flight, report)
+            while len(in_flight) >= window:
+                self._record(backend.name, key, await in_flight.popleft(), report)
             await self._tokens(backend.name, len(batch))
             claimed = self._claim(key, batch, report)
-            in_flight = asyncio.ensure_future(self._post_all(backend, claimed))
-        if in_flight is not None:
-            self._record(backend.name, key, await in_flight, report)
+            in_flight.append(asyncio.ensure_future(self._post_all(backend, claimed)))
+        while in_flight:
+            self._record(backend.name, key, await in_flight.popleft(), report)
+
+    def _unclaimed(self, key: str, targets: Sequence[Target], report: Report) -> list[Target]:
+        """The devices no attempt has claimed yet: a retried chunk encrypts only those."""
+        left: list[Target] = []
+        for start in range(0, len(targets), 2000):
+            part = targets[start : start + 2000]
+            claims = self.redis.hmget(key, [str(t.pk) for t in part])
+            left += [t for t, claim in zip(part, claims, strict=True) if claim is None]
+        report.skipped += len(targets) - len(left)
+        return left
 
     async def _tokens(self, backend: str, wanted: int) -> None:
         rate = settings.PUSH_RATE
@@ -179,9 +197,10 @@ class Sender:
         self, backend: str, key: str, results: list[tuple[Target, Outcome]], report: Report
     ) -> None:
         pipe = self.redis.pipeline(transaction=False)
+        verdicts: Counter[str] = Counter()
         for target, outcome in results:
             field_ = str(target.pk)
-            metrics.PUSHES.labels(backend, outcome.verdict).inc()
+            verdicts[outcome.verdict] += 1
             if outcome.verdict == "ok":
                 report.sent += 1
                 report.accepted.append(target.pk)
@@ -201,6 +220,8 @@ class Sender:
                 pipe.hdel(key, field_)
             self._breaker(backend, outcome, report)
         pipe.execute()
+        for verdict, count in verdicts.items():  # counted per batch, not per push
+            metrics.PUSHES.labels(backend, verdict).inc(count)
 
     def _breaker(self, backend: str, outcome: Outcome, report: Report) -> None:
         """Consecutive server failures (5xx, no answer) switch the backend off for every
@@ -218,7 +239,23 @@ class Sender:
             self.failures[backend] = 0
 
 
+def _session() -> aiohttp.ClientSession:
+    """The process's HTTP client: keep-alive connections (at most PUSH_CONCURRENCY), TLS
+    verified against the system's CAs (or PUSH_CA_FILE), no cookies."""
+    ssl_context = ssl.create_default_context(cafile=settings.PUSH_CA_FILE or None)
+    return aiohttp.ClientSession(
+        connector=aiohttp.TCPConnector(
+            limit=settings.PUSH_CONCURRENCY, keepalive_timeout=60, ssl=ssl_context
+        ),
+        timeout=aiohttp.ClientTimeout(total=settings.PUSH_TIMEOUT),
+        cookie_jar=aiohttp.DummyCookieJar(),
+        auto_decompress=False,
+    )
+
+
 @cache
 def sender() -> Sender:
     """This process's sender (created after a prefork worker forks, on first use)."""
-    return Sender()
+    created = Sender()
+    atexit.register(created.close)
+    return created

@@ -6,13 +6,35 @@ worker's message is delivered again.
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
 from celery import shared_task
 
 from core.context import correlated
 from core.metrics import RECONCILED
 from core.tasks import IDEMPOTENT
-from notifications import delivery, digests, notices
-from notifications.models import NoticeChunk
+from notifications import delivery, digests, notices, personal
+from notifications.models import Notice, NoticeChunk
+from predictions.models import SettlementChunk
+
+logger = logging.getLogger("livescore.notifications")
+
+
+def gone_is_done(task: Callable[..., None]) -> Callable[..., None]:
+    """A notice, chunk or settlement chunk deleted meanwhile (its match was deleted, a replay
+    re-created under its slug) leaves nothing to send: the task ends quietly."""
+
+    @wraps(task)
+    def run(*args: Any) -> None:
+        try:
+            task(*args)
+        except (Notice.DoesNotExist, NoticeChunk.DoesNotExist, SettlementChunk.DoesNotExist):
+            logger.info("%s%s: nothing left to send", task.__name__, args)
+
+    return run
 
 
 @shared_task(**IDEMPOTENT)
@@ -23,6 +45,7 @@ def notify_events_task(event_ids: list[int]) -> None:
 
 
 @shared_task(**IDEMPOTENT)
+@gone_is_done
 def notice_release_task(notice_id: int) -> None:
     with correlated(f"notice:{notice_id}"):
         wait, chunks = notices.notice_release(notice_id)
@@ -37,6 +60,7 @@ def _queue(chunks: list[NoticeChunk]) -> None:
 
 
 @shared_task(**IDEMPOTENT)
+@gone_is_done
 def notice_chunk_task(chunk_id: int) -> None:
     with correlated(f"notice-chunk:{chunk_id}"):
         result = delivery.send_chunk(chunk_id)
@@ -49,6 +73,20 @@ def digest_task(match_id: int, window: int) -> None:
     """A cap window ended: one digest to every fan whose pushes went over it."""
     _, chunks = digests.digest_notice(match_id, window)
     _queue(chunks)
+
+
+@shared_task(**IDEMPOTENT)
+@gone_is_done
+def points_task(settlement_chunk_id: int) -> None:
+    """Sent by predictions after a settlement chunk's fans were told on their sockets."""
+    _queue([personal.points_chunk(settlement_chunk_id)])
+
+
+@shared_task
+def reminders_task() -> None:
+    """Periodic: reminders before the prediction lock whose time has come."""
+    for notice_id in personal.reminders_due():
+        notice_release_task.delay(notice_id)
 
 
 @shared_task

@@ -8,6 +8,7 @@ from django.contrib.auth.models import User
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import permissions, status
+from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -135,6 +136,12 @@ class DeviceListView(APIView):
         Registering the same `device_id` again replaces its subscription (200)."""
         body = DeviceRequestSerializer(data=request.data)
         body.is_valid(raise_exception=True)
+        others = Device.objects.filter(user=_fan(request)).exclude(
+            device_id=body.validated_data["device_id"]
+        )
+        if others.count() >= settings.PUSH_DEVICES_PER_USER:
+            limit = settings.PUSH_DEVICES_PER_USER
+            raise ValidationError({"device_id": f"at most {limit} devices; delete one first"})
         device, created = services.device_register(
             user=_fan(request), device_id=body.validated_data["device_id"], **body.device_fields()
         )

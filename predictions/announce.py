@@ -28,9 +28,8 @@ def run_boards(*, run_id: int) -> list[int]:
     return list(run.chunks.values_list("id", flat=True))
 
 
-def chunk_fans(*, chunk_id: int) -> int:
-    """Tell each fan of a chunk their points on the match, total and global rank."""
-    chunk = SettlementChunk.objects.select_related("run__match").get(pk=chunk_id)
+def fans_points(chunk: SettlementChunk) -> list[tuple[int, int, int, int | None]]:
+    """(user id, points on the match, total points, global rank) of each fan of a chunk."""
     match = chunk.run.match
     with connection.cursor() as cursor:
         cursor.execute(
@@ -41,11 +40,18 @@ def chunk_fans(*, chunk_id: int) -> int:
         )
         rows = cursor.fetchall()
     ranks = leaderboard.ranks(leaderboard.GLOBAL, [user_id for user_id, _, _ in rows])
+    return [(u, p, t, rank) for (u, p, t), rank in zip(rows, ranks, strict=True)]
+
+
+def chunk_fans(*, chunk_id: int) -> int:
+    """Tell each fan of a chunk their points on the match, total and global rank."""
+    chunk = SettlementChunk.objects.select_related("run__match").get(pk=chunk_id)
+    match = chunk.run.match
     frames: list[Frame] = [
         points_frame(
             user_channel(user_id), {"m": match.slug, "pts": points, "tot": total, "rank": rank}
         )
-        for (user_id, points, total), rank in zip(rows, ranks, strict=True)
+        for user_id, points, total, rank in fans_points(chunk)
     ]
     publish_on_commit(*frames)
     return len(frames)

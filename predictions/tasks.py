@@ -6,12 +6,14 @@ and are re-delivered if a worker dies. Socket announcements go on `realtime`, th
 low-latency frame work, never behind push notifications.
 """
 
-from celery import shared_task
+from celery import current_app, shared_task
 
 from core.context import correlated
 from core.metrics import RECONCILED
 from core.tasks import IDEMPOTENT
 from predictions import announce, leaderboard, settlement
+
+POINTS_TASK = "notifications.tasks.points_task"
 
 
 @shared_task(**IDEMPOTENT)
@@ -43,6 +45,8 @@ def announce_run_task(run_id: int) -> None:
 @shared_task(**IDEMPOTENT)
 def announce_fans_task(chunk_id: int) -> None:
     announce.chunk_fans(chunk_id=chunk_id)
+    # The same fans' points as push notifications: the notifications app's job, by name.
+    current_app.send_task(POINTS_TASK, args=[chunk_id])
 
 
 @shared_task

@@ -101,4 +101,12 @@ def presence_key(slug: str) -> str:
     return f"live:m:{slug}:watch"
 
 
+def seen_key(slug: str, seq: int) -> str:
+    """The signed-in fans whose sockets were written a match frame (goals and cards): their
+    push for the same event is skipped (docs/notifications.md). Expires after SEEN_TTL."""
+    return f"live:m:{slug}:seen:{seq}"
+
+
+SEEN_TTL = 900
+
 LIVE_INDEX_KEY = "live:index"  # sorted set: live match slugs by kickoff time

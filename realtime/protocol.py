@@ -11,6 +11,7 @@ MAX_FRAME_BYTES = 4096  # a client frame larger than this, in UTF-8 bytes, close
 # larger frame is refused by the server with 1009 before the application sees it.
 SERVER_MAX_MESSAGE_BYTES = 1024 * 1024
 MAX_SUBSCRIPTIONS = 20
+MAX_DELAY_SECONDS = 120  # a match subscription's spoiler delay (`sub` with `delay`)
 RATE_PER_SECOND = 10.0  # client frames per second (token bucket) ...
 RATE_BURST = 20  # ... with this burst
 RATE_STRIKES_BEFORE_CLOSE = 20  # frames refused for rate before the socket is closed

@@ -30,6 +30,12 @@ PY="$VENV/bin/python"
 "$PY" manage.py collectstatic --noinput -v0
 "$PY" manage.py load_worldcup
 "$PY" manage.py create_demo_operator
+# Web Push keys (VAPID), made once for this demo and kept with its data (docs/notifications.md).
+if [ -z "${VAPID_PRIVATE_KEY:-}" ]; then
+  [ -s "$LIVESCORE_VAR_DIR/vapid.env" ] || "$PY" manage.py vapid_keys > "$LIVESCORE_VAR_DIR/vapid.env"
+  set -a; . "$LIVESCORE_VAR_DIR/vapid.env"; set +a
+fi
+export PUSH_DEMO_PORT=${PUSH_DEMO_PORT:-8900}
 
 cat >&2 <<MSG
 
@@ -41,6 +47,7 @@ cat >&2 <<MSG
     Admin         http://$HOST:$WEB_PORT/admin/   (login above)
     Metrics       http://$HOST:$WEB_PORT/metrics  (Prometheus; loopback only in the demo)
     Prometheus    http://127.0.0.1:${PROMETHEUS_PORT:-9090}/  (installed with apt-get when missing)
+    Pushes        a local push service prints every push the demo fan gets (docs/notifications.md)
     Flower        http://127.0.0.1:$FLOWER_PORT/  (loopback only, no login in the demo;
                   FLOWER_BASIC_AUTH=user:password adds one)
     Redis         $REDIS_URL

@@ -108,7 +108,7 @@ def broker():
     """The broker's Redis, its queues emptied before and after (in-process tests look into
     them; the real workers of tests/integration use a broker database of their own)."""
     client = redis.Redis.from_url(settings.REDIS_URL)
-    queues = ("events", "settlement", "default")
+    queues = ("events", "realtime", "settlement", "notifications", "default")
     client.delete(*queues)
     yield client
     client.delete(*queues)

@@ -2,4 +2,7 @@ from django.urls import path
 
 from webapp import views
 
-urlpatterns = [path("", views.index, name="webapp")]
+urlpatterns = [
+    path("", views.index, name="webapp"),
+    path("sw.js", views.service_worker, name="service-worker"),
+]

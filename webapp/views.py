@@ -1,5 +1,8 @@
 """The fans' web client: one small HTML page at /, the app itself is static (webapp/static)."""
 
+from pathlib import Path
+
+from django.contrib.staticfiles import finders
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.gzip import gzip_page
@@ -15,4 +18,15 @@ HTML_CACHE = "public, max-age=60, stale-while-revalidate=300"
 def index(request: HttpRequest) -> HttpResponse:
     response = render(request, "webapp/index.html")
     response["Cache-Control"] = HTML_CACHE
+    return response
+
+
+@require_GET
+def service_worker(request: HttpRequest) -> HttpResponse:
+    """The service worker at the site's root (its scope is the path it is served from), never
+    cached long: browsers check it for updates."""
+    source = finders.find("webapp/sw.js")
+    assert source is not None
+    response = HttpResponse(Path(source).read_bytes(), content_type="text/javascript")
+    response["Cache-Control"] = "no-cache"
     return response

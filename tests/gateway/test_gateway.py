@@ -2,6 +2,7 @@
 
 import asyncio
 import json
+import time
 
 import pytest
 from asgiref.sync import sync_to_async
@@ -355,4 +356,36 @@ async def test_a_client_latency_report_is_recorded_once(match, home):
     now_count, now_total, now_refused = _latency()
     assert now_count == count + 1 and now_refused == refused + 2
     assert 0 <= now_total - total < 5  # seconds since the hub wrote the frame, at most
+    await ws.disconnect()
+
+
+async def test_a_spoiler_delay_shifts_the_snapshot_and_every_frame_for_that_socket(match, home):
+    await kick_off(match)
+    prompt, delayed = await connect(), await connect()
+    await sub(prompt, f"match:{match.slug}")
+    started = time.monotonic()
+    await delayed.send_json_to({"op": "sub", "ch": f"match:{match.slug}", "delay": 1})
+    assert await delayed.receive_nothing(timeout=0.6)  # nothing yet: not even the snapshot
+    snap = await frame(delayed)
+    assert snap["t"] == "snap" and snap["d"]["s"] == [0, 0]
+    assert time.monotonic() - started >= 1
+
+    await goal(match, home, 12)
+    at_once = await frame(prompt)
+    goal_at = time.monotonic()
+    assert await delayed.receive_nothing(timeout=0.6)
+    later = await frame(delayed)
+    assert later == at_once and time.monotonic() - goal_at >= 0.9
+    await prompt.disconnect()
+    await delayed.disconnect()
+
+
+@pytest.mark.parametrize("delay", [-1, 121, 1.5, True, "5"])
+async def test_a_bad_spoiler_delay_is_refused(match, delay):
+    ws = await connect()
+
+    await ws.send_json_to({"op": "sub", "ch": f"match:{match.slug}", "delay": delay})
+    error = await frame(ws)
+
+    assert error["t"] == "err" and error["code"] == "bad_frame" and "delay" in error["msg"]
     await ws.disconnect()

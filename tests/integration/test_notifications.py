@@ -13,6 +13,7 @@ import pytest
 from celery import Celery
 from django.conf import settings
 from django.contrib.auth.models import User
+from django.db import connection
 
 from bench.pushreceiver import Receiver
 from core.net import free_port
@@ -51,6 +52,8 @@ def push_env(stack_env, receiver) -> dict[str, str]:
         "PUSH_BACKOFF_BASE": "1",
         "PUSH_CHUNK_USERS": "40",
         "PUSH_CONCURRENCY": "8",
+        "PUSH_BREAKER_FAILURES": "3",
+        "PUSH_BREAKER_SECONDS": "3",
         "PUSH_ALLOW_LOCAL_ENDPOINTS": "1",
     }
 
@@ -217,6 +220,24 @@ def test_gone_devices_are_pruned_and_429_waits_for_retry_after(
     assert pushes(receiver, "goal") == []
 
 
+def test_a_failing_push_service_trips_the_breaker_which_closes_by_itself(
+    push_worker, sender, receiver, match, home
+):
+    from core.redis import client
+
+    for n in range(5):
+        fan(receiver, 40 + n, team=home)
+    receiver.control(p500=1)
+    kick_off(sender, match)
+    wait_until(lambda: client().exists("push:open:webpush"), 30, "the breaker to open")
+    tripped = time.time()
+    receiver.control(p500=0)
+    wait_until(lambda: len(pushes(receiver, "kickoff")) == 5, 60, "the pushes after it closed")
+
+    assert receiver.stats()["answers"]["500"] == 5  # then nothing until the breaker closed
+    assert min(p["at"] for p in pushes(receiver, "kickoff")) - tripped >= 2
+
+
 def test_the_http_api_backend_gets_its_json_message(push_worker, sender, receiver, match, home):
     user = User.objects.create_user("mini")
     services.follow_set(user=user, team=home, match=None, kinds=["kickoff"])
@@ -266,3 +287,42 @@ def test_a_worker_killed_mid_chunk_loses_no_push_and_sends_none_twice(
 
     received = Counter(p["who"] for p in pushes(receiver, "goal"))
     assert len(received) == len(fans) and set(received.values()) == {1}
+
+
+def test_a_fan_who_saw_the_goal_on_a_socket_is_not_pushed_it(
+    servers, push_worker, sender, receiver, match, home
+):
+    import asyncio
+
+    from rest_framework.authtoken.models import Token
+
+    from tests.integration.wsclient import Fan
+
+    watcher = fan(receiver, 30, team=home)
+    fan(receiver, 31, team=home)
+    token = Token.objects.create(user=watcher).key
+    kick_off(sender, match)
+
+    def record_goal():
+        try:
+            return match_record_goal(match=match, team=home, minute=7)
+        finally:
+            connection.close()  # this thread's own connection
+
+    async def watch_the_goal():
+        client = await Fan.connect(servers["uvicorn"].ws_url, origin=None)
+        await client.send({"op": "auth", "token": token})
+        await client.recv()
+        await client.send({"op": "sub", "ch": f"match:{match.slug}"})
+        await client.recv()  # the snapshot
+        recorded = await asyncio.to_thread(record_goal)
+        await client.recv_until(lambda f: f.get("t") == "goal")
+        await client.close()
+        return recorded
+
+    goal = asyncio.run(watch_the_goal())
+    notify(sender, goal)
+    key = f"goal:{goal.event.pk}"
+    wait_until(lambda: Notice.objects.filter(key=key, state="done").exists(), 30, "the notice")
+
+    assert [p["who"] for p in pushes(receiver, "goal")] == ["wp:31"]

@@ -366,3 +366,34 @@ def test_two_fans_meet_in_a_league_by_invite_code(browser, web):
 
     assert sorted(names) == ["ana", "ben"]
     assert global_names == ["ana", "ben"]  # by points
+
+
+# ---- follows, push notifications, spoiler delay -----------------------------------------------
+
+
+def test_a_fan_follows_a_match_and_the_page_says_why_no_push_here(phone, web):
+    from notifications.models import Follow, Preferences
+
+    fan = sign_up("flo")
+    Preferences.objects.create(user=fan, delay=2)  # watches a broadcast 2 s behind
+    replay, _ = final_replay(lead=3600)
+    sign_in(phone, web, fan)
+    phone.goto(f"{web.url}/#/m/{replay.slug}")
+    phone.wait_for_selector("#delayed:text('Delayed 2 s')")
+    phone.click("#follow")
+    phone.wait_for_selector("#follow:text('Following')")
+
+    follow = wait_until(lambda: Follow.objects.filter(user=fan, match=replay).first(), 10, "follow")
+    assert follow.kinds  # the default kinds
+    # Headless Chromium has no push service: the follow stands, and the page says why.
+    phone.wait_for_function("document.querySelector('#push-note').textContent !== ''")
+    status, headers, body = fetch(f"{web.url}/sw.js")
+    assert status == 200 and b"showNotification" in gzip_or_plain(headers, body)
+    assert headers["cache-control"] == "no-cache"
+    phone.click("#follow")
+    phone.wait_for_selector("#follow:text('Follow ARG v FRA')")
+    wait_until(lambda: not Follow.objects.filter(user=fan).exists(), 10, "unfollowed")
+
+
+def gzip_or_plain(headers: dict[str, str], body: bytes) -> bytes:
+    return gzip.decompress(body) if headers.get("content-encoding") == "gzip" else body

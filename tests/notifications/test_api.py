@@ -165,9 +165,8 @@ def test_the_config_names_the_vapid_key_and_the_kinds(api):
     assert config["vapid_public_key"] == "BPUB" and "goal" in config["kinds"]
 
 
-def test_a_goal_is_handed_to_the_notifications_queue_after_commit(
-    broker, match, home, transactional_db
-):
+@pytest.mark.django_db(transaction=True)
+def test_a_goal_is_handed_to_the_notifications_queue_after_commit(broker, match, home):
     from matches.models import MatchStatus
     from matches.services import match_change_status, match_record_goal
 
@@ -175,3 +174,17 @@ def test_a_goal_is_handed_to_the_notifications_queue_after_commit(
     match_record_goal(match=match, team=home, minute=3)
 
     assert queued_tasks(broker, "notifications") == ["notifications.tasks.notify_events_task"] * 2
+
+
+@override_settings(PUSH_DEVICES_PER_USER=2)
+def test_a_fan_has_at_most_so_many_devices(fan):
+    api = token_client(fan)
+    for n in (1, 2):
+        sub = subscription(n, 7, "https://fcm.googleapis.com/fcm/send")
+        assert register(api, device_id=f"d{n}", sub=sub).status_code == 201
+
+    third = register(api, device_id="d3", sub=subscription(3, 7, "https://fcm.googleapis.com/x"))
+    again = register(api, device_id="d2", sub=subscription(4, 7, "https://fcm.googleapis.com/y"))
+
+    assert third.status_code == 400 and "at most 2" in str(third.json()["device_id"])
+    assert again.status_code == 200  # replacing one of them is fine

@@ -102,9 +102,12 @@ const conn = {
     }
     for (const [ch, d] of byChannel) this.send({ op: "lat", ch, d: d.slice(-20), rtt: this.rtt });
   },
+  delay: 0, // the fan's spoiler delay (seconds), applied to match channels
   sendSub(ch) {
     const since = this.seqs.get(ch);
-    this.send(since ? { op: "sub", ch, since } : { op: "sub", ch });
+    const frame = since ? { op: "sub", ch, since } : { op: "sub", ch };
+    if (this.delay && ch.startsWith("match:")) frame.delay = this.delay;
+    this.send(frame);
   },
   sub(ch, handler) { this.subs.set(ch, handler); this.sendSub(ch); },
   unsub(ch) { if (this.subs.delete(ch)) this.send({ op: "unsub", ch }); },
@@ -254,6 +257,45 @@ async function matchPage(slug) {
   );
   predictions(match, preds);
   chatPanel(slug, chat);
+  status.after(followButton({ match: slug }, `${match.home.code} v ${match.away.code}`));
+  if (conn.delay) watching.after(h("div", { class: "sub muted", id: "delayed" }, `Delayed ${conn.delay} s (spoiler delay)`));
+}
+
+// ---- follows and push notifications (docs/notifications.md) --------------------------------
+
+// Subscribes this browser to Web Push (service worker /sw.js) and registers it; resolves to a
+// message when the browser cannot (no support, permission refused, no push service).
+async function registerPush() {
+  if (!("serviceWorker" in navigator) || !("PushManager" in window)) return "This browser has no push notifications.";
+  const config = await api("push/config/");
+  if (!config.vapid_public_key) return "Push notifications are not configured on this server.";
+  if ((await Notification.requestPermission()) !== "granted") return "Notifications are blocked for this site.";
+  try {
+    const reg = await navigator.serviceWorker.register("/sw.js");
+    const key = Uint8Array.from(atob(config.vapid_public_key.replace(/-/g, "+").replace(/_/g, "/")), (c) => c.charCodeAt(0));
+    const sub = (await reg.pushManager.getSubscription()) || (await reg.pushManager.subscribe({ userVisibleOnly: true, applicationServerKey: key }));
+    await api("push/devices/", { method: "POST", body: { device_id: device, subscription: sub.toJSON() } });
+    return "";
+  } catch (err) {
+    return `Push notifications are unavailable here (${err.message}).`;
+  }
+}
+
+function followButton(target, label) {
+  const note = h("span", { class: "muted", id: "push-note" });
+  const button = h("button", { id: "follow", disabled: !me }, me ? "Follow" : "Sign in to follow");
+  let follow = null;
+  const paint = () => { button.textContent = follow ? "Following ✓" : `Follow ${label}`; };
+  if (me) api("push/follows/").then((all) => { follow = all.find((f) => f.match === target.match && f.team === (target.team || null)) || null; paint(); }).catch(() => {});
+  button.addEventListener("click", async () => {
+    button.disabled = true;
+    try {
+      if (follow) { await api(`push/follows/${follow.id}/`, { method: "DELETE" }); follow = null; note.textContent = ""; }
+      else { follow = await api("push/follows/", { method: "POST", body: target }); note.textContent = await registerPush(); }
+    } catch (err) { note.textContent = err.message; }
+    button.disabled = false; paint();
+  });
+  return h("div", { class: "follow" }, button, " ", note);
 }
 
 // ---- predictions -----------------------------------------------------------------------------
@@ -410,9 +452,16 @@ async function route() {
   }
 }
 
+// The fan's spoiler delay holds their match frames on the socket too (docs/protocol.md).
+async function loadDelay() {
+  if (!me) return;
+  const prefs = await api("push/preferences/").catch(() => null);
+  if (prefs && prefs.delay !== conn.delay) { conn.delay = prefs.delay; for (const ch of conn.subs.keys()) if (ch.startsWith("match:")) conn.sendSub(ch); }
+}
+
 const signin = $("#signin");
 if (me) { signin.textContent = `Sign out ${me.username}`; signin.href = "#/"; signin.addEventListener("click", (e) => { e.preventDefault(); signOut(); }); }
 window.addEventListener("hashchange", route);
 conn.connect();
-route();
+loadDelay().finally(route);
 window.livescore = { conn, live }; // for the browser tests and the curious
