@@ -8,6 +8,7 @@ event and two events that arrive in the wrong order.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import itertools
 import json
@@ -24,7 +25,7 @@ from django.db.models import ProtectedError
 from django.utils import timezone
 
 from matches import feed, services
-from matches.models import GOAL_KINDS, EventKind, Match, MatchEvent
+from matches.models import GOAL_KINDS, LIVE_STATUSES, EventKind, Match, MatchEvent, MatchStatus
 
 SHOOTOUT_KICK_SECONDS = 40  # match-clock seconds between shootout kicks
 
@@ -64,16 +65,25 @@ def replay_create(*, source: Match, lead_seconds: float = 0) -> Match:
 def _free_slug(slug: str) -> str:
     """`slug`, freed by deleting the earlier replay under it; or the next free `slug-2`,
     `slug-3`, ... when that replay was predicted on: its points are in fans' totals, so the
-    database protects it (deleting it would leave the leaderboards off)."""
+    database protects it (deleting it would leave the leaderboards off). Such a replay left
+    in play (its simulator was stopped) is abandoned, so it does not stay live for ever."""
     for n in itertools.count(1):
         candidate = slug if n == 1 else f"{slug}-{n}"
         try:
             with transaction.atomic():
                 Match.objects.filter(slug=candidate).delete()
         except ProtectedError:
+            _abandon_if_live(candidate)
             continue
         return candidate
     raise AssertionError("unreachable")
+
+
+def _abandon_if_live(slug: str) -> None:
+    match = Match.objects.filter(slug=slug, status__in=LIVE_STATUSES).first()
+    if match is not None:
+        with contextlib.suppress(services.MatchRuleError):
+            services.match_change_status(match=match, status=MatchStatus.ABANDONED)
 
 
 def _feed_fields(event: MatchEvent, ids: dict[int, str]) -> dict[str, Any]:

@@ -32,7 +32,7 @@ from notifications import digests, personal
 from notifications.backends import Target
 from notifications.kinds import DIGEST, KINDS
 from notifications.models import Device, Notice, NoticeChunk
-from notifications.notices import _superseded, message_of
+from notifications.notices import FOLLOWS_WANTING, goal_superseded, message_of
 from notifications.sender import claims_key, sender
 from realtime.channels import seen_key
 
@@ -51,15 +51,14 @@ class Recipient:
     explicit: bool  # follows the match itself, not only a team
 
 
-RECIPIENTS = """
+RECIPIENTS = f"""
 SELECT d.id, d.user_id, d.backend, d.endpoint, d.p256dh, d.auth, d.token,
        COALESCE(p.timezone, 'UTC'), p.quiet_from, p.quiet_to, COALESCE(p.cap, 3),
        bool_or(f.match_id IS NOT NULL)
 FROM notifications_follow f
 JOIN notifications_device d ON d.user_id = f.user_id
 LEFT JOIN notifications_preferences p ON p.user_id = f.user_id
-WHERE (f.team_id IN (%(home)s, %(away)s) OR f.match_id = %(match)s)
-  AND f.kinds & %(bit)s <> 0
+WHERE {FOLLOWS_WANTING}
   AND f.user_id BETWEEN %(lo)s AND %(hi)s
   AND COALESCE(p.delay, 0) = %(delay)s
   AND (%(lead)s::int IS NULL OR (
@@ -160,7 +159,7 @@ def send_chunk(chunk_id: int) -> ChunkResult:
     if chunk.state == NoticeChunk.State.DONE:
         return ChunkResult(None, None)
     if notice.state == Notice.State.CANCELLED or (
-        notice.event is not None and notice.kind == "goal" and _superseded(notice.event)
+        notice.event is not None and notice.kind == "goal" and goal_superseded(notice.event)
     ):
         return _finish(chunk, skipped=0)  # disallowed meanwhile: its correction takes over
     if notice.kind == DIGEST.name:

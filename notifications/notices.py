@@ -186,7 +186,7 @@ def notice_release(notice_id: int) -> tuple[float | None, list[NoticeChunk]]:
             return None, []
         if (wait := _countdown(notice)) > 0:
             return wait, []
-        if notice.event is not None and _superseded(notice.event):
+        if notice.event is not None and goal_superseded(notice.event):
             notice.state, notice.finished_at = State.CANCELLED, timezone.now()
             notice.save(update_fields=["state", "finished_at"])
             return None, []
@@ -202,16 +202,20 @@ def notice_release(notice_id: int) -> tuple[float | None, list[NoticeChunk]]:
     return None, chunks
 
 
-def _superseded(event: MatchEvent) -> bool:
+def goal_superseded(event: MatchEvent) -> bool:
     return MatchEvent.objects.filter(supersedes=event, kind=K.GOAL_DISALLOWED).exists()
 
 
-AUDIENCE_USERS = """
+# The follows of a match's fans who want a kind: of either team, or of the match itself.
+FOLLOWS_WANTING = (
+    "(f.team_id IN (%(home)s, %(away)s) OR f.match_id = %(match)s) AND f.kinds & %(bit)s <> 0"
+)
+
+AUDIENCE_USERS = f"""
 SELECT f.user_id, COALESCE(p.delay, 0) AS delay
 FROM notifications_follow f
 LEFT JOIN notifications_preferences p ON p.user_id = f.user_id
-WHERE (f.team_id IN (%(home)s, %(away)s) OR f.match_id = %(match)s)
-  AND f.kinds & %(bit)s <> 0
+WHERE {FOLLOWS_WANTING}
   AND (%(lead)s::int IS NULL OR COALESCE(p.reminder_minutes, 30) = %(lead)s)
   AND EXISTS (SELECT 1 FROM notifications_device d WHERE d.user_id = f.user_id)
 GROUP BY f.user_id, delay

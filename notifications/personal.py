@@ -25,16 +25,16 @@ from matches.models import Match, MatchStatus
 from notifications.backends import Message, Target
 from notifications.kinds import KINDS
 from notifications.models import Notice, NoticeChunk
-from notifications.notices import scoreline, topic
+from notifications.notices import FOLLOWS_WANTING, scoreline, topic
 from predictions.announce import fans_points
 from predictions.models import SettlementChunk
+from predictions.scoring import VOID_STATUSES
 
-FOLLOWERS = """
+FOLLOWERS = f"""
 SELECT DISTINCT d.id, d.user_id, d.backend, d.endpoint, d.p256dh, d.auth, d.token
 FROM notifications_follow f
 JOIN notifications_device d ON d.user_id = f.user_id
-WHERE (f.team_id IN (%(home)s, %(away)s) OR f.match_id = %(match)s)
-  AND f.kinds & %(bit)s <> 0 AND f.user_id = ANY(%(users)s)
+WHERE {FOLLOWS_WANTING} AND f.user_id = ANY(%(users)s)
 """
 
 
@@ -85,6 +85,8 @@ def points_targets(
     notice: Notice, chunk: NoticeChunk
 ) -> tuple[list[Target], Callable[[Target], Message]]:
     match = notice.match
+    if match.status in VOID_STATUSES:  # nothing was scored: the predictions are void
+        return [], lambda target: _encode({}, "points", "")
     run_chunk = SettlementChunk.objects.select_related("run__match").get(
         run_id=notice.payload["run"], user_from=chunk.user_from
     )
@@ -103,11 +105,11 @@ def points_targets(
 
 # ---- reminders ------------------------------------------------------------------------------
 
-LEADS = """
+LEADS = f"""
 SELECT DISTINCT COALESCE(p.reminder_minutes, 30)
 FROM notifications_follow f
 LEFT JOIN notifications_preferences p ON p.user_id = f.user_id
-WHERE (f.team_id IN (%(home)s, %(away)s) OR f.match_id = %(match)s) AND f.kinds & %(bit)s <> 0
+WHERE {FOLLOWS_WANTING}
 """
 
 

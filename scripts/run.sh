@@ -36,6 +36,9 @@ if [ -z "${VAPID_PRIVATE_KEY:-}" ]; then
   set -a; . "$LIVESCORE_VAR_DIR/vapid.env"; set +a
 fi
 export PUSH_DEMO_PORT=${PUSH_DEMO_PORT:-8900}
+# The demo plays at 30x: a goal's VAR hold of 5 s is 2.5 minutes of its match (20 s in
+# production); its VAR decision comes 1 s after the goal, well inside it.
+export PUSH_HOLD_SECONDS=${PUSH_HOLD_SECONDS:-5}
 
 cat >&2 <<MSG
 

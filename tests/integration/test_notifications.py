@@ -60,7 +60,8 @@ def push_env(stack_env, receiver) -> dict[str, str]:
 
 @pytest.fixture(scope="module")
 def sender(push_env) -> Celery:
-    return Celery(broker=push_env["CELERY_BROKER_URL"])
+    # not the current app: the in-process tests after this module send to their own broker
+    return Celery(broker=push_env["CELERY_BROKER_URL"], set_as_current=False)
 
 
 @pytest.fixture(scope="module")
@@ -253,12 +254,16 @@ def test_the_http_api_backend_gets_its_json_message(push_worker, sender, receive
 
 
 def test_a_worker_killed_mid_chunk_loses_no_push_and_sends_none_twice(
-    push_env, sender, receiver, match, home, tmp_path
+    push_env, receiver, match, home, tmp_path
 ):
     fans = [fan(receiver, 100 + n, team=home, kinds=["goal"]) for n in range(120)]
     match_change_status(match=match, status=MatchStatus.FIRST_HALF)
     goal = match_record_goal(match=match, team=home, minute=40)
-    env = {**push_env, "PUSH_HOLD_SECONDS": "0"}
+    # A broker of its own: the victim alone takes the chunks, so when its batch is held on
+    # the network the whole batch was written (the module's worker does not compete).
+    broker = settings.REDIS_URL.rsplit("/", 1)[0] + "/5"
+    env = {**push_env, "PUSH_HOLD_SECONDS": "0", "CELERY_BROKER_URL": broker}
+    sender = Celery(broker=broker, set_as_current=False)
     victim = start_worker(env, tmp_path / "victim.log", "notifications")
     try:
         receiver.control(stall=True)

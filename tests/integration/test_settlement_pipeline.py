@@ -75,7 +75,7 @@ def test_a_worker_killed_mid_chunk_is_finished_by_the_reconciler(match, home, st
 
     broker = settings.REDIS_URL.rsplit("/", 1)[0] + "/3"
     env = {**stack_env, "CELERY_BROKER_URL": broker}
-    sender = Celery(broker=broker)
+    sender = Celery(broker=broker, set_as_current=False)
     # pg_stat_activity is read once per transaction: watch it from an autocommit connection.
     with (
         psycopg.connect(db_dsn()) as blocker,

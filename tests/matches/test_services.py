@@ -277,3 +277,17 @@ def test_a_replay_fans_predicted_on_is_kept_and_the_next_takes_a_new_slug(match,
     assert Match.objects.filter(pk=first.pk).exists()
     with pytest.raises(ProtectedError):
         first.delete()  # admin shows this as "cannot delete: protected objects"
+
+
+def test_a_predicted_replay_left_in_play_is_abandoned_by_the_next_one(match, fan):
+    from matches import simulator
+    from predictions.models import Kind, Prediction
+
+    stopped = simulator.replay_create(source=match)
+    Prediction.objects.create(user=fan, match=stopped, kind=Kind.WINNER, outcome="H")
+    match_change_status(match=stopped, status=S.FIRST_HALF)  # then its simulator was stopped
+
+    simulator.replay_create(source=match)
+
+    stopped.refresh_from_db()
+    assert stopped.status == S.ABANDONED  # no longer listed as live

@@ -96,3 +96,19 @@ def test_a_reminder_goes_before_the_lock_to_fans_who_have_not_predicted(receiver
     assert push["who"] == "wp:10"
     assert push["payload"]["title"] == "ARG v FRA kicks off in 20 min"
     assert Notice.objects.get(pk=created[0]).state == "done"
+
+
+def test_an_abandoned_match_pushes_no_points(receiver, match, home):
+    from matches.models import MatchStatus
+    from matches.services import match_change_status
+
+    fan_ = follower(receiver, 20, match, ["points"])
+    predict(fan_, match, Kind.SCORE, home_goals=1, away_goals=0)
+    match_change_status(match=match, status=MatchStatus.FIRST_HALF)
+    match_change_status(match=match, status=MatchStatus.ABANDONED)
+    _, chunk_ids = settlement.settlement_begin(match_id=match.pk)
+    for chunk_id in chunk_ids:
+        settlement.settlement_chunk(chunk_id=chunk_id)
+        send([personal.points_chunk(chunk_id)])
+
+    assert chunk_ids and receiver.records() == []
