@@ -395,5 +395,29 @@ def test_a_fan_follows_a_match_and_the_page_says_why_no_push_here(phone, web):
     wait_until(lambda: not Follow.objects.filter(user=fan).exists(), 10, "unfollowed")
 
 
+def test_a_fan_sets_quiet_hours_and_a_spoiler_delay(phone, web):
+    from notifications.models import Preferences
+
+    fan = sign_up("quinn")
+    sign_in(phone, web, fan)
+    phone.goto(f"{web.url}/#/alerts")
+    phone.fill("#prefs input[name=timezone]", "America/Sao_Paulo")
+    phone.fill("#prefs input[name=quiet_from]", "23:30")
+    phone.fill("#prefs input[name=quiet_to]", "07:00")
+    phone.fill("#prefs input[name=delay]", "45")
+    phone.click("#prefs button")
+    phone.wait_for_selector("#alerts-msg:text('Saved.')")
+
+    prefs = Preferences.objects.get(user=fan)
+    assert (prefs.timezone, str(prefs.quiet_from), str(prefs.quiet_to)) == (
+        "America/Sao_Paulo", "23:30:00", "07:00:00",
+    )  # fmt: skip
+    assert prefs.delay == 45
+    assert phone.evaluate("window.livescore.conn.delay") == 45
+    phone.fill("#prefs input[name=timezone]", "Mars/Olympus")
+    phone.click("#prefs button")
+    phone.wait_for_selector("#alerts-msg.err")  # the server's reason, shown
+
+
 def gzip_or_plain(headers: dict[str, str], body: bytes) -> bytes:
     return gzip.decompress(body) if headers.get("content-encoding") == "gzip" else body

@@ -414,6 +414,42 @@ async function leagues() {
   );
 }
 
+// ---- alerts: push preferences and follows (docs/notifications.md) ---------------------------
+
+async function alertsPage() {
+  if (!me) return show(h("p", {}, h("a", { href: "#/signin" }, "Sign in"), " to get push notifications."));
+  const [prefs, follows] = await Promise.all([api("push/preferences/"), api("push/follows/")]);
+  const out = h("p", { id: "alerts-msg" });
+  // A fan who never chose keeps UTC on the server: offer the browser's own zone.
+  const zone = prefs.timezone === "UTC" ? Intl.DateTimeFormat().resolvedOptions().timeZone || "UTC" : prefs.timezone;
+  const field = (label, input) => h("label", {}, label, input);
+  const save = async (e) => {
+    e.preventDefault();
+    const d = new FormData(e.target);
+    const body = { timezone: d.get("timezone"), quiet_from: d.get("quiet_from") || null, quiet_to: d.get("quiet_to") || null, delay: Number(d.get("delay")), cap: Number(d.get("cap")) };
+    try {
+      const saved = await api("push/preferences/", { method: "PATCH", body });
+      out.textContent = "Saved."; out.className = "";
+      if (saved.delay !== conn.delay) conn.delay = saved.delay;
+    } catch (err) { out.textContent = err.message; out.className = "err"; }
+  };
+  show(
+    h("h2", {}, "Alerts"),
+    h("form", { class: "card", id: "prefs", on: { submit: save } },
+      field("Time zone ", h("input", { name: "timezone", value: zone, required: true })),
+      field("Quiet from ", h("input", { name: "quiet_from", type: "time", value: prefs.quiet_from || "" })),
+      field("Quiet until ", h("input", { name: "quiet_to", type: "time", value: prefs.quiet_to || "" })),
+      field("Spoiler delay, seconds ", h("input", { name: "delay", type: "number", min: 0, max: 120, value: prefs.delay })),
+      field("At most per match per minute ", h("input", { name: "cap", type: "number", min: 1, max: 20, value: prefs.cap })),
+      h("button", {}, "Save")),
+    out,
+    h("h2", {}, "Following"),
+    h("div", { class: "card", id: "follows" }, follows.length
+      ? follows.map((f) => h("div", { class: "row" }, h("span", { style: "flex:1" }, f.team || f.match), h("span", { class: "muted" }, f.kinds.join(", "))))
+      : h("p", { class: "muted" }, "Nothing yet: follow a match from its page.")),
+  );
+}
+
 function signIn() {
   const out = h("p", { class: "err" });
   show(h("h2", {}, "Sign in"), h("form", { class: "card", id: "signin-form", on: { submit: async (e) => {
@@ -442,6 +478,7 @@ async function route() {
     if (page === "m") await matchPage(rest[0]);
     else if (page === "boards") await boards(rest.join("/"));
     else if (page === "leagues") await leagues();
+    else if (page === "alerts") await alertsPage();
     else if (page === "signin") signIn();
     else await liveList();
   } catch (err) {
