@@ -24,7 +24,7 @@ class PreferencesAdmin(admin.ModelAdmin):
 
 @admin.register(Device)
 class DeviceAdmin(admin.ModelAdmin):
-    list_display = ["user", "device_id", "backend", "created_at", "last_success_at"]
+    list_display = ["user", "device_id", "backend", "created_at"]
     list_filter = ["backend"]
     raw_id_fields = ["user"]
     search_fields = ["user__username", "device_id"]

@@ -161,7 +161,7 @@ def send_chunk(chunk_id: int) -> ChunkResult:
     if notice.state == Notice.State.CANCELLED or (
         notice.event is not None and notice.kind == "goal" and goal_superseded(notice.event)
     ):
-        return _finish(chunk, skipped=0)  # disallowed meanwhile: its correction takes over
+        return _finish(chunk)  # disallowed meanwhile: its correction takes over
     if notice.kind == DIGEST.name:
         targets, message = digests.digest_targets(notice, chunk)
         held_back = 0
@@ -197,7 +197,7 @@ def send_chunk(chunk_id: int) -> ChunkResult:
             chunk.attempts,
         )
         NoticeChunk.objects.filter(pk=chunk.pk).update(failed=F("failed") + report.retry)
-    return _finish(chunk, skipped=0)
+    return _finish(chunk)
 
 
 def _backoff(attempt: int, retry_after: float, breaker: float) -> float:
@@ -206,10 +206,10 @@ def _backoff(attempt: int, retry_after: float, breaker: float) -> float:
     return max(retry_after, breaker, random.uniform(0, ceiling))
 
 
-def _finish(chunk: NoticeChunk, skipped: int) -> ChunkResult:
+def _finish(chunk: NoticeChunk) -> ChunkResult:
     with transaction.atomic():
         updated = NoticeChunk.objects.filter(pk=chunk.pk).exclude(state=NoticeChunk.State.DONE)
-        if not updated.update(state=NoticeChunk.State.DONE, skipped=F("skipped") + skipped):
+        if not updated.update(state=NoticeChunk.State.DONE):
             return ChunkResult(None, None)
         notice = Notice.objects.select_for_update().get(pk=chunk.notice_id)
         open_chunks = notice.chunks.exclude(state=NoticeChunk.State.DONE).exists()

@@ -96,7 +96,6 @@ class Device(models.Model):
     auth = models.CharField(max_length=64, blank=True)
     token = models.CharField(max_length=4096, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
-    last_success_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         constraints = [

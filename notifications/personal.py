@@ -81,12 +81,16 @@ def _encode(payload: dict[str, object], kind: str, tag: str) -> Message:
     return Message(body.encode(), spec.ttl, spec.urgency, tag)
 
 
+def _nothing(target: Target) -> Message:
+    raise AssertionError("no device is sent a message here")
+
+
 def points_targets(
     notice: Notice, chunk: NoticeChunk
 ) -> tuple[list[Target], Callable[[Target], Message]]:
     match = notice.match
     if match.status in VOID_STATUSES:  # nothing was scored: the predictions are void
-        return [], lambda target: _encode({}, "points", "")
+        return [], _nothing
     run_chunk = SettlementChunk.objects.select_related("run__match").get(
         run_id=notice.payload["run"], user_from=chunk.user_from
     )

@@ -74,7 +74,6 @@ class Report:
     retry_after: float = 0.0  # the longest Retry-After asked for
     breaker: float = 0.0  # seconds a backend stays switched off
     gone: list[int] = field(default_factory=list)  # device ids to delete
-    accepted: list[int] = field(default_factory=list)  # device ids
 
 
 def claims_key(notice_id: int) -> str:
@@ -203,7 +202,6 @@ class Sender:
             verdicts[outcome.verdict] += 1
             if outcome.verdict == "ok":
                 report.sent += 1
-                report.accepted.append(target.pk)
                 pipe.hset(key, field_, "o")
             elif outcome.verdict == "gone":
                 report.gone.append(target.pk)

@@ -163,7 +163,7 @@ class DeviceRequestSerializer(serializers.Serializer):
 class DeviceSerializer(serializers.ModelSerializer):
     class Meta:
         model = Device
-        fields = ["device_id", "backend", "endpoint", "created_at", "last_success_at"]
+        fields = ["device_id", "backend", "endpoint", "created_at"]
 
 
 class PushConfigSerializer(serializers.Serializer):

@@ -191,7 +191,6 @@ class Migration(migrations.Migration):
                 ("auth", models.CharField(blank=True, max_length=64)),
                 ("token", models.CharField(blank=True, max_length=4096)),
                 ("created_at", models.DateTimeField(auto_now_add=True)),
-                ("last_success_at", models.DateTimeField(blank=True, null=True)),
                 (
                     "user",
                     models.ForeignKey(

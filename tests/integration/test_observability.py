@@ -69,10 +69,6 @@ def test_the_correlation_id_of_a_goal_is_in_the_worker_and_gateway_logs(
         await fan.recv()
         simulator.post_events(base_url=server.url, provider="demo", events=[kickoff, goal])
         await fan.recv_until(lambda f: f.get("seq") == 2)
-        # what the fan measured: the goal arrived 30 ms ago, the round trip is 10 ms
-        await fan.send({"op": "lat", "ch": channel, "d": [[2, 30]], "rtt": 10})
-        await fan.send({"op": "ping"})
-        await fan.recv_until(lambda f: f.get("t") == "pong")
         await fan.close()
 
     asyncio.run(scenario())
