@@ -263,32 +263,36 @@ async function matchPage(slug) {
 
 // ---- follows and push notifications (docs/notifications.md) --------------------------------
 
-// Subscribes this browser to Web Push (service worker /sw.js) and registers it; resolves to a
-// message when the browser cannot (no support, permission refused, no push service).
+// Subscribes this browser to Web Push (service worker /sw.js) and registers it; resolves to
+// what the fan should know: that it worked, or why the browser cannot (no support,
+// permission refused, no push service).
 async function registerPush() {
   if (!("serviceWorker" in navigator) || !("PushManager" in window)) return "This browser has no push notifications.";
   const config = await api("push/config/");
   if (!config.vapid_public_key) return "Push notifications are not configured on this server.";
   if ((await Notification.requestPermission()) !== "granted") return "Notifications are blocked for this site.";
-  try {
+  const subscribe = async () => {
     const reg = await navigator.serviceWorker.register("/sw.js");
     const key = Uint8Array.from(atob(config.vapid_public_key.replace(/-/g, "+").replace(/_/g, "/")), (c) => c.charCodeAt(0));
     const sub = (await reg.pushManager.getSubscription()) || (await reg.pushManager.subscribe({ userVisibleOnly: true, applicationServerKey: key }));
     await api("push/devices/", { method: "POST", body: { device_id: device, subscription: sub.toJSON() } });
-    return "";
-  } catch (err) {
-    return `Push notifications are unavailable here (${err.message}).`;
-  }
+    return "Push notifications are on for this browser.";
+  };
+  // A browser without a reachable push service may never answer the subscription.
+  const late = new Promise((resolve) => setTimeout(() => resolve("The browser's push service did not answer; try again later."), 15000));
+  try { return await Promise.race([subscribe(), late]); }
+  catch (err) { return `Push notifications are unavailable here (${err.message}).`; }
 }
 
 function followButton(target, label) {
   const note = h("span", { class: "muted", id: "push-note" });
   const button = h("button", { id: "follow", disabled: !me }, me ? "Follow" : "Sign in to follow");
-  let follow = null;
+  let follow = null, touched = false;
   const paint = () => { button.textContent = follow ? "Following ✓" : `Follow ${label}`; };
-  if (me) api("push/follows/").then((all) => { follow = all.find((f) => f.match === target.match && f.team === (target.team || null)) || null; paint(); }).catch(() => {});
+  // What the fan follows already; a click before it loads wins.
+  if (me) api("push/follows/").then((all) => { if (!touched) { follow = all.find((f) => f.match === target.match && f.team === (target.team || null)) || null; paint(); } }).catch(() => {});
   button.addEventListener("click", async () => {
-    button.disabled = true;
+    touched = true; button.disabled = true;
     try {
       if (follow) { await api(`push/follows/${follow.id}/`, { method: "DELETE" }); follow = null; note.textContent = ""; }
       else { follow = await api("push/follows/", { method: "POST", body: target }); note.textContent = await registerPush(); }
