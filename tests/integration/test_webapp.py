@@ -229,7 +229,7 @@ def test_the_client_reports_the_goal_latency_it_saw(phone, web):
         phone.wait_for_timeout(250)  # Playwright's waits pump the page's timers
         return value(scrape(web), "livescore_client_latency_seconds_count", kind="goal") > before
 
-    wait_until(reported, 20, "the client's latency report on /metrics")
+    wait_until(reported, 40, "the client's latency report on /metrics")
 
 
 def test_a_restarted_server_reconnects_and_converges_without_a_reload(phone, web_env, tmp_path):
