@@ -32,6 +32,7 @@ task_routes = {
     "predictions.tasks.settle_*": {"queue": "settlement"},
     "predictions.tasks.leaderboard_*": {"queue": "settlement"},
     "predictions.tasks.announce_*": {"queue": "realtime"},
+    "predictions.tasks.provisional_*": {"queue": "realtime"},
     "chat.tasks.*": {"queue": "realtime"},
     "notifications.tasks.*": {"queue": "notifications"},
 }

@@ -145,9 +145,9 @@ def load_leagues(fan_ids: list[int], size: int = 20) -> int:
     return len(groups)
 
 
-def start_workers(log: Path) -> subprocess.Popen:
+def start_workers(log: Path, queues: str = "settlement") -> subprocess.Popen:
     argv = [str(Path(sys.executable).parent / "celery"), "-A", "livescore", "worker"]
-    argv += ["-Q", "settlement", "-c", "2", "-l", "info", "--without-gossip", "--without-mingle"]
+    argv += ["-Q", queues, "-c", "2", "-l", "info", "--without-gossip", "--without-mingle"]
     proc = subprocess.Popen(argv, cwd=ROOT, stdout=log.open("w"), stderr=subprocess.STDOUT)
     from livescore.celery import app
 

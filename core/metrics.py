@@ -159,6 +159,12 @@ SETTLEMENT_LAG = _metric(
     "Full time (or a correction) -> every chunk settled and every board written",
     buckets=(1, 2, 5, 10, 20, 30, 60, 120, 300, 600),
 )
+PROVISIONAL_SECONDS = _metric(
+    Histogram,
+    "livescore_provisional_seconds",
+    "One pass of provisional standings: every provisional board and personal frame out",
+    buckets=(0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10),
+)
 RECONCILED = _metric(
     Counter, "livescore_reconciler_requeues_total", "Work re-queued by a reconciler", ["what"]
 )

@@ -7,6 +7,8 @@ Services call these inside their transaction, with the match locked in its new s
   did not commit.
 - Push notifications: events fans can be notified of go to the notifications pipeline by
   task name after commit (its reconciler finds events whose message was lost).
+- Provisional standings: a live match's result-changing events send the predictions app's
+  provisional task by name after commit (an abandoned match's too, to drop its points).
 - Settlement is the other upward seam kept on purpose: full time (or a later correction)
   sends the settlement task by name after commit, so this module imports nothing of the
   predictions app. If that message is lost, the settlement reconciler (beat, every 30 s)
@@ -26,7 +28,7 @@ from celery import current_app
 from django.db import transaction
 
 from matches import live
-from matches.models import GOAL_KINDS, EventKind
+from matches.models import GOAL_KINDS, VOID_STATUSES, EventKind
 from realtime.publish import publish_on_commit, reset_on_commit
 
 if TYPE_CHECKING:
@@ -34,7 +36,12 @@ if TYPE_CHECKING:
 
 SETTLE_TASK = "predictions.tasks.settle_match_task"
 NOTIFY_TASK = "notifications.tasks.notify_events_task"
+PROVISIONAL_TASK = "predictions.tasks.provisional_task"
 _K = EventKind
+# Events that change what predictions would score if the match ended now (docs/scoring.md).
+RESULT_KINDS = frozenset(
+    {*GOAL_KINDS, _K.GOAL_DISALLOWED, _K.POSSESSION, _K.SHOOTOUT_KICK, _K.KICKOFF, _K.STATUS}
+)
 NOTIFIED_KINDS = frozenset(
     {*GOAL_KINDS, _K.RED, _K.KICKOFF, _K.PERIOD_END, _K.FULL_TIME, _K.GOAL_DISALLOWED}
 )
@@ -70,6 +77,11 @@ def match_changed(match: Match, appended: list[MatchEvent]) -> None:
     notified = [e.pk for e in appended if e.kind in NOTIFIED_KINDS]
     if notified:
         transaction.on_commit(partial(current_app.send_task, NOTIFY_TASK, args=[notified]))
+    if (match.is_live or match.status in VOID_STATUSES) and any(
+        e.kind in RESULT_KINDS for e in appended
+    ):
+        # Provisional standings: the predictions app's job, by name, like settlement.
+        transaction.on_commit(partial(current_app.send_task, PROVISIONAL_TASK, args=[match.pk]))
 
 
 def match_created(match: Match) -> None:

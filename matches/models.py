@@ -94,6 +94,8 @@ LIVE_STATUSES = frozenset(
         MatchStatus.PENALTIES,
     }
 )
+# A match ended without a result: its predictions are void (docs/scoring.md).
+VOID_STATUSES = frozenset({MatchStatus.ABANDONED, MatchStatus.CANCELLED})
 
 
 class Match(models.Model):

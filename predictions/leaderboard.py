@@ -128,9 +128,15 @@ def view(
     """Top n, board size, the fan's entry and the entries around it, in two round trips.
     Raises BoardsLost when the boards are not known complete (BUILT_KEY, read in the same
     round trip)."""
-    key = board_key(scope)
+    return read(board_key(scope), n, user_id, radius, require=BUILT_KEY)
+
+
+def read(
+    key: str, n: int, user_id: int | None, radius: int = 5, *, require: str
+) -> tuple[list[Entry], int, Entry | None, list[Entry]]:
+    """`view` of the sorted set at `key`; raises BoardsLost unless `require` exists."""
     pipe = _client().pipeline(transaction=False)
-    pipe.exists(BUILT_KEY)
+    pipe.exists(require)
     pipe.zrevrange(key, 0, n - 1, withscores=True)
     pipe.zcard(key)
     if user_id is not None:
@@ -146,6 +152,12 @@ def view(
     around = [Entry(start + i + 1, int(m), decode(s)) for i, (m, s) in enumerate(near)]
     mine = next(e for e in around if e.user_id == user_id)
     return top, size, mine, around
+
+
+def rank_entries(rows: Iterable[tuple[int, int]]) -> list[Entry]:
+    """(user id, points) pairs as board entries, in board order (ties: lower user id)."""
+    ordered = sorted(rows, key=lambda r: (-r[1], r[0]))
+    return [Entry(i + 1, user_id, points) for i, (user_id, points) in enumerate(ordered)]
 
 
 def ranks(scope: str, user_ids: list[int]) -> list[int | None]:

@@ -10,10 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from matches import rules as match_rules
-from matches.models import EventKind, Match, MatchStatus
+from matches.models import VOID_STATUSES, EventKind, Match
 from predictions.models import Band, Kind, Outcome, Prediction, ScoringRules
-
-VOID_STATUSES = frozenset({MatchStatus.ABANDONED, MatchStatus.CANCELLED})
 
 
 @dataclass(frozen=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from django.contrib.auth import get_user_model
@@ -10,7 +11,7 @@ from django.db.models import Count, QuerySet
 
 from core.caches import TTLCache
 from matches.models import Match
-from predictions import leaderboard
+from predictions import leaderboard, provisional
 from predictions.models import Kind, Prediction
 from predictions.tasks import leaderboard_rebuild_task
 
@@ -76,11 +77,21 @@ def _display_names(ids: set[int]) -> dict[int, str]:
     return found
 
 
-def board(scope: str, *, n: int, user_id: int | None) -> dict[str, Any]:
-    """Top n, the fan's own entry and the entries around it. Raises BoardsRebuilding (503)
-    while lost boards are rebuilt: an empty board would be a wrong answer."""
+def board(
+    scope: str,
+    *,
+    n: int,
+    user_id: int | None,
+    settled: bool = False,
+    members: Callable[[], list[int]] | None = None,
+) -> dict[str, Any]:
+    """Top n, the fan's own entry and the entries around it: provisional while a match
+    counts provisionally (unless `settled`), else settled. `members`: a league's, whose
+    provisional board is ranked from their provisional totals. Raises BoardsRebuilding (503)
+    while lost settled boards are rebuilt: an empty board would be a wrong answer."""
+    found = None if settled else provisional.view(scope, n, user_id, members)
     try:
-        top, size, mine, around = leaderboard.view(scope, n, user_id)
+        top, size, mine, around = found or leaderboard.view(scope, n, user_id)
     except leaderboard.BoardsLost:
         if leaderboard.claim_rebuild():
             leaderboard_rebuild_task.delay()
@@ -97,6 +108,7 @@ def board(scope: str, *, n: int, user_id: int | None) -> dict[str, Any]:
 
     return {
         "scope": scope,
+        "provisional": found is not None,
         "size": size,
         "top": [entry(e) for e in top],
         "me": entry(mine) if mine else None,

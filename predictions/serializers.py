@@ -79,6 +79,9 @@ class EntrySerializer(serializers.Serializer):
 
 class BoardSerializer(serializers.Serializer):
     scope = serializers.CharField()
+    provisional = serializers.BooleanField(
+        help_text="true: 'if it ended now' standings while a match is live (docs/scoring.md)"
+    )
     size = serializers.IntegerField()
     top = EntrySerializer(many=True)
     me = EntrySerializer(allow_null=True)

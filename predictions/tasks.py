@@ -11,7 +11,8 @@ from celery import current_app, shared_task
 from core.context import correlated
 from core.metrics import RECONCILED
 from core.tasks import IDEMPOTENT
-from predictions import announce, leaderboard, settlement
+from predictions import announce, leaderboard, provisional, settlement
+from predictions.models import SettlementRun
 
 POINTS_TASK = "notifications.tasks.points_task"
 
@@ -40,6 +41,15 @@ def announce_run_task(run_id: int) -> None:
     """A run is complete: leaderboard frames, then each fan's personal frame, by chunk."""
     for chunk_id in announce.run_boards(run_id=run_id):
         announce_fans_task.delay(chunk_id)
+    # The settled figures replace the match's provisional ones.
+    provisional_task.delay(SettlementRun.objects.values_list("match_id", flat=True).get(pk=run_id))
+
+
+@shared_task(**IDEMPOTENT)
+def provisional_task(match_id: int) -> None:
+    """A live match's result changed (sent by matches/effects.py by name), or its
+    settlement completed: provisional boards and personal frames (coalesced)."""
+    provisional.provisional_changed(match_id)
 
 
 @shared_task(**IDEMPOTENT)

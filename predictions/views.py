@@ -1,4 +1,5 @@
 import datetime as dt
+from collections.abc import Callable
 
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
@@ -195,6 +196,12 @@ BOARD_N = OpenApiParameter(
     {"type": "integer", "minimum": 1, "maximum": 100, "default": 100},
     description="how many from the top",
 )
+BOARD_SETTLED = OpenApiParameter(
+    "settled",
+    bool,
+    description="true: the settled standings even while a match is live (default: "
+    "provisional while any match counts provisionally)",
+)
 
 
 class _BoardView(APIView):
@@ -203,7 +210,12 @@ class _BoardView(APIView):
     def scope(self, request: Request, **kwargs: object) -> str:
         raise NotImplementedError
 
-    @extend_schema(parameters=[BOARD_N], responses=BoardSerializer)
+    def members(self, scope: str) -> Callable[[], list[int]] | None:
+        """A league's members, read only when a provisional board exists (its provisional
+        board is ranked from their provisional totals); else None."""
+        return None
+
+    @extend_schema(parameters=[BOARD_N, BOARD_SETTLED], responses=BoardSerializer)
     def get(self, request: Request, **kwargs: object) -> Response:
         try:
             n = int(request.query_params.get("n", 100))
@@ -211,8 +223,19 @@ class _BoardView(APIView):
             n = 0
         if not 1 <= n <= 100:
             return Response({"n": "an integer from 1 to 100"}, status=400)
+        settled = request.query_params.get("settled", "false").lower()
+        if settled not in ("true", "false", "1", "0"):
+            return Response({"settled": "true or false"}, status=400)
         user_id = request.user.pk if request.user.is_authenticated else None
-        response = Response(selectors.board(self.scope(request, **kwargs), n=n, user_id=user_id))
+        scope = self.scope(request, **kwargs)
+        data = selectors.board(
+            scope,
+            n=n,
+            user_id=user_id,
+            settled=settled in ("true", "1"),
+            members=None if settled in ("true", "1") else self.members(scope),
+        )
+        response = Response(data)
         response["Cache-Control"] = f"{'private' if user_id else 'public'}, max-age=2"
         return response
 
@@ -235,3 +258,8 @@ class LeagueBoardView(_BoardView):
         if not LeagueMember.objects.filter(league=league, user=request.user).exists():
             raise PermissionDenied("league boards are for members")
         return leaderboard.league_scope(league.pk)
+
+    def members(self, scope: str) -> Callable[[], list[int]] | None:
+        league_id = int(scope.removeprefix("league:"))
+        members = LeagueMember.objects.filter(league_id=league_id).order_by("user_id")
+        return lambda: list(members.values_list("user_id", flat=True))

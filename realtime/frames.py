@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from typing import Any, Literal, TypedDict
+from typing import Any, Literal, NotRequired, TypedDict
 
 FrameType = Literal[
     # sequenced match frames (matches/frames.py builds their `d`)
@@ -29,6 +29,7 @@ FrameType = Literal[
     # leaderboards and personal frames
     "lb",
     "points",
+    "prov",
 ]
 
 
@@ -66,9 +67,11 @@ class Frame:
 
 
 class LeaderboardTop(TypedDict):
-    """`lb` on leaderboard:<scope>: the new top, [[user id, points], ...]."""
+    """`lb` on leaderboard:<scope>: the new top, [[user id, points], ...]; `prov`: 1 when
+    provisional (a match is live), absent when settled."""
 
     top: list[list[int]]
+    prov: NotRequired[int]
 
 
 class Points(TypedDict):

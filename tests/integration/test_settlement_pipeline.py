@@ -12,7 +12,8 @@ from rest_framework.authtoken.models import Token
 
 from matches.models import MatchStatus
 from matches.services import match_change_status, match_record_goal
-from predictions import leaderboard, settlement
+from core.redis import client as redis_client
+from predictions import leaderboard, provisional, settlement
 from predictions.models import Kind, SettlementChunk, SettlementRun, UserScore
 from tests.feedclient import feed_event
 from tests.integration.conftest import db_dsn, start_worker, wait_until
@@ -45,9 +46,12 @@ def test_full_time_from_the_feed_settles_and_tells_each_fan(server, match):
         assert post_events(server, *events) == 202
         frames = await client.recv_until(lambda f: f.get("t") == "points", timeout=60)
         await client.close()
-        return frames[-1]
+        return [f for f in frames if f.get("t") == "prov"], frames[-1]
 
-    points = asyncio.run(scenario())
+    live, points = asyncio.run(scenario())
+
+    # While live: "if it ended now" after the goal (1-0: exact score and winner).
+    assert {"m": match.slug, "pts": 13, "tot": 13, "rank": 1, "mv": 0} in [f["d"] for f in live]
 
     assert points == {
         "ch": f"user:{fan.pk}",
@@ -56,6 +60,8 @@ def test_full_time_from_the_feed_settles_and_tells_each_fan(server, match):
     }
     assert UserScore.objects.get(user=fan).points == 13
     assert leaderboard.check_all() == []
+    # Settled: the provisional boards are gone, the settled ones serve.
+    wait_until(lambda: not redis_client().exists(provisional.board_key(leaderboard.GLOBAL)))
 
 
 def test_a_worker_killed_mid_chunk_is_finished_by_the_reconciler(match, home, stack_env, tmp_path):

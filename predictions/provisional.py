@@ -1,0 +1,523 @@
+"""Provisional ("if it ended now") standings while matches are live (docs/scoring.md).
+
+A prediction's points depend only on its kind, its value and the match's state, and a match
+has few distinct values (a few dozen scores, three outcomes, a few dozen scorers, four
+bands). So nothing rescores a million rows per goal:
+
+- At kick-off (the first computation) the match's predictions are read once and kept in
+  Redis as a compact table (`prov:picks:<match>`): the distinct picks ("classes"), and per
+  prediction its fan's index and its class. Predictions are locked from kick-off on, so the
+  table never changes while the match is live.
+- After each change of the result (goal, disallowed goal, correction, possession, shootout)
+  the points of each class come from `scoring.points_for` (the rule settlement's SQL
+  implements), and each fan's points are one vectorised sum over the table.
+- The provisional boards are then rewritten whole, each swapped in at once (`RENAME`):
+  `lbp:match:<slug>` and `lbp:global` (settled totals plus every live match's provisional
+  points). League boards are computed at read time from `lbp:global` (500 members at most).
+- Fans of a live match whose provisional global rank or points moved get one `prov` frame
+  on `user:<id>`; the leaderboard channels get the provisional top.
+
+One computation runs at a time (a Redis lock). A match whose state changes while one runs
+is marked dirty; the holder recomputes before it lets go, so a burst of goals costs one
+computation per pass, never one per goal, and the last state always wins. When a match's
+settlement completes its provisional board goes and `lbp:global` is recomputed without it;
+with no match provisional any more, the provisional boards are gone and readers see the
+settled ones.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from functools import cache
+
+import numpy as np
+import redis
+from django.db import connection
+
+from core.metrics import PROVISIONAL_SECONDS
+from core.redis import client, publish_packed
+from matches.models import Match, MatchStatus
+from predictions import leaderboard, scoring
+from predictions.models import Prediction, ScoringRules, SettlementRun
+from realtime.channels import leaderboard_channel, pubsub_name, user_channel
+from realtime.frames import leaderboard_frame
+from realtime.publish import publish_now, published
+
+logger = logging.getLogger("livescore.provisional")
+
+PREFIX = "lbp:"  # provisional boards, beside the settled `lb:` ones
+MATCHES_KEY = "prov:matches"  # hash: match id -> slug, the matches counted in lbp:global
+DIRTY_KEY = "prov:dirty"  # set of match ids whose state changed since their last computation
+LOCK_KEY = "prov:lock"
+RANKS_KEY = "prov:ranks"  # hash: users, ranks, points of the last lbp:global (numpy bytes)
+STATUS_KEY = "prov:status"  # hash: passes, finished_at, seconds, frames of the last pass
+LOCK_SECONDS = 60  # a holder that died lets go after this long; the next change resumes
+PICKS_TTL = 2 * 86400
+TOP_IN_FRAME = 10
+PROVISIONAL_STATUSES = frozenset(
+    {
+        MatchStatus.FIRST_HALF,
+        MatchStatus.HALF_TIME,
+        MatchStatus.SECOND_HALF,
+        MatchStatus.EXTRA_TIME,
+        MatchStatus.PENALTIES,
+        MatchStatus.FINISHED,  # until its settlement completes
+    }
+)
+
+# The prediction columns that make a pick: one class per distinct combination.
+PICK_COLUMNS = ("kind", "home_goals", "away_goals", "outcome", "player_id", "no_goal", "band")
+
+
+def board_key(scope: str) -> str:
+    return f"{PREFIX}{scope}"
+
+
+def _picks_key(match_id: int) -> str:
+    return f"prov:picks:{match_id}"
+
+
+def _points_key(match_id: int) -> str:
+    return f"prov:pts:{match_id}"
+
+
+# ---- the picks table -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Picks:
+    """A locked match's predictions as classes: `users` are the fans (sorted), and each
+    prediction is (`fan[i]` an index into users, `cls[i]` an index into classes)."""
+
+    users: np.ndarray  # int64
+    fan: np.ndarray  # int32, one per prediction
+    cls: np.ndarray  # int32, one per prediction
+    classes: list[tuple]  # PICK_COLUMNS values of each class
+
+    def counts(self) -> np.ndarray:
+        """Predictions per class (for the rarity bonus and for checks)."""
+        return np.bincount(self.cls, minlength=len(self.classes))
+
+
+def picks_build(match_id: int) -> Picks:
+    """Read the match's predictions once, grouped by pick in PostgreSQL (a few hundred rows,
+    each with its fans' ids as an array)."""
+    columns = ", ".join(PICK_COLUMNS)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""SELECT {columns}, array_agg(user_id) FROM predictions_prediction
+                WHERE match_id = %s GROUP BY {columns} ORDER BY {columns}""",
+            [match_id],
+        )
+        rows = cursor.fetchall()
+    classes = [tuple(row[:-1]) for row in rows]
+    per_class = [np.asarray(row[-1], dtype=np.int64) for row in rows]
+    lengths = np.array([len(a) for a in per_class], dtype=np.int64)
+    flat = np.concatenate(per_class) if per_class else np.zeros(0, dtype=np.int64)
+    users, fan = np.unique(flat, return_inverse=True)
+    cls = np.repeat(np.arange(len(classes), dtype=np.int32), lengths)
+    return Picks(users, fan.astype(np.int32), cls, classes)
+
+
+def _picks_store(match_id: int, picks: Picks) -> None:
+    key = _picks_key(match_id)
+    pipe = client().pipeline(transaction=True)
+    pipe.delete(key)
+    pipe.hset(
+        key,
+        mapping={
+            "users": picks.users.tobytes(),
+            "fan": picks.fan.tobytes(),
+            "cls": picks.cls.tobytes(),
+            "classes": json.dumps(picks.classes),
+        },
+    )
+    pipe.expire(key, PICKS_TTL)
+    pipe.execute()
+
+
+def picks_for(match_id: int) -> Picks:
+    """The table from Redis, or built from PostgreSQL and stored (the first computation)."""
+    stored = client().hmget(_picks_key(match_id), ["users", "fan", "cls", "classes"])
+    if all(isinstance(v, bytes) for v in stored):
+        users, fan, cls, classes = stored
+        return Picks(
+            np.frombuffer(users, dtype=np.int64),
+            np.frombuffer(fan, dtype=np.int32),
+            np.frombuffer(cls, dtype=np.int32),
+            [tuple(c) for c in json.loads(classes)],
+        )
+    picks = picks_build(match_id)
+    _picks_store(match_id, picks)
+    return picks
+
+
+# ---- points --------------------------------------------------------------------------------
+
+
+def class_points(picks: Picks, result: scoring.Result, rules: ScoringRules) -> np.ndarray:
+    """Points of each class at `result`: the settlement rule, once per distinct pick."""
+    out = np.zeros(len(picks.classes), dtype=np.int64)
+    for i, values in enumerate(picks.classes):
+        prediction = Prediction(**dict(zip(PICK_COLUMNS, values, strict=True)))
+        out[i] = scoring.points_for(prediction, result, rules)
+    return out
+
+
+def fan_points(picks: Picks, per_class: np.ndarray) -> np.ndarray:
+    """Each fan's points on the match (aligned with `picks.users`)."""
+    weights = per_class[picks.cls].astype(np.float64)
+    return np.bincount(picks.fan, weights=weights, minlength=len(picks.users)).astype(np.int64)
+
+
+def match_points(match: Match) -> tuple[np.ndarray, np.ndarray]:
+    """(fans, their provisional points) if `match` ended in its current state."""
+    rules = scoring.rules_for(match)
+    result = scoring.match_result(match, rules)
+    picks = picks_for(match.pk)
+    return picks.users, fan_points(picks, class_points(picks, result, rules))
+
+
+# ---- one pass ------------------------------------------------------------------------------
+
+
+@dataclass
+class _Live:
+    slug: str
+    finished: bool
+    users: np.ndarray
+    points: np.ndarray
+
+
+def counts_now(match: Match) -> bool:
+    """Whether the match's provisional points belong in the standings: live, or finished
+    and its current result not settled yet."""
+    if match.status not in PROVISIONAL_STATUSES:
+        return False
+    if match.status != MatchStatus.FINISHED:
+        return True
+    done = SettlementRun.objects.filter(
+        match=match, result_version=match.result_version, finished_at__isnull=False
+    )
+    return not done.exists()
+
+
+def _encode(users: np.ndarray, points: np.ndarray) -> np.ndarray:
+    """leaderboard.encode over arrays (exact in float64 within its documented range)."""
+    tie = leaderboard.TIE_SPACE
+    return points.astype(np.float64) * tie + (tie - 1 - users).astype(np.float64)
+
+
+def _ranks(users: np.ndarray, points: np.ndarray) -> np.ndarray:
+    """1-based positions: more points first, then the lower user id (leaderboard ties)."""
+    order = np.lexsort((users, -points))
+    ranks = np.empty(len(users), dtype=np.int32)
+    ranks[order] = np.arange(1, len(users) + 1, dtype=np.int32)
+    return ranks
+
+
+def _write_board(pipe: redis.client.Pipeline, key: str, users: np.ndarray, points: np.ndarray):
+    """Queue the whole board under a new key, swapped in by RENAME: readers see the old or
+    the new board, never half of one."""
+    new = f"{key}:new"
+    pipe.delete(new)
+    scores = _encode(users, points)
+    for start in range(0, len(users), 10_000):
+        part = slice(start, start + 10_000)
+        pipe.zadd(new, dict(zip(users[part].tolist(), scores[part].tolist(), strict=True)))
+    if len(users):
+        pipe.rename(new, key)
+    else:
+        pipe.delete(key)
+
+
+def _store_points(pipe: redis.client.Pipeline, match_id: int, live: _Live) -> None:
+    key = _points_key(match_id)
+    mapping = {"users": live.users.tobytes(), "points": live.points.tobytes()}
+    pipe.hset(key, mapping={**mapping, "slug": live.slug, "finished": int(live.finished)})
+    pipe.expire(key, PICKS_TTL)
+
+
+def _stored_points(match_ids: Iterable[int]) -> dict[int, _Live]:
+    pipe = client().pipeline(transaction=False)
+    ids = list(match_ids)
+    for match_id in ids:
+        pipe.hmget(_points_key(match_id), ["slug", "finished", "users", "points"])
+    out: dict[int, _Live] = {}
+    for match_id, (slug, finished, users, points) in zip(ids, pipe.execute(), strict=True):
+        if users is not None:
+            out[match_id] = _Live(
+                slug.decode(),
+                finished == b"1",
+                np.frombuffer(users, dtype=np.int64),
+                np.frombuffer(points, dtype=np.int64),
+            )
+    return out
+
+
+def _settled(finished: list[int]) -> tuple[np.ndarray, np.ndarray]:
+    """Settled totals (user order), less anything already settled on a provisional match
+    whose settlement is under way, read in one snapshot: its points are counted once, by
+    the provisional layer, until its run completes."""
+    sql = "SELECT user_id, points FROM predictions_userscore ORDER BY user_id"
+    params: list = []
+    if finished:
+        sql = """SELECT s.user_id, s.points - COALESCE(m.points, 0)
+                 FROM predictions_userscore s LEFT JOIN (
+                     SELECT user_id, SUM(points) AS points FROM predictions_prediction
+                     WHERE match_id = ANY(%s) AND settled_version > 0 GROUP BY user_id
+                 ) m USING (user_id) ORDER BY s.user_id"""
+        params = [finished]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    if not rows:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    table = np.array(rows, dtype=np.int64)
+    return table[:, 0].copy(), table[:, 1].copy()
+
+
+def _combine(
+    settled: tuple[np.ndarray, np.ndarray], live: dict[int, _Live]
+) -> tuple[np.ndarray, np.ndarray]:
+    """Every fan's provisional total: settled plus each live match's provisional points."""
+    users = settled[0]
+    for item in live.values():
+        users = np.union1d(users, item.users)
+    totals = np.zeros(len(users), dtype=np.int64)
+    totals[np.searchsorted(users, settled[0])] += settled[1]
+    for item in live.values():
+        np.add.at(totals, np.searchsorted(users, item.users), item.points)
+    return users, totals
+
+
+@dataclass
+class _Standing:
+    users: np.ndarray
+    ranks: np.ndarray
+    totals: np.ndarray
+
+    def at(self, users: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(ranks, totals) of `users` (0 rank: not on the board)."""
+        if not len(self.users):
+            zeros = np.zeros(len(users), dtype=np.int64)
+            return zeros, zeros
+        where = np.clip(np.searchsorted(self.users, users), 0, len(self.users) - 1)
+        found = self.users[where] == users
+        return np.where(found, self.ranks[where], 0), np.where(found, self.totals[where], 0)
+
+
+def _previous(settled: tuple[np.ndarray, np.ndarray]) -> _Standing:
+    """The standing the last pass published, or the settled one when this is the first."""
+    users, ranks, totals = client().hmget(RANKS_KEY, ["users", "ranks", "totals"])
+    if users is None:
+        return _Standing(settled[0], _ranks(*settled), settled[1])
+    return _Standing(
+        np.frombuffer(users, dtype=np.int64),
+        np.frombuffer(ranks, dtype=np.int32),
+        np.frombuffer(totals, dtype=np.int64),
+    )
+
+
+def _personal_frames(
+    slug: str, live: _Live, now: _Standing, before: _Standing
+) -> list[tuple[bytes, bytes]]:
+    """(pub/sub channel, published text) of the `prov` frames for the match's fans whose
+    provisional points or rank moved. Encoded by hand: a goal can move 250,000 fans, and
+    the payload is numbers and a slug."""
+    ranks, totals = now.at(live.users)
+    old_ranks, old_totals = before.at(live.users)
+    moved = np.nonzero((ranks != old_ranks) | (totals != old_totals))[0]
+    was = np.where(old_ranks[moved] > 0, old_ranks[moved], ranks[moved])
+    rows = zip(
+        live.users[moved].tolist(),
+        live.points[moved].tolist(),
+        totals[moved].tolist(),
+        ranks[moved].tolist(),
+        (was - ranks[moved]).tolist(),
+        strict=True,
+    )
+    frames = []
+    for user, points, total, rank, moved_by in rows:
+        channel = user_channel(user)
+        text = (
+            f'{{"ch":"{channel}","t":"prov","d":{{"m":"{slug}",'
+            f'"pts":{points},"tot":{total},"rank":{rank},"mv":{moved_by}}}}}'
+        )
+        frames.append((pubsub_name(channel).encode(), published(text).encode()))
+    return frames
+
+
+def _top_frames(scopes: list[str]) -> None:
+    for scope in scopes:
+        rows = client().zrevrange(board_key(scope), 0, TOP_IN_FRAME - 1, withscores=True)
+        top = [[int(m), leaderboard.decode(s)] for m, s in rows]
+        publish_now(leaderboard_frame(leaderboard_channel(scope), {"top": top, "prov": 1}))
+
+
+def _drop(pipe: redis.client.Pipeline, match_id: int, slug: str | None) -> None:
+    if slug:
+        pipe.delete(board_key(leaderboard.match_scope(slug)))
+    pipe.delete(_points_key(match_id), _picks_key(match_id))
+    pipe.hdel(MATCHES_KEY, match_id)
+
+
+def _refresh(match_ids: set[int]) -> dict[int, _Live]:
+    """Recompute the changed matches' provisional points and boards; drop the matches that
+    no longer count. Returns the recomputed ones."""
+    known = {int(k): v.decode() for k, v in client().hgetall(MATCHES_KEY).items()}
+    matches = {m.pk: m for m in Match.objects.filter(pk__in=match_ids)}
+    changed: dict[int, _Live] = {}
+    pipe = client().pipeline(transaction=False)
+    for match_id in match_ids:
+        match = matches.get(match_id)
+        if match is None or not counts_now(match):
+            _drop(pipe, match_id, match.slug if match else known.get(match_id))
+            continue
+        users, points = match_points(match)
+        live = _Live(match.slug, match.status == MatchStatus.FINISHED, users, points)
+        _store_points(pipe, match_id, live)
+        pipe.hset(MATCHES_KEY, match_id, match.slug)
+        _write_board(pipe, board_key(leaderboard.match_scope(match.slug)), users, points)
+        changed[match_id] = live
+    pipe.execute()
+    return changed
+
+
+def _pass(match_ids: set[int]) -> None:
+    started = time.perf_counter()
+    changed = _refresh(match_ids)
+    ids = {int(k) for k in client().hkeys(MATCHES_KEY)}
+    live = {**_stored_points(ids - changed.keys()), **changed}
+    if not live:
+        client().delete(board_key(leaderboard.GLOBAL), RANKS_KEY)
+        return
+    settled = _settled([i for i, item in live.items() if item.finished])
+    before = _previous(settled)
+    users, totals = _combine(settled, live)
+    now = _Standing(users, _ranks(users, totals), totals)
+    pipe = client().pipeline(transaction=False)
+    _write_board(pipe, board_key(leaderboard.GLOBAL), users, totals)
+    pipe.hset(
+        RANKS_KEY,
+        mapping={
+            "users": users.tobytes(),
+            "ranks": now.ranks.tobytes(),
+            "totals": totals.tobytes(),
+        },
+    )
+    pipe.execute()
+    boards = time.perf_counter()
+    frames = [f for i in changed.values() for f in _personal_frames(i.slug, i, now, before)]
+    _top_frames([leaderboard.GLOBAL, *(leaderboard.match_scope(i.slug) for i in changed.values())])
+    publish_packed(frames)
+    elapsed = time.perf_counter() - started
+    PROVISIONAL_SECONDS.observe(elapsed)
+    pipe = client().pipeline(transaction=False)
+    pipe.hincrby(STATUS_KEY, "passes", 1)
+    pipe.hset(
+        STATUS_KEY, mapping={"finished_at": time.time(), "seconds": elapsed, "frames": len(frames)}
+    )
+    pipe.execute()
+    logger.info(
+        "provisional matches=%s fans=%s frames=%s boards_ms=%.0f total_ms=%.0f",
+        sorted(i.slug for i in changed.values()),
+        len(users),
+        len(frames),
+        (boards - started) * 1000,
+        (time.perf_counter() - started) * 1000,
+    )
+
+
+# ---- single flight -------------------------------------------------------------------------
+
+# KEYS: lock, dirty set. ARGV: token, seconds. Lets go of the lock unless a match turned
+# dirty meanwhile (then the holder keeps it, extended, and does another pass).
+_RELEASE = """
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 1 end
+if redis.call('SCARD', KEYS[2]) > 0 then
+  redis.call('EXPIRE', KEYS[1], ARGV[2])
+  return 0
+end
+redis.call('DEL', KEYS[1])
+return 1
+"""
+
+
+@cache
+def _release_script() -> redis.commands.core.Script:
+    return client().register_script(_RELEASE)
+
+
+def _take_dirty() -> set[int]:
+    pipe = client().pipeline(transaction=True)
+    pipe.smembers(DIRTY_KEY)
+    pipe.delete(DIRTY_KEY)
+    members, _ = pipe.execute()
+    return {int(m) for m in members}
+
+
+def provisional_changed(match_id: int) -> int:
+    """The match's state changed (or its settlement completed): bring the provisional
+    standings up to date. Returns the passes this call ran (0: another holder will)."""
+    r = client()
+    r.sadd(DIRTY_KEY, match_id)
+    token = str(time.time_ns())
+    if not r.set(LOCK_KEY, token, nx=True, ex=LOCK_SECONDS):
+        return 0
+    passes = 0
+    while True:
+        dirty = _take_dirty()
+        if dirty:
+            try:
+                _pass(dirty)
+            except BaseException:
+                # Nothing is lost: the matches are dirty again and the lock is free, so the
+                # retry (or the next change) recomputes them.
+                r.sadd(DIRTY_KEY, *dirty)
+                _release_script()(keys=[LOCK_KEY, "prov:none"], args=[token, LOCK_SECONDS])
+                raise
+            passes += 1
+        if _release_script()(keys=[LOCK_KEY, DIRTY_KEY], args=[token, LOCK_SECONDS]):
+            return passes
+
+
+# ---- reads ---------------------------------------------------------------------------------
+
+View = tuple[list[leaderboard.Entry], int, leaderboard.Entry | None, list[leaderboard.Entry]]
+
+
+def view(
+    scope: str, n: int, user_id: int | None, members: Callable[[], list[int]] | None = None
+) -> View | None:
+    """The provisional board of `scope` (as `leaderboard.view`), or None while no match
+    counts provisionally. A league's is ranked here from its members' provisional totals."""
+    if members is not None:
+        return _league_view(members, n, user_id)
+    key = board_key(scope)
+    try:
+        return leaderboard.read(key, n, user_id, require=key)
+    except leaderboard.BoardsLost:
+        return None
+
+
+def _league_view(
+    members_of: Callable[[], list[int]], n: int, user_id: int | None, radius: int = 5
+) -> View | None:
+    key = board_key(leaderboard.GLOBAL)
+    if not client().exists(key):
+        return None
+    members = members_of()
+    scores = client().zmscore(key, members) if members else []
+    # A member on no provisional board has neither settled points nor a live prediction.
+    points = [0 if s is None else leaderboard.decode(s) for s in scores]
+    entries = leaderboard.rank_entries(zip(members, points, strict=True))
+    mine = next((e for e in entries if e.user_id == user_id), None)
+    if mine is None:
+        return entries[:n], len(entries), None, []
+    around = entries[max(0, mine.rank - 1 - radius) : mine.rank + radius]
+    return entries[:n], len(entries), mine, around
