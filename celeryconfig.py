@@ -34,6 +34,7 @@ task_routes = {
     "predictions.tasks.announce_*": {"queue": "realtime"},
     "predictions.tasks.provisional_*": {"queue": "realtime"},
     "chat.tasks.*": {"queue": "realtime"},
+    "trending.tasks.*": {"queue": "realtime"},
     "notifications.tasks.*": {"queue": "notifications"},
 }
 
@@ -79,6 +80,8 @@ beat_schedule: dict = {
     # (docs/chat.md) is this interval plus Redis's own fsync interval.
     # Releases held notices and re-sends push chunks whose messages were lost.
     "notify-reconcile": {"task": "notifications.tasks.notify_reconcile_task", "schedule": 5.0},
+    # Recomputes the trending board of live matches (docs/trending.md).
+    "trending": {"task": "trending.tasks.trending_task", "schedule": 5.0},
     # Reminders before the prediction lock, each fan at their own lead time.
     "notify-reminders": {"task": "notifications.tasks.reminders_task", "schedule": 30.0},
     "chat-flush": {

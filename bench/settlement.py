@@ -1,11 +1,14 @@
 """Settlement benchmark: 1,000,000 predictions of one match over 250,000 fans.
 
-Loads the fans, their predictions (four kinds each) and leagues of about 20 with COPY, starts
+Loads the fans, their predictions (four kinds each), the prediction game (a stage multiplier,
+the rarity bonus, a joker for every tenth fan) and leagues of about 20 with COPY, starts
 real Celery workers (2 processes) on the settlement queue, plays the match to full time
 through the match services and measures full time -> every chunk done and every board
 written, then checks every board against a recomputation from the database. Then corrects
 the first scorer and measures the re-settlement. The baseline, per-row ORM saves with per-row
 Redis updates, is measured in the same run on a slice and extrapolated (and said so).
+PostgreSQL's own floor for the same work is measured in the same run on a copy of the same
+predictions: one UPDATE writing every row's points, and one INSERT into a narrow table.
 Finally it times leaderboard REST reads at 250,000 members.
 
     bash scripts/bench.sh bench/settlement.py [--fans 250000] [--chunk-users 10000]
@@ -122,6 +125,67 @@ def load_predictions(match, fan_ids: list[int], seed: int = 1) -> int:
         rows(),
     )
     return len(fan_ids) * len(KINDS)
+
+
+def load_game(match, fan_ids: list[int], share: float = 0.1) -> int:
+    """The prediction game on: the final counts twice, a rarity bonus of 5, and a joker on
+    the match for every tenth fan. Returns the jokers loaded."""
+    from predictions.models import ScoringRules
+
+    ScoringRules.objects.update_or_create(
+        competition=match.competition,
+        defaults={"rarity_bonus": 5, "stage_multipliers": {match.stage.slug: 2}},
+    )
+    now = dt.datetime.now(dt.UTC)
+    jokers = fan_ids[:: round(1 / share)]
+    copy_rows(
+        "COPY predictions_joker (user_id, match_id, stage_id, updated_at) FROM STDIN",
+        ((user_id, match.pk, match.stage_id, now) for user_id in jokers),
+    )
+    return len(jokers)
+
+
+def floor(match) -> dict[str, float]:
+    """PostgreSQL's own floor for the same work on a copy of the same predictions: one
+    UPDATE writing every row's points (as the first settlement does, with the same
+    expression and durability), and the insert-only alternative layout: one INSERT of
+    (prediction, version, points) rows into a narrow table."""
+    from django.db import connection, transaction
+
+    from predictions import scoring, settlement
+
+    match.refresh_from_db()
+    rules = scoring.rules_for(match)
+    result = scoring.match_result(match, rules)
+    joker = (
+        "EXISTS (SELECT 1 FROM predictions_joker j"
+        " WHERE j.match_id = p.match_id AND j.user_id = p.user_id)"
+    )
+    points, params = scoring.points_sql(result, rules, bonus=settlement.bonuses(match), joker=joker)
+    out = {}
+    with connection.cursor() as cursor:
+        cursor.execute("VACUUM (ANALYZE) predictions_prediction")
+        cursor.execute(
+            "CREATE TABLE IF NOT EXISTS bench_scored (prediction_id bigint, version int,"
+            " points int, PRIMARY KEY (prediction_id, version))"
+        )
+    for name, sql in (
+        (
+            "floor_update_s",
+            f"""UPDATE predictions_prediction p SET points = {points}, settled_version = 1,
+                status = 'settled' WHERE p.match_id = %s""",
+        ),
+        (
+            "floor_insert_narrow_s",
+            f"""INSERT INTO bench_scored SELECT p.id, 1, {points}
+                FROM predictions_prediction p WHERE p.match_id = %s""",
+        ),
+    ):
+        started = time.perf_counter()
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(sql, [*params, match.pk])
+        out[name] = round(time.perf_counter() - started, 2)
+    return out
 
 
 def load_leagues(fan_ids: list[int], size: int = 20) -> int:
@@ -286,6 +350,11 @@ def main() -> None:
     fan_ids = load_fans(args.fans + args.baseline_fans)
     fans, slice_fans = fan_ids[: args.fans], fan_ids[args.fans :]
     results["predictions"] = load_predictions(match, fans)
+    results["jokers"] = load_game(match, fans)
+    # The same predictions on a second match, played the same way without settling it:
+    # PostgreSQL's floor for the same work is measured on them.
+    floor_match = make_match(day=20)
+    load_predictions(floor_match, fans)
     results["leagues"] = load_leagues(fans)
     results["load_s"] = round(time.perf_counter() - started, 1)
     print(json.dumps(results), flush=True)
@@ -313,6 +382,14 @@ def main() -> None:
     finally:
         workers.terminate()
         workers.wait(timeout=30)
+
+    from matches import effects
+
+    with effects.suppressed():
+        play_to_full_time(floor_match, scorers_of(floor_match))
+    results.update(floor(floor_match))
+    results["settle_over_floor_update"] = round(results["settle_s"] / results["floor_update_s"], 2)
+    print(json.dumps(results), flush=True)
 
     per_row = baseline(slice_fans)
     results["baseline_rows_per_s"] = round(per_row)

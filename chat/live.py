@@ -14,6 +14,7 @@ Both the REST view (sync client) and the gateway (asyncio client) run the same s
 from __future__ import annotations
 
 import json
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -35,6 +36,27 @@ SHARDS_TTL_SECONDS = 6 * 3600
 
 def recent_key(room_id: int) -> str:
     return f"chat:r:{room_id}:recent"
+
+
+def rate_key(room_id: int, second: int) -> str:
+    """Messages accepted in a room during one unix second (written by the `say` script)."""
+    return f"chat:r:{room_id}:n:{second}"
+
+
+def recent_rates(client: redis.Redis, room_ids: list[int | None], seconds: int = 4) -> list[float]:
+    """Messages per second accepted in each room over the last `seconds` whole seconds
+    (0 for None: a match without a room)."""
+    now = int(time.time())
+    window = range(now - seconds, now)
+    pipe = client.pipeline(transaction=False)
+    for room_id in room_ids:
+        if room_id is not None:
+            pipe.mget([rate_key(room_id, s) for s in window])
+    counts = iter(pipe.execute())
+    return [
+        0.0 if room_id is None else sum(int(c or 0) for c in next(counts)) / seconds
+        for room_id in room_ids
+    ]
 
 
 def shadow_key(room_id: int, user_id: int) -> str:

@@ -30,6 +30,12 @@ _rooms: TTLCache[int, RoomInfo | None] = TTLCache(seconds=30, max_entries=10_000
 _names: TTLCache[int, str] = TTLCache(seconds=300, max_entries=100_000)
 
 
+def match_rooms(slugs: list[str]) -> dict[str, int]:
+    """The chat room of each match (by slug) that has one."""
+    rooms = Room.objects.filter(match__slug__in=slugs).values_list("match__slug", "pk")
+    return dict(rooms)
+
+
 def cached_room(room_id: int) -> tuple[bool, RoomInfo | None]:
     """(found, room) from this process's cache, without the database."""
     return _rooms.get(room_id)

@@ -48,6 +48,7 @@ INSTALLED_APPS = [
     "predictions",
     "chat",
     "notifications",
+    "trending",
     "gateway",
     "webapp",
     "django_prometheus",

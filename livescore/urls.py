@@ -15,6 +15,7 @@ urlpatterns = [
     path("api/v1/", include("matches.urls")),
     path("api/v1/", include("chat.urls")),
     path("api/v1/", include("notifications.urls")),
+    path("api/v1/", include("trending.urls")),
     path("api/v1/auth/token/", TokenView.as_view(), name="auth-token"),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),

@@ -1,11 +1,19 @@
 from django.contrib import admin
 
-from predictions.models import League, ScoringRules, SettlementChunk, SettlementRun
+from predictions.models import Joker, League, ScoringRules, SettlementChunk, SettlementRun
 
 
 @admin.register(ScoringRules)
 class ScoringRulesAdmin(admin.ModelAdmin):
-    list_display = ["competition", "exact_score", "goal_difference", "score_outcome", "winner"]
+    list_display = [
+        "competition",
+        "exact_score",
+        "goal_difference",
+        "score_outcome",
+        "winner",
+        "rarity_bonus",
+        "jokers",
+    ]
 
 
 class ChunkInline(admin.TabularInline):
@@ -23,6 +31,7 @@ class SettlementRunAdmin(admin.ModelAdmin):
         "match",
         "result_version",
         "void",
+        "bonuses",
         "chunks_total",
         "chunks_done",
         "finished_at",
@@ -34,3 +43,16 @@ class SettlementRunAdmin(admin.ModelAdmin):
 class LeagueAdmin(admin.ModelAdmin):
     list_display = ["name", "owner", "created_at"]
     search_fields = ["name", "owner__username"]
+
+
+@admin.register(Joker)
+class JokerAdmin(admin.ModelAdmin):
+    """Fans' jokers: read-only here (fans play them; settlement counts them)."""
+
+    list_display = ["user", "stage", "match", "updated_at"]
+    list_select_related = ["user", "stage", "match"]
+    search_fields = ["user__username", "match__slug"]
+    readonly_fields = ["user", "stage", "match", "updated_at"]
+
+    def has_add_permission(self, request) -> bool:  # type: ignore[no-untyped-def]
+        return False

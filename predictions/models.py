@@ -8,7 +8,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
-from matches.models import Competition, Match, Player
+from matches.models import Competition, Match, Player, Stage
 
 
 class ScoringRules(models.Model):
@@ -27,12 +27,35 @@ class ScoringRules(models.Model):
     # winner is the match winner (otherwise a match level after extra time is a draw).
     extra_time_counts = models.BooleanField(default=True)
     penalties_decide_winner = models.BooleanField(default=True)
+    # The prediction game (docs/scoring.md): every match of a stage counts this many times,
+    # e.g. {"quarter-finals": 2, "semi-finals": 2, "final": 3}; stages not named count once.
+    stage_multipliers = models.JSONField(
+        default=dict, blank=True, help_text='stage slug -> multiplier, e.g. {"final": 3}'
+    )
+    # Up to this many extra points for a right pick, the fewer fans shared it the more.
+    rarity_bonus = models.PositiveSmallIntegerField(default=0)
+    jokers = models.BooleanField(default=True, help_text="one double-points joker per stage")
 
     class Meta:
         verbose_name_plural = "scoring rules"
 
     def __str__(self) -> str:
         return f"Scoring rules for {self.competition}"
+
+    def clean(self) -> None:
+        from django.core.exceptions import ValidationError
+
+        multipliers = self.stage_multipliers
+        if not isinstance(multipliers, dict) or not all(
+            isinstance(k, str) and isinstance(v, int) and 1 <= v <= 10
+            for k, v in multipliers.items()
+        ):
+            raise ValidationError(
+                {"stage_multipliers": "an object of stage slug -> whole number from 1 to 10"}
+            )
+
+    def multiplier_for(self, stage_slug: str) -> int:
+        return int((self.stage_multipliers or {}).get(stage_slug, 1))
 
 
 class Kind(models.TextChoices):
@@ -112,6 +135,27 @@ class Prediction(models.Model):
         return f"{self.user_id} {self.match_id} {self.kind}"
 
 
+class Joker(models.Model):
+    """A fan's double-points joker for one stage ("round"), on one match of it; it moves
+    freely between the stage's matches until the match it is on kicks off."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE)
+    # PROTECT as for predictions: a joker is part of settled points.
+    match = models.ForeignKey(Match, on_delete=models.PROTECT, related_name="jokers")
+    stage = models.ForeignKey(Stage, on_delete=models.PROTECT, related_name="+")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "stage"], name="joker_one_per_stage"),
+        ]
+        # Settlement joins a match's jokers by (match, user).
+        indexes = [models.Index(fields=["match", "user"], name="joker_match_user")]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} joker on {self.match_id}"
+
+
 class UserScore(models.Model):
     """A fan's total points over every settled prediction (the global leaderboard's truth)."""
 
@@ -133,6 +177,9 @@ class SettlementRun(models.Model):
     match = models.ForeignKey(Match, on_delete=models.CASCADE, related_name="settlement_runs")
     result_version = models.PositiveIntegerField()
     void = models.BooleanField(default=False)
+    # Rarity bonus per kind for a right pick, fixed for the run from the whole match's
+    # counters when it starts (every chunk scores with the same figures).
+    bonuses = models.JSONField(default=dict, blank=True)
     chunks_total = models.PositiveIntegerField(default=0)
     chunks_done = models.PositiveIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)

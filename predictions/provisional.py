@@ -41,7 +41,7 @@ from django.db import connection
 from core.metrics import PROVISIONAL_SECONDS
 from core.redis import client, publish_packed
 from matches.models import Match, MatchStatus
-from predictions import leaderboard, scoring
+from predictions import leaderboard, scoring, settlement
 from predictions.models import Prediction, ScoringRules, SettlementRun
 from realtime.channels import leaderboard_channel, pubsub_name, user_channel
 from realtime.frames import leaderboard_frame
@@ -69,7 +69,8 @@ PROVISIONAL_STATUSES = frozenset(
     }
 )
 
-# The prediction columns that make a pick: one class per distinct combination.
+# The prediction columns that make a pick, and whether its fan's joker is on the match: one
+# class per distinct combination.
 PICK_COLUMNS = ("kind", "home_goals", "away_goals", "outcome", "player_id", "no_goal", "band")
 
 
@@ -96,7 +97,7 @@ class Picks:
     users: np.ndarray  # int64
     fan: np.ndarray  # int32, one per prediction
     cls: np.ndarray  # int32, one per prediction
-    classes: list[tuple]  # PICK_COLUMNS values of each class
+    classes: list[tuple]  # PICK_COLUMNS values of each class, then the joker (bool)
 
     def counts(self) -> np.ndarray:
         """Predictions per class (for the rarity bonus and for checks)."""
@@ -106,11 +107,12 @@ class Picks:
 def picks_build(match_id: int) -> Picks:
     """Read the match's predictions once, grouped by pick in PostgreSQL (a few hundred rows,
     each with its fans' ids as an array)."""
-    columns = ", ".join(PICK_COLUMNS)
+    columns = ", ".join([*(f"p.{c}" for c in PICK_COLUMNS), settlement.JOKER_PLAYED])
     with connection.cursor() as cursor:
         cursor.execute(
-            f"""SELECT {columns}, array_agg(user_id) FROM predictions_prediction
-                WHERE match_id = %s GROUP BY {columns} ORDER BY {columns}""",
+            f"""SELECT {columns}, array_agg(p.user_id) FROM predictions_prediction p
+                {settlement.JOKER_JOIN}
+                WHERE p.match_id = %s GROUP BY {columns} ORDER BY {columns}""",
             [match_id],
         )
         rows = cursor.fetchall()
@@ -160,11 +162,22 @@ def picks_for(match_id: int) -> Picks:
 
 
 def class_points(picks: Picks, result: scoring.Result, rules: ScoringRules) -> np.ndarray:
-    """Points of each class at `result`: the settlement rule, once per distinct pick."""
+    """Points of each class at `result`: the settlement rule, once per distinct pick, with
+    the rarity bonus from the same counters settlement would use (right and all picks of
+    each kind, over the whole match)."""
+    predictions = [
+        Prediction(**dict(zip(PICK_COLUMNS, c[:-1], strict=True))) for c in picks.classes
+    ]
+    sizes = picks.counts().tolist()
+    counts: dict[str, list[int]] = {}
+    for prediction, size in zip(predictions, sizes, strict=True):
+        right_total = counts.setdefault(prediction.kind, [0, 0])
+        right_total[0] += size if scoring.hit(prediction, result) else 0
+        right_total[1] += size
+    bonus = scoring.rarity_bonuses({k: (r, t) for k, (r, t) in counts.items()}, rules)
     out = np.zeros(len(picks.classes), dtype=np.int64)
-    for i, values in enumerate(picks.classes):
-        prediction = Prediction(**dict(zip(PICK_COLUMNS, values, strict=True)))
-        out[i] = scoring.points_for(prediction, result, rules)
+    for i, (prediction, values) in enumerate(zip(predictions, picks.classes, strict=True)):
+        out[i] = scoring.points_for(prediction, result, rules, bonus=bonus, joker=values[-1])
     return out
 
 

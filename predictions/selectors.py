@@ -12,7 +12,7 @@ from django.db.models import Count, QuerySet
 from core.caches import TTLCache
 from matches.models import Match
 from predictions import leaderboard, provisional
-from predictions.models import Kind, Prediction
+from predictions.models import Joker, Kind, Prediction
 from predictions.tasks import leaderboard_rebuild_task
 
 COUNTS_SECONDS = 5  # prediction counters may lag this much; they are read on every open
@@ -51,6 +51,10 @@ def prediction_counts(match: Match) -> dict[str, Any]:
 
 def own_predictions(user: Any) -> QuerySet[Prediction]:
     return Prediction.objects.filter(user=user).select_related("match").order_by("-updated_at")
+
+
+def own_jokers(user: Any) -> QuerySet[Joker]:
+    return Joker.objects.filter(user=user).select_related("match", "stage").order_by("stage_id")
 
 
 def match_predictions(match: Match) -> QuerySet[Prediction]:

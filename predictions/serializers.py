@@ -93,3 +93,11 @@ class ErrorSerializer(serializers.Serializer):
 
     detail = serializers.CharField()
     code = serializers.CharField(required=False)
+
+
+class JokerSerializer(serializers.Serializer):
+    """A fan's joker: their points on `match` count twice (one per stage)."""
+
+    match = serializers.CharField(source="match.slug")
+    stage = serializers.CharField(source="stage.slug")
+    updated_at = serializers.DateTimeField()

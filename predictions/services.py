@@ -14,8 +14,16 @@ from django.utils import timezone
 from core.errors import DomainError
 from matches.models import Match, MatchStatus, Player
 from matches.selectors import match_share_locked
-from predictions import leaderboard
-from predictions.models import Kind, League, LeagueInvite, LeagueMember, Prediction, UserScore
+from predictions import leaderboard, scoring
+from predictions.models import (
+    Joker,
+    Kind,
+    League,
+    LeagueInvite,
+    LeagueMember,
+    Prediction,
+    UserScore,
+)
 
 
 class PredictionError(DomainError):
@@ -80,6 +88,49 @@ def prediction_submit(
         return Prediction.objects.update_or_create(
             user=user, match=locked, kind=kind, defaults=fields
         )
+
+
+# ---- jokers --------------------------------------------------------------------------------
+
+
+def joker_play(*, user: AbstractBaseUser, match: Match) -> tuple[Joker, bool]:
+    """Put the fan's joker for the match's stage on the match (doubling their points on it);
+    moves it from another match of the stage unless that one has kicked off. Returns the
+    joker and whether it changed."""
+    if not scoring.rules_for(match).jokers:
+        raise PredictionError("this competition has no jokers", status=409)
+    with transaction.atomic():
+        locked = match_share_locked(match.pk)
+        if prediction_locked(locked):
+            raise PredictionError("this match has kicked off", status=409)
+        joker = Joker.objects.select_for_update().filter(user=user, stage_id=match.stage_id).first()
+        if joker is None:
+            try:
+                with transaction.atomic():
+                    return Joker.objects.create(
+                        user=user, match=match, stage_id=match.stage_id
+                    ), True
+            except IntegrityError:  # a concurrent request of the same fan placed it first
+                joker = Joker.objects.select_for_update().get(user=user, stage_id=match.stage_id)
+        if joker.match_id == match.pk:
+            return joker, False
+        # The shared lock orders this against the other match's kick-off.
+        if prediction_locked(match_share_locked(joker.match_id)):
+            raise PredictionError(
+                "your joker for this round is on a match that has kicked off", status=409
+            )
+        joker.match = match
+        joker.save(update_fields=["match", "updated_at"])
+        return joker, True
+
+
+def joker_withdraw(*, user: AbstractBaseUser, match: Match) -> None:
+    with transaction.atomic():
+        if prediction_locked(match_share_locked(match.pk)):
+            raise PredictionError("this match has kicked off", status=409)
+        deleted, _ = Joker.objects.filter(user=user, match=match).delete()
+    if not deleted:
+        raise PredictionError("no joker on this match", status=404)
 
 
 # ---- leagues -------------------------------------------------------------------------------

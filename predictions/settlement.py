@@ -53,12 +53,52 @@ def settlement_begin(*, match_id: int) -> tuple[SettlementRun | None, list[int]]
         run, created = SettlementRun.objects.get_or_create(
             match=match,
             result_version=match.result_version,
-            defaults={"void": match.status in scoring.VOID_STATUSES},
+            defaults={"void": match.status in scoring.VOID_STATUSES, "bonuses": bonuses(match)},
         )
         if created:
             _create_chunks(run)
     pending = run.chunks.exclude(state=State.DONE).values_list("id", flat=True)
     return run, list(pending)
+
+
+def bonuses(match: Match) -> dict[str, int]:
+    """The rarity bonus per kind at the match's current result, from the whole match's
+    counters (right picks and all picks of each kind)."""
+    rules = scoring.rules_for(match)
+    result = scoring.match_result(match, rules)
+    if not rules.rarity_bonus or result.void:
+        return {}
+    hit, params = scoring.hit_sql(result)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""SELECT p.kind, count(*) FILTER (WHERE {hit}), count(*)
+                FROM predictions_prediction p WHERE p.match_id = %s GROUP BY p.kind""",
+            [*params, match.pk],
+        )
+        counts = {kind: (right, total) for kind, right, total in cursor.fetchall()}
+    return scoring.rarity_bonuses(counts, rules)
+
+
+# The prediction row `p` with its fan's joker on the match, if any, as `j`.
+JOKER_JOIN = (
+    """LEFT JOIN predictions_joker j ON j.match_id = p.match_id AND j.user_id = p.user_id"""
+)
+JOKER_PLAYED = "j.id IS NOT NULL"
+
+
+def points_now(match: Match) -> dict[int, int]:
+    """Each fan's points on the match if it ended in its current state, by the settlement
+    statement's own expression (for checks: tests, benchmarks)."""
+    rules = scoring.rules_for(match)
+    result = scoring.match_result(match, rules)
+    points, params = scoring.points_sql(result, rules, bonus=bonuses(match), joker=JOKER_PLAYED)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""SELECT p.user_id, SUM({points}) FROM predictions_prediction p {JOKER_JOIN}
+                WHERE p.match_id = %s GROUP BY p.user_id""",
+            [*params, match.pk],
+        )
+        return dict(cursor.fetchall())
 
 
 def _create_chunks(run: SettlementRun) -> None:
@@ -88,7 +128,7 @@ def _create_chunks(run: SettlementRun) -> None:
 _SETTLE_SQL = """
 WITH scored AS (
     SELECT p.id, p.user_id, p.points AS old_points, p.status, {points} AS new_points
-    FROM predictions_prediction p
+    FROM predictions_prediction p {joker}
     WHERE p.match_id = %s AND p.user_id BETWEEN %s AND %s AND p.settled_version < %s
 ), updated AS (
     UPDATE predictions_prediction p
@@ -176,13 +216,12 @@ def _score(chunk: SettlementChunk) -> _Scored:
         return _Scored(totals=[], match_points=[])  # a newer result: its run scores these
     rules = scoring.rules_for(match)
     result = scoring.match_result(match, rules)
-    points, params = scoring.points_sql(result, rules)
+    points, params = scoring.points_sql(result, rules, bonus=run.bonuses, joker=JOKER_PLAYED)
     status = Prediction.Status.VOID if result.void else Prediction.Status.SETTLED
     args = [*params, match.pk, chunk.user_from, chunk.user_to, run.result_version]
+    sql = _SETTLE_SQL.format(points=points, joker=JOKER_JOIN)
     with connection.cursor() as cursor:
-        cursor.execute(
-            _SETTLE_SQL.format(points=points), [*args, run.result_version, status, status]
-        )
+        cursor.execute(sql, [*args, run.result_version, status, status])
         rows = cursor.fetchall()
     return _Scored(
         rows=sum(n for *_, n in rows),

@@ -20,6 +20,7 @@ from predictions.serializers import (
     ErrorSerializer,
     InviteRequestSerializer,
     JoinSerializer,
+    JokerSerializer,
     LeagueSerializer,
     PickSerializer,
     PredictionSerializer,
@@ -62,6 +63,48 @@ class PredictionPutView(APIView):
         )
         code = status.HTTP_201_CREATED if created else status.HTTP_200_OK
         return Response(PredictionSerializer(prediction).data, status=code)
+
+
+class JokerView(APIView):
+    permission_classes = [Auth]
+
+    @extend_schema(
+        request=None,
+        responses={
+            200: JokerSerializer,
+            201: JokerSerializer,
+            409: rule_error(
+                "kicked off, the joker of this round is on a match that has, or "
+                "the competition has no jokers"
+            ),
+        },
+    )
+    def put(self, request: Request, slug: str) -> Response:
+        """Play your joker of this match's stage on it (moves it from another match of the
+        stage that has not kicked off); your points on the match count twice."""
+        joker, changed = services.joker_play(user=request.user, match=_match(slug))
+        code = status.HTTP_201_CREATED if changed else status.HTTP_200_OK
+        return Response(JokerSerializer(joker).data, status=code)
+
+    @extend_schema(
+        responses={
+            204: None,
+            404: rule_error("no joker on this match"),
+            409: rule_error("kicked off"),
+        }
+    )
+    def delete(self, request: Request, slug: str) -> Response:
+        services.joker_withdraw(user=request.user, match=_match(slug))
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class MyJokersView(APIView):
+    permission_classes = [Auth]
+
+    @extend_schema(responses=JokerSerializer(many=True))
+    def get(self, request: Request) -> Response:
+        jokers = selectors.own_jokers(request.user)
+        return Response(JokerSerializer(jokers, many=True).data)
 
 
 class MyPredictionsView(ListAPIView):

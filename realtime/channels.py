@@ -13,7 +13,9 @@ _PATTERNS = {
     "prediction": re.compile(r"prediction:(global)"),
     "leaderboard": re.compile(r"leaderboard:([a-z0-9:-]{1,64})"),
     "user": re.compile(r"user:(\d{1,12})"),
+    "trending": re.compile(r"(trending)"),
 }
+TRENDING_CHANNEL = "trending"
 PUBSUB_PREFIX = "rt:"
 
 

@@ -30,6 +30,7 @@ FrameType = Literal[
     "lb",
     "points",
     "prov",
+    "trend",
 ]
 
 

@@ -18,6 +18,8 @@ ALLOWED: dict[str, set[str]] = {
     "chat": {"core", "realtime", "matches", "predictions"},
     "notifications": {"core", "realtime", "matches", "predictions"},
     "webapp": {"core", "realtime"},
+    # Trending reads live matches' state, chat rates and watchers, all from Redis.
+    "trending": {"core", "realtime", "chat.live", "chat.selectors"},
     # The socket server sits on top, and reaches the domains only through their selectors
     # (and chat's Redis side, which its `say` and room shards run on).
     "gateway": {
@@ -30,7 +32,7 @@ ALLOWED: dict[str, set[str]] = {
 }
 PROJECT = {
     "core", "realtime", "matches", "predictions", "chat", "notifications", "gateway", "webapp",
-    "livescore",
+    "trending", "livescore",
 }  # fmt: skip
 
 

@@ -6,158 +6,353 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('auth', '0012_alter_user_first_name_max_length'),
-        ('matches', '0003_possession'),
+        ("auth", "0012_alter_user_first_name_max_length"),
+        ("matches", "0003_possession"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='UserScore',
+            name="UserScore",
             fields=[
-                ('user', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, primary_key=True, related_name='score', serialize=False, to=settings.AUTH_USER_MODEL)),
-                ('points', models.IntegerField(default=0)),
-                ('version', models.BigIntegerField(default=0)),
+                (
+                    "user",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        primary_key=True,
+                        related_name="score",
+                        serialize=False,
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                ("points", models.IntegerField(default=0)),
+                ("version", models.BigIntegerField(default=0)),
             ],
         ),
         migrations.CreateModel(
-            name='League',
+            name="League",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=80)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('owner', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='owned_leagues', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=80)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "owner",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="owned_leagues",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='LeagueMember',
+            name="LeagueMember",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('joined_at', models.DateTimeField(auto_now_add=True)),
-                ('league', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='memberships', to='predictions.league')),
-                ('user', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("joined_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "league",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="memberships",
+                        to="predictions.league",
+                    ),
+                ),
+                (
+                    "user",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, to=settings.AUTH_USER_MODEL
+                    ),
+                ),
             ],
         ),
         migrations.AddField(
-            model_name='league',
-            name='members',
-            field=models.ManyToManyField(related_name='leagues', through='predictions.LeagueMember', to=settings.AUTH_USER_MODEL),
+            model_name="league",
+            name="members",
+            field=models.ManyToManyField(
+                related_name="leagues",
+                through="predictions.LeagueMember",
+                to=settings.AUTH_USER_MODEL,
+            ),
         ),
         migrations.CreateModel(
-            name='Prediction',
+            name="Prediction",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('score', 'Exact final score'), ('winner', 'Match winner'), ('first_scorer', 'First goal scorer'), ('possession', 'Home possession band')], max_length=12)),
-                ('home_goals', models.PositiveSmallIntegerField(blank=True, null=True)),
-                ('away_goals', models.PositiveSmallIntegerField(blank=True, null=True)),
-                ('outcome', models.CharField(blank=True, choices=[('H', 'Home win'), ('D', 'Draw'), ('A', 'Away win')], max_length=1)),
-                ('no_goal', models.BooleanField(default=False)),
-                ('band', models.PositiveSmallIntegerField(blank=True, choices=[(1, '0-39%'), (2, '40-49%'), (3, '50-59%'), (4, '60-100%')], null=True)),
-                ('points', models.IntegerField(default=0)),
-                ('settled_version', models.PositiveIntegerField(default=0)),
-                ('status', models.CharField(choices=[('open', 'Open'), ('settled', 'Settled'), ('void', 'Void')], default='open', max_length=8)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('match', models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name='predictions', to='matches.match')),
-                ('player', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, to='matches.player')),
-                ('user', models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.CASCADE, to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("score", "Exact final score"),
+                            ("winner", "Match winner"),
+                            ("first_scorer", "First goal scorer"),
+                            ("possession", "Home possession band"),
+                        ],
+                        max_length=12,
+                    ),
+                ),
+                ("home_goals", models.PositiveSmallIntegerField(blank=True, null=True)),
+                ("away_goals", models.PositiveSmallIntegerField(blank=True, null=True)),
+                (
+                    "outcome",
+                    models.CharField(
+                        blank=True,
+                        choices=[("H", "Home win"), ("D", "Draw"), ("A", "Away win")],
+                        max_length=1,
+                    ),
+                ),
+                ("no_goal", models.BooleanField(default=False)),
+                (
+                    "band",
+                    models.PositiveSmallIntegerField(
+                        blank=True,
+                        choices=[(1, "0-39%"), (2, "40-49%"), (3, "50-59%"), (4, "60-100%")],
+                        null=True,
+                    ),
+                ),
+                ("points", models.IntegerField(default=0)),
+                ("settled_version", models.PositiveIntegerField(default=0)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[("open", "Open"), ("settled", "Settled"), ("void", "Void")],
+                        default="open",
+                        max_length=8,
+                    ),
+                ),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "match",
+                    models.ForeignKey(
+                        db_index=False,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="predictions",
+                        to="matches.match",
+                    ),
+                ),
+                (
+                    "player",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        to="matches.player",
+                    ),
+                ),
+                (
+                    "user",
+                    models.ForeignKey(
+                        db_index=False,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='ScoringRules',
+            name="ScoringRules",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('exact_score', models.PositiveSmallIntegerField(default=10)),
-                ('goal_difference', models.PositiveSmallIntegerField(default=5)),
-                ('score_outcome', models.PositiveSmallIntegerField(default=2)),
-                ('winner', models.PositiveSmallIntegerField(default=3)),
-                ('first_scorer', models.PositiveSmallIntegerField(default=5)),
-                ('possession', models.PositiveSmallIntegerField(default=3)),
-                ('extra_time_counts', models.BooleanField(default=True)),
-                ('penalties_decide_winner', models.BooleanField(default=True)),
-                ('competition', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='scoring_rules', to='matches.competition')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("exact_score", models.PositiveSmallIntegerField(default=10)),
+                ("goal_difference", models.PositiveSmallIntegerField(default=5)),
+                ("score_outcome", models.PositiveSmallIntegerField(default=2)),
+                ("winner", models.PositiveSmallIntegerField(default=3)),
+                ("first_scorer", models.PositiveSmallIntegerField(default=5)),
+                ("possession", models.PositiveSmallIntegerField(default=3)),
+                ("extra_time_counts", models.BooleanField(default=True)),
+                ("penalties_decide_winner", models.BooleanField(default=True)),
+                (
+                    "competition",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="scoring_rules",
+                        to="matches.competition",
+                    ),
+                ),
             ],
             options={
-                'verbose_name_plural': 'scoring rules',
+                "verbose_name_plural": "scoring rules",
             },
         ),
         migrations.CreateModel(
-            name='SettlementRun',
+            name="SettlementRun",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('result_version', models.PositiveIntegerField()),
-                ('void', models.BooleanField(default=False)),
-                ('chunks_total', models.PositiveIntegerField(default=0)),
-                ('chunks_done', models.PositiveIntegerField(default=0)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('finished_at', models.DateTimeField(blank=True, null=True)),
-                ('match', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='settlement_runs', to='matches.match')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("result_version", models.PositiveIntegerField()),
+                ("void", models.BooleanField(default=False)),
+                ("chunks_total", models.PositiveIntegerField(default=0)),
+                ("chunks_done", models.PositiveIntegerField(default=0)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("finished_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "match",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="settlement_runs",
+                        to="matches.match",
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='SettlementChunk',
+            name="SettlementChunk",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('user_from', models.BigIntegerField()),
-                ('user_to', models.BigIntegerField()),
-                ('state', models.CharField(choices=[('pending', 'Pending'), ('scored', 'Scored'), ('done', 'Done')], default='pending', max_length=8)),
-                ('rows', models.PositiveIntegerField(default=0)),
-                ('attempts', models.PositiveSmallIntegerField(default=0)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('run', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='chunks', to='predictions.settlementrun')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("user_from", models.BigIntegerField()),
+                ("user_to", models.BigIntegerField()),
+                (
+                    "state",
+                    models.CharField(
+                        choices=[("pending", "Pending"), ("scored", "Scored"), ("done", "Done")],
+                        default="pending",
+                        max_length=8,
+                    ),
+                ),
+                ("rows", models.PositiveIntegerField(default=0)),
+                ("attempts", models.PositiveSmallIntegerField(default=0)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "run",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="chunks",
+                        to="predictions.settlementrun",
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='LeagueInvite',
+            name="LeagueInvite",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('code', models.CharField(max_length=16, unique=True)),
-                ('expires_at', models.DateTimeField()),
-                ('max_uses', models.PositiveIntegerField(default=50)),
-                ('uses', models.PositiveIntegerField(default=0)),
-                ('league', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='invites', to='predictions.league')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("code", models.CharField(max_length=16, unique=True)),
+                ("expires_at", models.DateTimeField()),
+                ("max_uses", models.PositiveIntegerField(default=50)),
+                ("uses", models.PositiveIntegerField(default=0)),
+                (
+                    "league",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="invites",
+                        to="predictions.league",
+                    ),
+                ),
             ],
             options={
-                'constraints': [models.CheckConstraint(condition=models.Q(('uses__lte', models.F('max_uses'))), name='invite_uses')],
+                "constraints": [
+                    models.CheckConstraint(
+                        condition=models.Q(("uses__lte", models.F("max_uses"))), name="invite_uses"
+                    )
+                ],
             },
         ),
         migrations.AddConstraint(
-            model_name='leaguemember',
-            constraint=models.UniqueConstraint(fields=('league', 'user'), name='league_member_once'),
+            model_name="leaguemember",
+            constraint=models.UniqueConstraint(
+                fields=("league", "user"), name="league_member_once"
+            ),
         ),
         migrations.AddIndex(
-            model_name='prediction',
-            index=models.Index(fields=['match', 'user'], name='prediction_match_user'),
+            model_name="prediction",
+            index=models.Index(fields=["match", "user"], name="prediction_match_user"),
         ),
         migrations.AddConstraint(
-            model_name='prediction',
-            constraint=models.UniqueConstraint(fields=('user', 'match', 'kind'), name='prediction_one_per_kind'),
+            model_name="prediction",
+            constraint=models.UniqueConstraint(
+                fields=("user", "match", "kind"), name="prediction_one_per_kind"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='prediction',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('kind', 'score'), _negated=True), models.Q(('away_goals__isnull', False), ('home_goals__isnull', False)), _connector='OR'), name='prediction_score_has_goals'),
+            model_name="prediction",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(("kind", "score"), _negated=True),
+                    models.Q(("away_goals__isnull", False), ("home_goals__isnull", False)),
+                    _connector="OR",
+                ),
+                name="prediction_score_has_goals",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='prediction',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('kind', 'winner'), _negated=True), models.Q(('outcome', ''), _negated=True), _connector='OR'), name='prediction_winner_has_outcome'),
+            model_name="prediction",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(("kind", "winner"), _negated=True),
+                    models.Q(("outcome", ""), _negated=True),
+                    _connector="OR",
+                ),
+                name="prediction_winner_has_outcome",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='prediction',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('kind', 'first_scorer'), _negated=True), ('player__isnull', False), ('no_goal', True), _connector='OR'), name='prediction_scorer_has_player'),
+            model_name="prediction",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(("kind", "first_scorer"), _negated=True),
+                    ("player__isnull", False),
+                    ("no_goal", True),
+                    _connector="OR",
+                ),
+                name="prediction_scorer_has_player",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='prediction',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('kind', 'possession'), _negated=True), ('band__isnull', False), _connector='OR'), name='prediction_possession_has_band'),
+            model_name="prediction",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(("kind", "possession"), _negated=True),
+                    ("band__isnull", False),
+                    _connector="OR",
+                ),
+                name="prediction_possession_has_band",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='settlementrun',
-            constraint=models.UniqueConstraint(fields=('match', 'result_version'), name='settlement_run_once'),
+            model_name="settlementrun",
+            constraint=models.UniqueConstraint(
+                fields=("match", "result_version"), name="settlement_run_once"
+            ),
         ),
         migrations.AddIndex(
-            model_name='settlementchunk',
-            index=models.Index(fields=['state', 'updated_at'], name='settlement_chunk_state'),
+            model_name="settlementchunk",
+            index=models.Index(fields=["state", "updated_at"], name="settlement_chunk_state"),
         ),
     ]

@@ -19,5 +19,7 @@ class Migration(migrations.Migration):
     dependencies = [("predictions", "0001_initial")]
 
     operations = [
-        migrations.RunPython(_fillfactor("SET (fillfactor = 50)"), _fillfactor("RESET (fillfactor)")),
+        migrations.RunPython(
+            _fillfactor("SET (fillfactor = 50)"), _fillfactor("RESET (fillfactor)")
+        ),
     ]

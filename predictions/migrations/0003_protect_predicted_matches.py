@@ -5,16 +5,20 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('matches', '0004_durable_feed'),
-        ('predictions', '0002_prediction_fillfactor'),
+        ("matches", "0004_durable_feed"),
+        ("predictions", "0002_prediction_fillfactor"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='prediction',
-            name='match',
-            field=models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.PROTECT, related_name='predictions', to='matches.match'),
+            model_name="prediction",
+            name="match",
+            field=models.ForeignKey(
+                db_index=False,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="predictions",
+                to="matches.match",
+            ),
         ),
     ]

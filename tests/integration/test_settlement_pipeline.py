@@ -10,9 +10,9 @@ from django.conf import settings
 from django.contrib.auth.models import User
 from rest_framework.authtoken.models import Token
 
+from core.redis import client as redis_client
 from matches.models import MatchStatus
 from matches.services import match_change_status, match_record_goal
-from core.redis import client as redis_client
 from predictions import leaderboard, provisional, settlement
 from predictions.models import Kind, SettlementChunk, SettlementRun, UserScore
 from tests.feedclient import feed_event

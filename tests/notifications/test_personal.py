@@ -31,6 +31,15 @@ def receiver(tmp_path_factory) -> Iterator[Receiver]:
 
 
 @pytest.fixture(autouse=True)
+def empty_boards(db) -> None:
+    """Ranks in pushes come from the boards: none left over from other modules' tests."""
+    from predictions import leaderboard
+
+    leaderboard.drop()
+    leaderboard.mark_built()
+
+
+@pytest.fixture(autouse=True)
 def push_settings(receiver) -> Iterator[None]:
     receiver.reset()
     with override_settings(VAPID_PRIVATE_KEY=new_pair()[0], PUSH_ALLOW_LOCAL_ENDPOINTS=True):

@@ -5,7 +5,6 @@ import random
 
 import pytest
 from django.contrib.auth.models import User
-from django.db import connection
 from rest_framework.test import APIClient
 
 from core.redis import client as redis_client
@@ -13,8 +12,8 @@ from matches import feed, simulator
 from matches.models import EventKind, Match, MatchStatus
 from matches.services import match_change_status, match_record_goal, match_set_possession
 from matches.worldcup import worldcup_load
-from predictions import leaderboard, provisional, scoring
-from predictions.models import Kind, LeagueMember, UserScore
+from predictions import leaderboard, provisional, settlement
+from predictions.models import Joker, Kind, LeagueMember, ScoringRules, UserScore
 from predictions.services import league_create
 from realtime.channels import pubsub_name, user_channel
 from tests.conftest import make_player
@@ -31,15 +30,7 @@ def if_it_ended_now(match: Match) -> dict[int, int]:
     """Each fan's points on the match by the settlement statement's own SQL expression, at
     the match's current state."""
     match.refresh_from_db()
-    rules = scoring.rules_for(match)
-    points, params = scoring.points_sql(scoring.match_result(match, rules), rules)
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT p.user_id, SUM({points}) FROM predictions_prediction p"
-            " WHERE p.match_id = %s GROUP BY p.user_id",
-            [*params, match.pk],
-        )
-        return dict(cursor.fetchall())
+    return settlement.points_now(match)
 
 
 def random_predictions(match: Match, fans: list[User], seed: int = 7) -> None:
@@ -63,6 +54,12 @@ def replayed_final(db):
     source = Match.objects.get(slug="arg-vs-fra-2022-12-18")
     replay = simulator.replay_create(source=source, lead_seconds=600)
     fans = [User.objects.create_user(f"prov{n}") for n in range(60)]
+    # The whole game: the final counts three times, right picks earn up to 6 for rarity, and
+    # every third fan plays their joker on it.
+    ScoringRules.objects.create(
+        competition=replay.competition, rarity_bonus=6, stage_multipliers={"final": 3}
+    )
+    Joker.objects.bulk_create(Joker(user=f, match=replay, stage=replay.stage) for f in fans[::3])
     # A settled past: fans start from different totals, so ranks are not all ties.
     UserScore.objects.bulk_create(
         UserScore(user=f, points=3 * (n % 7), version=1) for n, f in enumerate(fans)
@@ -107,6 +104,7 @@ def test_provisional_equals_settlement_at_every_state_of_the_replayed_final(repl
             assert board(leaderboard.match_scope(match.slug)) == boards_before_var
 
     assert match.status == MatchStatus.FINISHED and checked > 20
+    assert settlement.bonuses(match)  # the rarity bonus took part
     last, last_global = board(leaderboard.match_scope(match.slug)), board(leaderboard.GLOBAL)
     settle(match)
     assert leaderboard.all_points(leaderboard.match_scope(match.slug)) == last

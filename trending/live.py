@@ -1,0 +1,85 @@
+"""Trending matches: the signals of every live match read from Redis, scored, stored in one
+sorted set and pushed on the `trending` channel when the order changes."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from chat import live as chat_live
+from chat.selectors import match_rooms
+from core.redis import client
+from realtime.channels import LIVE_INDEX_KEY, TRENDING_CHANNEL, presence_key, snapshot_key
+from realtime.frames import Frame
+from realtime.publish import publish_now
+from trending.excitement import Signals, excitement
+
+TRENDING_KEY = "trending:score"  # sorted set: live match slug -> excitement
+SUMMARY_KEY = "trending:summary"  # hash: slug -> {"h","a","s","m","x"} as JSON
+LAST_KEY = "trending:last"  # the order last published
+TOP = 20
+GOAL_FRAMES = frozenset({"goal"})
+VAR_FRAMES = frozenset({"var", "disallow"})
+
+
+def _signals(snapshot: dict[str, Any], watchers: int, chat_rate: float) -> Signals:
+    events = snapshot.get("ev") or []
+    disallowed = {e.get("ref") for e in events if e.get("t") == "disallow"}
+    return Signals(
+        watchers=watchers,
+        chat_per_second=chat_rate,
+        score=tuple(snapshot.get("s") or (0, 0)),  # type: ignore[arg-type]
+        minute=int(snapshot.get("m") or 0),
+        goal_minutes=[
+            int(e.get("m") or 0)
+            for e in events
+            if e.get("t") in GOAL_FRAMES and e.get("seq") not in disallowed
+        ],
+        var_minutes=[int(e.get("m") or 0) for e in events if e.get("t") in VAR_FRAMES],
+    )
+
+
+def trending_refresh() -> list[str]:
+    """Score every live match; store the board; publish it if the order changed. Returns
+    the slugs, most exciting first."""
+    r = client()
+    slugs = [s.decode() for s in r.zrange(LIVE_INDEX_KEY, 0, -1)]
+    rooms = match_rooms(slugs)
+    pipe = r.pipeline(transaction=False)
+    for slug in slugs:
+        pipe.hget(snapshot_key(slug), "text")
+        pipe.hvals(presence_key(slug))
+    replies = pipe.execute()
+    rates = chat_live.recent_rates(r, [rooms.get(slug) for slug in slugs])
+    scored: dict[str, float] = {}
+    summary: dict[str, str] = {}
+    for i, slug in enumerate(slugs):
+        text, counts = replies[2 * i], replies[2 * i + 1]
+        if not text:
+            continue
+        snapshot = json.loads(text).get("d") or {}
+        signals = _signals(snapshot, sum(int(c) for c in counts), rates[i])
+        scored[slug] = excitement(signals)
+        summary[slug] = json.dumps(
+            {"h": snapshot.get("h"), "a": snapshot.get("a"), "s": list(signals.score),
+             "m": signals.minute, "w": signals.watchers, "x": scored[slug]},
+            separators=(",", ":"),
+        )  # fmt: skip
+    order = sorted(scored, key=lambda s: (-scored[s], s))[:TOP]
+    pipe = r.pipeline(transaction=True)
+    pipe.delete(TRENDING_KEY, SUMMARY_KEY)
+    if scored:
+        pipe.zadd(TRENDING_KEY, scored)
+        pipe.hset(SUMMARY_KEY, mapping=summary)
+    pipe.getset(LAST_KEY, ",".join(order))
+    *_, last = pipe.execute()
+    if (last or b"").decode() != ",".join(order):
+        top = [{"slug": s, **json.loads(summary[s])} for s in order]
+        publish_now(Frame(TRENDING_CHANNEL, "trend", {"m": top}))
+    return order
+
+
+def trending_list(n: int = TOP) -> list[dict[str, Any]]:
+    """The stored board, most exciting first (what REST serves)."""
+    rows = [{"slug": s.decode(), **json.loads(v)} for s, v in client().hgetall(SUMMARY_KEY).items()]
+    return sorted(rows, key=lambda row: (-row["x"], row["slug"]))[:n]

@@ -1,0 +1,5 @@
+from django.urls import path
+
+from trending import views
+
+urlpatterns = [path("trending/", views.TrendingView.as_view())]
