@@ -19,12 +19,13 @@ from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
 
-from matches import services
+from matches import bracket, services
 from matches.models import (
     GOAL_KINDS,
     Competition,
     EventKind,
     FeedEvent,
+    Fixture,
     Match,
     MatchEvent,
     MatchStatus,
@@ -165,11 +166,39 @@ class ShootoutForm(_TeamPlayerForm):
         )
 
 
+class KickoffForm(forms.Form):
+    """A delayed kick-off, or a postponed match's new date (predictions lock at it)."""
+
+    kickoff = forms.DateTimeField(help_text="UTC, e.g. 2026-12-18 15:30")
+    reason = forms.CharField(max_length=120, required=False)
+
+    def __init__(self, *args: Any, match: Match, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+
+    def apply(self, match: Match) -> services.Recorded:
+        d = self.cleaned_data
+        event = services.match_move_kickoff(match=match, kickoff=d["kickoff"], reason=d["reason"])
+        return services.Recorded(event, created=True)
+
+
+class ReplayForm(forms.Form):
+    """An abandoned or cancelled match played again, as a new match."""
+
+    kickoff = forms.DateTimeField(help_text="UTC, e.g. 2026-12-20 15:00")
+
+    def __init__(self, *args: Any, match: Match, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+
+    def apply(self, match: Match) -> services.Recorded:
+        services.match_schedule_replay(match=match, kickoff=self.cleaned_data["kickoff"])
+        return services.Recorded(match.events.order_by("-seq").first(), created=True)
+
+
 def _check_new_match(clean: Any) -> Any:
     """The admin form's clean, then the services' rules for a new match, as form errors."""
 
-    def checked() -> Any:
-        data = clean()
+    def checked(form: forms.Form) -> Any:
+        data = clean(form)
         if all(data.get(k) for k in ("home", "away", "kickoff")):
             try:
                 services.match_check_new(
@@ -182,12 +211,27 @@ def _check_new_match(clean: Any) -> Any:
     return checked
 
 
+def _check_kickoff_move(clean: Any, match: Match) -> Any:
+    """A kick-off moves only before the match starts: otherwise a form error, not a 500."""
+
+    def checked(form: forms.Form) -> Any:
+        data = clean(form)
+        moved = data.get("kickoff") and data["kickoff"] != match.kickoff
+        if moved and match.status not in (MatchStatus.SCHEDULED, MatchStatus.POSTPONED):
+            raise forms.ValidationError(f"a {match.status} match's kick-off cannot move")
+        return data
+
+    return checked
+
+
 CONSOLE_FORMS: dict[str, type[forms.Form]] = {
     "status": StatusForm,
     "goal": GoalForm,
     "incident": IncidentForm,
     "disallow": DisallowForm,
     "shootout": ShootoutForm,
+    "kickoff": KickoffForm,
+    "replay": ReplayForm,
 }
 
 
@@ -232,6 +276,8 @@ class MatchAdmin(admin.ModelAdmin):
         form = super().get_form(request, obj, **kwargs)
         if obj is None:
             form.clean = _check_new_match(form.clean)
+        else:
+            form.clean = _check_kickoff_move(form.clean, obj)
         return form
 
     def save_model(self, request: HttpRequest, obj: Match, form: Any, change: bool) -> None:
@@ -344,3 +390,56 @@ class FeedEventAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+
+@admin.register(Fixture)
+class FixtureAdmin(admin.ModelAdmin):
+    """Knockout fixtures: sides the results decide fill in by themselves; an operator sets
+    the ones the data cannot (fair play, lots, an unlisted best-thirds combination)."""
+
+    list_display = [
+        "number",
+        "stage",
+        "home_label",
+        "home_team",
+        "away_label",
+        "away_team",
+        "match",
+    ]
+    list_filter = ["competition", "stage"]
+    list_select_related = ["stage", "home_team", "away_team", "match"]
+    fields = ["competition", "number", "stage", "kickoff", "venue", "home_source", "home_team",
+              "away_source", "away_team", "match"]  # fmt: skip
+
+    @admin.display(description="home from")
+    def home_label(self, fixture: Fixture) -> str:
+        return bracket.source_label(fixture.home_source)
+
+    @admin.display(description="away from")
+    def away_label(self, fixture: Fixture) -> str:
+        return bracket.source_label(fixture.away_source)
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Fixture | None = None) -> list[str]:
+        fixed = ["competition", "number", "stage", "kickoff", "venue", "home_source",
+                 "away_source", "match"]  # fmt: skip
+        if obj is not None and obj.match_id is not None:
+            return [*fixed, "home_team", "away_team"]
+        return fixed
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # fixtures come from the competition's structure (the loader)
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return request.user.has_perm("matches.operate_match")
+
+    def save_model(self, request: HttpRequest, obj: Fixture, form: Any, change: bool) -> None:
+        """Through the bracket service, which creates the match once both teams are set."""
+        stored = Fixture.objects.get(pk=obj.pk)
+        try:
+            bracket.fixture_set_team(
+                fixture=stored,
+                home=form.cleaned_data.get("home_team"),
+                away=form.cleaned_data.get("away_team"),
+            )
+        except services.MatchRuleError as exc:
+            self.message_user(request, f"Not saved: {exc}", messages.ERROR)

@@ -33,6 +33,8 @@ FRAME_TYPE: dict[str, FrameType] = {
     K.PERIOD_END: "status",
     K.FULL_TIME: "status",
     K.STATUS: "status",
+    K.KICKOFF_TIME: "status",
+    K.REPLAY_SCHEDULED: "status",
     K.POSSESSION: "stat",
 }
 GOAL_FLAG = {K.OWN_GOAL: "og", K.PENALTY_GOAL: "pen"}
@@ -94,6 +96,11 @@ def event_data(event: MatchEvent, state: MatchState) -> dict[str, Any]:
         data = {"pos": int(event.detail or 0)}
     elif kind == K.SHOOTOUT_KICK:
         data.update(ok=int(bool(event.scored)), ps=list(state.pens) if state.pens else None)
+    elif kind == K.KICKOFF_TIME:  # detail: "<new kick-off, ISO> <reason>"
+        kickoff, _, reason = event.detail.partition(" ")
+        data = {"st": event.status, "ko": kickoff, "r": reason[:60] or None}
+    elif kind == K.REPLAY_SCHEDULED:
+        data = {"st": event.status, "rp": event.detail, "s": list(state.score)}
     else:  # kick-off, periods, full time, other status changes
         data = {"st": event.status, "m": event.minute, "s": list(state.score)}
     return compact(data)

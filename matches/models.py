@@ -79,6 +79,7 @@ class MatchStatus(models.TextChoices):
     SECOND_HALF = "second_half", "Second half"
     EXTRA_TIME = "extra_time", "Extra time"
     PENALTIES = "penalties", "Penalty shootout"
+    SUSPENDED = "suspended", "Suspended"  # play stopped (weather, crowd); resumes or abandons
     FINISHED = "finished", "Finished"
     POSTPONED = "postponed", "Postponed"
     ABANDONED = "abandoned", "Abandoned"
@@ -92,6 +93,7 @@ LIVE_STATUSES = frozenset(
         MatchStatus.SECOND_HALF,
         MatchStatus.EXTRA_TIME,
         MatchStatus.PENALTIES,
+        MatchStatus.SUSPENDED,
     }
 )
 # A match ended without a result: its predictions are void (docs/scoring.md).
@@ -119,6 +121,10 @@ class Match(models.Model):
         null=True, blank=True, help_text="home team's ball possession, percent"
     )
     started_at = models.DateTimeField(null=True, blank=True)
+    # An abandoned (or cancelled) match's replay is a new match, with its own predictions.
+    replay_of = models.OneToOneField(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="replay"
+    )
     # Last event number on this match's channel; assigned under the row lock (ARCHITECTURE 3).
     seq = models.PositiveIntegerField(default=0)
     # Grows at full time and at every later correction of the result (ARCHITECTURE 8).
@@ -151,6 +157,38 @@ class Match(models.Model):
         return self.status in LIVE_STATUSES
 
 
+class Fixture(models.Model):
+    """A knockout match as the competition's structure defines it, before and after its
+    teams are known (matches/bracket.py, docs/tournament.md)."""
+
+    competition = models.ForeignKey(Competition, on_delete=models.CASCADE, related_name="fixtures")
+    number = models.PositiveSmallIntegerField(help_text="the competition's match number")
+    stage = models.ForeignKey(Stage, on_delete=models.PROTECT, related_name="fixtures")
+    kickoff = models.DateTimeField()
+    venue = models.CharField(max_length=120, blank=True)
+    home_source = models.CharField(max_length=16, help_text="1A, 2B, 3ABCDF, W73, L101")
+    away_source = models.CharField(max_length=16)
+    home_team = models.ForeignKey(
+        Team, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    away_team = models.ForeignKey(
+        Team, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    # Created once both teams are known.
+    match = models.OneToOneField(
+        Match, null=True, blank=True, on_delete=models.SET_NULL, related_name="fixture"
+    )
+
+    class Meta:
+        ordering = ["competition", "number"]
+        constraints = [
+            models.UniqueConstraint(fields=["competition", "number"], name="fixture_number_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Match {self.number}: {self.home_source} v {self.away_source}"
+
+
 class EventKind(models.TextChoices):
     KICKOFF = "kickoff", "Kick-off"
     GOAL = "goal", "Goal"
@@ -167,6 +205,8 @@ class EventKind(models.TextChoices):
     SHOOTOUT_KICK = "shootout_kick", "Shootout kick"
     FULL_TIME = "full_time", "Full time"
     STATUS = "status", "Status change"
+    KICKOFF_TIME = "kickoff_time", "Kick-off time moved"  # detail: new kick-off, reason
+    REPLAY_SCHEDULED = "replay_scheduled", "Replay scheduled"  # detail: the replay's slug
     POSSESSION = "possession", "Possession"
 
 

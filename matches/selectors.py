@@ -7,11 +7,17 @@ it writes the rebuilt live state to Redis when it finds none, as its name says.
 from django.db.models import Prefetch, QuerySet
 
 from matches.live import live_snapshot_or_rebuild
-from matches.models import Competition, Match, MatchEvent, Player, Team
+from matches.models import Competition, Fixture, Match, MatchEvent, Player, Team
 
 
 def competition_list() -> QuerySet[Competition]:
     return Competition.objects.prefetch_related("stages")
+
+
+def competition_fixtures(competition: Competition) -> QuerySet[Fixture]:
+    return Fixture.objects.filter(competition=competition).select_related(
+        "stage", "home_team", "away_team", "match"
+    )
 
 
 def team_list() -> QuerySet[Team]:

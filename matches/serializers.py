@@ -1,9 +1,19 @@
 from typing import Any
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from matches.feed import MAX_BATCH, MAX_SEQ
-from matches.models import Competition, Match, MatchEvent, MatchStatus, Player, Stage, Team
+from matches.models import (
+    Competition,
+    Fixture,
+    Match,
+    MatchEvent,
+    MatchStatus,
+    Player,
+    Stage,
+    Team,
+)
 from matches.selectors import match_team
 from matches.services import COMMAND_KINDS, EventCommand
 
@@ -186,3 +196,39 @@ class FeedBatchSerializer(serializers.Serializer):
         if unknown := sorted(slugs - known):
             raise serializers.ValidationError(f"unknown matches: {', '.join(unknown)}")
         return events
+
+
+class FixtureSideSerializer(serializers.Serializer):
+    source = serializers.CharField(help_text="1A, 2B, 3ABCDF, W73, L101")
+    label = serializers.CharField(help_text='e.g. "Winner Group A", "Winner Match 73"')
+    team = serializers.CharField(allow_null=True, help_text="team code once known")
+
+
+class FixtureSerializer(serializers.Serializer):
+    number = serializers.IntegerField()
+    stage = serializers.CharField(source="stage.slug")
+    kickoff = serializers.DateTimeField()
+    venue = serializers.CharField()
+    home = serializers.SerializerMethodField()
+    away = serializers.SerializerMethodField()
+    match = serializers.SerializerMethodField(
+        help_text="the match's slug once both teams are known"
+    )
+
+    @extend_schema_field(FixtureSideSerializer)
+    def get_home(self, fixture: Fixture) -> dict:
+        return _side(fixture.home_source, fixture.home_team)
+
+    @extend_schema_field(FixtureSideSerializer)
+    def get_away(self, fixture: Fixture) -> dict:
+        return _side(fixture.away_source, fixture.away_team)
+
+    @extend_schema_field({"type": "string", "nullable": True})
+    def get_match(self, fixture: Fixture) -> str | None:
+        return fixture.match.slug if fixture.match else None
+
+
+def _side(source: str, team: Team | None) -> dict:
+    from matches.bracket import source_label
+
+    return {"source": source, "label": source_label(source), "team": team.code if team else None}

@@ -51,11 +51,13 @@ class Recorded:
 TRANSITIONS: dict[str, frozenset[str]] = {
     S.SCHEDULED: frozenset({S.FIRST_HALF, S.POSTPONED, S.CANCELLED}),
     S.POSTPONED: frozenset({S.SCHEDULED, S.CANCELLED}),
-    S.FIRST_HALF: frozenset({S.HALF_TIME, S.ABANDONED}),
-    S.HALF_TIME: frozenset({S.SECOND_HALF, S.ABANDONED}),
-    S.SECOND_HALF: frozenset({S.EXTRA_TIME, S.PENALTIES, S.FINISHED, S.ABANDONED}),
-    S.EXTRA_TIME: frozenset({S.PENALTIES, S.FINISHED, S.ABANDONED}),
-    S.PENALTIES: frozenset({S.FINISHED, S.ABANDONED}),
+    S.FIRST_HALF: frozenset({S.HALF_TIME, S.SUSPENDED, S.ABANDONED}),
+    S.HALF_TIME: frozenset({S.SECOND_HALF, S.SUSPENDED, S.ABANDONED}),
+    S.SECOND_HALF: frozenset({S.EXTRA_TIME, S.PENALTIES, S.FINISHED, S.SUSPENDED, S.ABANDONED}),
+    S.EXTRA_TIME: frozenset({S.PENALTIES, S.FINISHED, S.SUSPENDED, S.ABANDONED}),
+    S.PENALTIES: frozenset({S.FINISHED, S.SUSPENDED, S.ABANDONED}),
+    # A suspended match resumes in the status it was suspended in (see _resumes_to).
+    S.SUSPENDED: frozenset({S.ABANDONED}),
 }
 
 # Minute ranges a timed event may carry in each playing period (stoppage time is separate),
@@ -129,10 +131,70 @@ def match_check_new(
 
 
 def match_reschedule(*, match: Match, kickoff: dt.datetime, venue: str, group: str) -> None:
-    """Change when and where a match is played (its slug, the fans' link, stays)."""
+    """Change when and where a match is played (its slug, the fans' link, stays). A new
+    kick-off goes through `match_move_kickoff`'s rules and is announced."""
     with _locked(match) as m:
-        m.kickoff, m.venue, m.group = kickoff, venue, group
-        m.save(update_fields=["kickoff", "venue", "group", "updated_at"])
+        if kickoff != m.kickoff:
+            _move_kickoff(m, kickoff, "")
+        m.venue, m.group = venue, group
+        m.save()
+
+
+def match_move_kickoff(*, match: Match, kickoff: dt.datetime, reason: str = "") -> MatchEvent:
+    """A delayed kick-off or a postponed match's new date. Predictions lock at the new
+    kick-off (they stay open while a match is postponed); a postponed match given a date is
+    scheduled again. Refused once the match has kicked off."""
+    with _locked(match) as m:
+        event = _move_kickoff(m, kickoff, reason)
+        m.save()
+    return event
+
+
+def _move_kickoff(match: Match, kickoff: dt.datetime, reason: str) -> MatchEvent:
+    if match.status not in (S.SCHEDULED, S.POSTPONED):
+        raise MatchRuleError(f"a {match.status} match's kick-off cannot move")
+    if kickoff.tzinfo is None:
+        raise MatchRuleError("the kick-off needs a time zone")
+    match.kickoff, match.status = kickoff, S.SCHEDULED
+    when = kickoff.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%MZ")
+    detail = f"{when} {reason.strip()}".strip()[:200]
+    return _append(match, kind=EventKind.KICKOFF_TIME, status=S.SCHEDULED, detail=detail)
+
+
+def match_schedule_replay(*, match: Match, kickoff: dt.datetime) -> Match:
+    """An abandoned or cancelled match is played again: a new match between the same teams
+    in the same stage (new predictions; the old ones stay void), announced on the old
+    match's channel."""
+    with _locked(match) as m:
+        if m.status not in (S.ABANDONED, S.CANCELLED):
+            raise MatchRuleError("only an abandoned or cancelled match is replayed")
+        if Match.objects.filter(replay_of=m).exists():
+            raise MatchRuleError(f"{m.slug} already has a replay")
+        replay = match_create(
+            competition=m.competition,
+            stage=m.stage,
+            home=m.home,
+            away=m.away,
+            kickoff=kickoff,
+            venue=m.venue,
+            group=m.group,
+            slug=_replay_slug(m, kickoff),
+        )
+        Match.objects.filter(pk=replay.pk).update(replay_of=m)
+        _append(m, kind=EventKind.REPLAY_SCHEDULED, status=m.status, detail=replay.slug)
+        m.save()
+    replay.refresh_from_db()
+    return replay
+
+
+def _replay_slug(match: Match, kickoff: dt.datetime) -> str:
+    slug = match_slug(home=match.home, away=match.away, date=kickoff.date())
+    taken = set(Match.objects.filter(slug__startswith=slug).values_list("slug", flat=True))
+    for n in range(1, 100):
+        candidate = slug if n == 1 else f"{slug}-{n}"
+        if candidate not in taken:
+            return candidate
+    raise MatchRuleError("too many matches between these teams on that day")
 
 
 @contextmanager
@@ -457,9 +519,29 @@ def match_set_possession(
     return _apply_once(match, provider, provider_event_id, change)
 
 
+def _resumes_to(match: Match) -> str | None:
+    """The status a suspended match was suspended in (the last one before it)."""
+    statuses = match.events.exclude(status="").order_by("-seq").values_list("status", flat=True)
+    earlier = [s for s in statuses[:2] if s != S.SUSPENDED]
+    return earlier[0] if earlier else None
+
+
+def _allowed(match: Match) -> frozenset[str]:
+    allowed = TRANSITIONS.get(match.status, frozenset())
+    if match.status == S.SUSPENDED and (resume := _resumes_to(match)):
+        allowed = allowed | {resume}
+    return allowed
+
+
 def _check_transition(match: Match, status: str) -> None:
-    if status not in TRANSITIONS.get(match.status, frozenset()):
+    if status not in _allowed(match):
+        if match.status == S.SUSPENDED:
+            raise MatchRuleError(
+                f"a suspended match resumes as {_resumes_to(match)} or is abandoned"
+            )
         raise MatchRuleError(f"a {match.status} match cannot move to {status}")
+    if match.status == S.SUSPENDED:
+        return  # resuming: the checks below were passed when it first got there
     level = match.home_score == match.away_score
     knockout = match.stage.kind == Stage.Kind.KNOCKOUT
     if status in (S.EXTRA_TIME, S.PENALTIES) and not (knockout and level):
@@ -471,6 +553,14 @@ def _check_transition(match: Match, status: str) -> None:
 
 
 def _transition_event(match: Match, status: str, minute: int | None) -> dict[str, object]:
+    period = {S.FIRST_HALF: 1, S.HALF_TIME: 1, S.SECOND_HALF: 2, S.EXTRA_TIME: 3, S.PENALTIES: 5}
+    if match.status == S.SUSPENDED:  # resumed: not a new kick-off or period
+        return {
+            "kind": EventKind.STATUS,
+            "status": status,
+            "minute": minute,
+            "period": period.get(status, 0),
+        }
     kind = {
         S.FIRST_HALF: EventKind.KICKOFF,
         S.HALF_TIME: EventKind.PERIOD_END,
@@ -479,7 +569,6 @@ def _transition_event(match: Match, status: str, minute: int | None) -> dict[str
         S.PENALTIES: EventKind.PERIOD_START,
         S.FINISHED: EventKind.FULL_TIME,
     }.get(status, EventKind.STATUS)
-    period = {S.FIRST_HALF: 1, S.HALF_TIME: 1, S.SECOND_HALF: 2, S.EXTRA_TIME: 3, S.PENALTIES: 5}
     return {"kind": kind, "status": status, "minute": minute, "period": period.get(status, 0)}
 
 
@@ -499,8 +588,13 @@ def match_change_status(
     def change(m: Match) -> MatchEvent:
         _check_transition(m, status)
         fields = _transition_event(m, status, minute)
+        resumed = m.status == S.SUSPENDED and status != S.ABANDONED
         event = _append(m, provider=provider, provider_event_id=provider_event_id, **fields)
-        _enter_status(m, status, minute)
+        if resumed:
+            m.status = status
+            _touch_minute(m, minute)
+        else:
+            _enter_status(m, status, minute)
         return event
 
     return _apply_once(match, provider, provider_event_id, change)
@@ -523,7 +617,7 @@ def _enter_status(match: Match, status: str, minute: int | None) -> None:
 
 def match_next_statuses(match: Match) -> list[str]:
     """The statuses an operator may move this match to now (for buttons and menus)."""
-    candidates = TRANSITIONS.get(match.status, frozenset())
+    candidates = _allowed(match)
     return [value for value, _ in S.choices if value in candidates]
 
 

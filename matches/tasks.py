@@ -14,7 +14,8 @@ from redis.exceptions import RedisError
 
 from core.metrics import RECONCILED
 from core.tasks import IDEMPOTENT
-from matches import feed
+from matches import bracket, feed
+from matches.models import Competition
 
 logger = logging.getLogger("livescore.feed")
 
@@ -55,3 +56,12 @@ def feed_wake(targets: list[tuple[str, int]]) -> bool:
         logger.warning("feed wake-up not queued (reconciler will) targets=%s", targets)
         return False
     return True
+
+
+@shared_task(**IDEMPOTENT)
+def bracket_task(competition_id: int) -> None:
+    """A result of the competition changed: fill in the knockout sides it decides (sent by
+    matches/effects.py after commit; idempotent)."""
+    competition = Competition.objects.filter(pk=competition_id).first()
+    if competition is not None:
+        bracket.bracket_resolve(competition)

@@ -12,6 +12,7 @@ from matches.models import Match
 from matches.serializers import (
     CompetitionSerializer,
     EventWriteSerializer,
+    FixtureSerializer,
     MatchDetailSerializer,
     MatchSerializer,
     PlayerSerializer,
@@ -32,6 +33,16 @@ class CompetitionViewSet(viewsets.ReadOnlyModelViewSet):
     serializer_class = CompetitionSerializer
     lookup_field = "slug"
     filterset_fields: list[str] = []
+
+    @extend_schema(
+        responses=FixtureSerializer(many=True),
+        summary="The knockout bracket: each fixture's sources, the teams known so far and "
+        "its match once both are (docs/tournament.md)",
+    )
+    @action(detail=True, methods=["get"], filter_backends=[], pagination_class=None)
+    def bracket(self, request: Request, slug: str) -> Response:
+        fixtures = selectors.competition_fixtures(self.get_object())
+        return Response(FixtureSerializer(fixtures, many=True).data)
 
 
 class TeamViewSet(viewsets.ReadOnlyModelViewSet):

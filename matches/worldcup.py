@@ -17,8 +17,17 @@ from typing import Any
 from django.db import transaction
 from django.utils.text import slugify
 
-from matches import effects, services
-from matches.models import Competition, EventKind, Match, MatchStatus, Player, Stage, Team
+from matches import bracket, effects, services
+from matches.models import (
+    Competition,
+    EventKind,
+    Fixture,
+    Match,
+    MatchStatus,
+    Player,
+    Stage,
+    Team,
+)
 
 DATA_DIR = Path(__file__).resolve().parent / "data" / "openfootball"
 
@@ -64,6 +73,7 @@ class SourceGoal:
 class LoadReport:
     created: int = 0
     skipped: int = 0
+    fixtures: int = 0  # knockout fixtures left for the results to decide (as_of)
     goals: int = 0
     slugs: list[str] = field(default_factory=list)
 
@@ -240,7 +250,12 @@ class MatchReplay:
 
 
 def load_match(
-    competition: Competition, teams: dict[str, Team], row: dict[str, Any], year: int
+    competition: Competition,
+    teams: dict[str, Team],
+    row: dict[str, Any],
+    year: int,
+    *,
+    play: bool = True,
 ) -> Match | None:
     home, away = teams[row["team1"]], teams[row["team2"]]
     kickoff = parse_kickoff(row["date"], row["time"], year)
@@ -258,13 +273,44 @@ def load_match(
             venue=row.get("ground", ""),
             group=row.get("group", ""),
         )
-        if row.get("score", {}).get("ft"):
+        if play and row.get("score", {}).get("ft"):
             MatchReplay(match, row, (home, away)).run()
     return match
 
 
-def worldcup_load(*, year: int = 2022) -> LoadReport:
-    """Load a World Cup edition; running it again changes nothing."""
+def load_fixture(
+    competition: Competition, row: dict[str, Any], number: int, year: int
+) -> Fixture | None:
+    """The knockout fixture of a source row, with its sources from the bracket data."""
+    data = bracket.bracket_data(year)
+    if data is None or str(number) not in data["fixtures"]:
+        return None
+    home_source, away_source = data["fixtures"][str(number)]
+    fixture, _ = Fixture.objects.get_or_create(
+        competition=competition,
+        number=number,
+        defaults={
+            "stage": stage_for(competition, row["round"]),
+            "kickoff": parse_kickoff(row["date"], row["time"], year),
+            "venue": row.get("ground", ""),
+            "home_source": home_source,
+            "away_source": away_source,
+        },
+    )
+    return fixture
+
+
+def _link(fixture: Fixture, match: Match) -> None:
+    """A knockout match loaded as played: its fixture's teams are the ones that played."""
+    Fixture.objects.filter(pk=fixture.pk, match__isnull=True).update(
+        match=match, home_team=match.home_id, away_team=match.away_id
+    )
+
+
+def worldcup_load(*, year: int = 2022, as_of: dt.datetime | None = None) -> LoadReport:
+    """Load a World Cup edition; running it again changes nothing. With `as_of`, as it
+    stood then: later group matches scheduled, later knockout matches fixtures whose teams
+    the results will decide (docs/tournament.md)."""
     source = read_json(year, "worldcup.json")
     competition, _ = Competition.objects.get_or_create(
         slug=slugify(source["name"]), defaults={"name": source["name"], "season": year}
@@ -274,13 +320,36 @@ def worldcup_load(*, year: int = 2022) -> LoadReport:
     if year == 2026:
         load_squads(teams)
     report = LoadReport()
+    data = bracket.bracket_data(year)
+    first_number = min(map(int, data["fixtures"])) if data else 0
+    knockout = 0
     with effects.suppressed():
         for row in source["matches"]:
-            match = load_match(competition, teams, row, year)
+            played = as_of is None or parse_kickoff(row["date"], row["time"], year) < as_of
+            fixture = None
+            if not row.get("group"):
+                fixture = load_fixture(
+                    competition, row, row.get("num") or first_number + knockout, year
+                )
+                knockout += 1
+                if fixture is not None and not played:
+                    report.fixtures += 1
+                    continue
+            match = load_match(competition, teams, row, year, play=played)
+            if fixture is not None:
+                _link(fixture, match or Match.objects.get(slug=_slug(teams, row, year)))
             if match is None:
                 report.skipped += 1
                 continue
             report.created += 1
             report.goals += match.home_score + match.away_score
             report.slugs.append(match.slug)
+        bracket.bracket_resolve(competition)
     return report
+
+
+def _slug(teams: dict[str, Team], row: dict[str, Any], year: int) -> str:
+    kickoff = parse_kickoff(row["date"], row["time"], year)
+    return services.match_slug(
+        home=teams[row["team1"]], away=teams[row["team2"]], date=kickoff.date()
+    )

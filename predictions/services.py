@@ -46,8 +46,11 @@ class Pick:
 
 def prediction_locked(match: Match, now: dt.datetime | None = None) -> bool:
     """Locked at the actual kickoff: once the match left `scheduled`, or its kickoff time
-    passed (server clock; a client's clock never decides)."""
+    passed (server clock; a client's clock never decides). A postponed match stays open
+    (its new kick-off, once set, is the lock); a delayed kick-off moves the lock with it."""
     now = now or timezone.now()
+    if match.status == MatchStatus.POSTPONED:
+        return False
     return match.status != MatchStatus.SCHEDULED or match.kickoff <= now
 
 

@@ -181,6 +181,9 @@ def settlement_chunk(*, chunk_id: int) -> ChunkOutcome:
             # durable commit implies this one survived).
             with connection.cursor() as cursor:
                 cursor.execute("SET LOCAL synchronous_commit = off")
+                # The statement sorts a chunk's rows by id for its update: in memory, not
+                # in a temporary file (the default 4 MB spilled 3 MB to disk per chunk).
+                cursor.execute("SET LOCAL work_mem = '32MB'")
             scored = _score(chunk)
             chunk.state, chunk.rows = State.SCORED, scored.rows
             chunk.attempts = F("attempts") + 1

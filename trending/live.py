@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from chat import live as chat_live
+from chat.live import recent_rates
 from chat.selectors import match_rooms
 from core.redis import client
 from realtime.channels import LIVE_INDEX_KEY, TRENDING_CHANNEL, presence_key, snapshot_key
@@ -50,7 +50,7 @@ def trending_refresh() -> list[str]:
         pipe.hget(snapshot_key(slug), "text")
         pipe.hvals(presence_key(slug))
     replies = pipe.execute()
-    rates = chat_live.recent_rates(r, [rooms.get(slug) for slug in slugs])
+    rates = recent_rates(r, [rooms.get(slug) for slug in slugs])
     scored: dict[str, float] = {}
     summary: dict[str, str] = {}
     for i, slug in enumerate(slugs):

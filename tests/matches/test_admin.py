@@ -137,3 +137,29 @@ def test_finished_match_offers_no_further_status(operator_client, match):
     response = operator_client.get(console_url(match))
 
     assert b"No further status: the match is finished." in response.content
+
+
+def test_operator_adds_a_match_through_the_services(operator_client, competition, group_stage):
+    from tests.conftest import make_team
+
+    home, away = make_team("ESP"), make_team("POR")
+    form = {
+        "competition": competition.pk,
+        "stage": group_stage.pk,
+        "home": home.pk,
+        "away": away.pk,
+        "kickoff_0": "2026-12-24",
+        "kickoff_1": "18:00",
+        "slug": "esp-vs-por-2026-12-24",
+        "venue": "Lusail",
+        "group": "Group B",
+        "events-TOTAL_FORMS": 0,
+        "events-INITIAL_FORMS": 0,
+    }
+    response = operator_client.post("/admin/matches/match/add/", form)
+    assert response.status_code == 302, [str(e) for e in response.context["errors"]]
+    from matches.models import Match
+
+    assert Match.objects.get(slug="esp-vs-por-2026-12-24").venue == "Lusail"
+    again = operator_client.post("/admin/matches/match/add/", form)
+    assert again.status_code == 200  # the services' rule, as a form error: no 500

@@ -152,7 +152,7 @@ const conn = {
 // ---- live match state, from snapshots and deltas ----------------------------------------
 
 const live = new Map(); // slug -> {h, a, s, ps, st, m, ev: [...], w}
-const STATUS = { scheduled: "", first_half: "1st", half_time: "HT", second_half: "2nd", extra_time: "ET", penalties: "Penalties", finished: "FT", postponed: "PP", abandoned: "AB", cancelled: "CANC" };
+const STATUS = { scheduled: "", first_half: "1st", half_time: "HT", second_half: "2nd", extra_time: "ET", penalties: "Penalties", suspended: "SUSP", finished: "FT", postponed: "PP", abandoned: "AB", cancelled: "CANC" };
 
 function apply(slug, f) {
   if (f.t === "snap") { live.set(slug, { ...f.d, ev: [...(f.d.ev || [])] }); return live.get(slug); }
@@ -164,6 +164,7 @@ function apply(slug, f) {
   if (d.st) m.st = d.st;
   if (d.m) m.m = d.m;
   if (d.pos !== undefined) m.pos = d.pos;
+  if (d.ko) m.ko = d.ko; // a delayed or rescheduled kick-off
   if (["goal", "disallow", "correct", "card", "sub", "miss", "var", "pen", "status"].includes(f.t)) m.ev.push({ t: f.t, seq: f.seq, ...d });
   return m;
 }
@@ -180,7 +181,7 @@ function matchRow(m) {
   const st = h("span", { class: "st" }, m.status === "scheduled" ? new Date(m.kickoff).toLocaleString([], { weekday: "short", hour: "2-digit", minute: "2-digit" }) : STATUS[m.status] ?? m.status);
   const hs = h("span", { class: "sc" }, m.status === "scheduled" ? "" : m.home_score);
   const as = h("span", { class: "sc" }, m.status === "scheduled" ? "" : m.away_score);
-  const row = h("a", { class: `row${["first_half", "half_time", "second_half", "extra_time", "penalties"].includes(m.status) ? " live" : ""}`, href: `#/m/${m.slug}`, "data-slug": m.slug },
+  const row = h("a", { class: `row${["first_half", "half_time", "second_half", "extra_time", "penalties", "suspended"].includes(m.status) ? " live" : ""}`, href: `#/m/${m.slug}`, "data-slug": m.slug },
     h("div", { class: "teams" },
       h("span", { class: "team" }, flag(m.home.code), m.home.name, h("span", { style: "flex:1" }), hs),
       h("span", { class: "team" }, flag(m.away.code), m.away.name, h("span", { style: "flex:1" }), as)),
@@ -205,7 +206,7 @@ async function liveList() {
   }
 }
 
-const PHASE = { first_half: "Kick-off", half_time: "Half time", second_half: "Second half", extra_time: "Extra time", penalties: "Penalty shootout", finished: "Full time", postponed: "Postponed", abandoned: "Abandoned", cancelled: "Cancelled" };
+const PHASE = { first_half: "Kick-off", half_time: "Half time", second_half: "Second half", extra_time: "Extra time", penalties: "Penalty shootout", suspended: "Play suspended", finished: "Full time", postponed: "Postponed", abandoned: "Abandoned", cancelled: "Cancelled" };
 
 function eventLine(e, all) {
   const who = e.p || e.tm;
@@ -218,7 +219,9 @@ function eventLine(e, all) {
     miss: () => `${who} missed a penalty`,
     var: () => [h("span", { class: "pill var" }, "VAR"), ` review${e.r ? `: ${e.r}` : ""}`],
     pen: () => `${e.ok ? "Scored" : "Missed"}: ${who} (${(e.ps || []).join("-")})`,
-    status: () => PHASE[e.st] || e.st,
+    status: () => e.rp ? ["Replay scheduled: ", h("a", { href: `#/m/${e.rp}` }, e.rp)]
+      : e.ko ? `Kick-off moved to ${e.ko.replace("T", " ")}${e.r ? ` (${e.r})` : ""}`
+      : PHASE[e.st] || e.st,
   }[e.t];
   const cancelled = e.t === "goal" && all.some((x) => (x.t === "disallow" || x.t === "correct") && x.ref === e.seq);
   return h("li", { "data-t": e.t }, h("span", { class: "m" }, e.m ? `${e.m}'` : ""), e.tm ? flag(e.tm) : "", h("span", { class: cancelled ? "off" : "" }, what ? what() : e.t));
