@@ -6,9 +6,10 @@ total's version for global and league boards, the match's result version for mat
 a write older than the stored one is ignored. So replayed, duplicated or reordered writes
 leave every board equal to the database, and `rebuild_all` recreates them from it.
 
-Ties: equal points are ordered by user id, lower first (the earlier fan); every fan has a
-distinct position. The score stored is points * 10^9 + (10^9 - 1 - user id), which keeps
-both exactly within a double's 53 bits for up to 9 million points.
+Ties (docs/scoring.md): more points first; then more exact scores; then the fan who joined
+first (the lower user id). Every fan has a distinct position. The score stored packs all
+three exactly into a double's 53 bits: (points * 128 + exact scores) * 2^29 + (2^29 - 1 -
+user id), for up to 131,071 points, 127 exact scores and 536 million accounts.
 """
 
 from __future__ import annotations
@@ -19,13 +20,17 @@ from dataclasses import dataclass
 from core.errors import TemporarilyUnavailable
 from core.redis import client as _client
 
-TIE_SPACE = 10**9
+TIE_SPACE = 2**29  # user ids
+EXACT_SPACE = 2**7  # exact scores
+POINTS_UNIT = EXACT_SPACE * TIE_SPACE
 PREFIX = "lb:"
 # Outside PREFIX on purpose: `drop()` must not delete them. BUILT_KEY exists while the boards
 # hold everything PostgreSQL does (rebuild_all sets it); a Redis that lost its data has none,
 # and the next read starts one rebuild (REBUILD_LOCK_KEY: one at a time) instead of showing
 # empty boards.
-BUILT_KEY = "lbmeta:built"
+# Versioned with the score encoding: boards written in an older encoding are not "built", so
+# the first read after an upgrade rebuilds them.
+BUILT_KEY = "lbmeta:built:2"
 REBUILD_LOCK_KEY = "lbmeta:rebuilding"
 REBUILD_LOCK_SECONDS = 120
 
@@ -61,6 +66,7 @@ class Entry:
     rank: int  # 1 is first
     user_id: int
     points: int
+    exacts: int = 0  # exact scores: the first tie-break
 
 
 GLOBAL = "global"
@@ -82,23 +88,37 @@ def _versions_key(scope: str) -> str:
     return f"{PREFIX}v:{scope}"
 
 
-def encode(points: int, user_id: int) -> int:
-    return points * TIE_SPACE + (TIE_SPACE - 1 - user_id)
+def encode(points: int, exacts: int, user_id: int) -> int:
+    return (points * EXACT_SPACE + min(exacts, EXACT_SPACE - 1)) * TIE_SPACE + (
+        TIE_SPACE - 1 - user_id
+    )
 
 
 def decode(score: float) -> int:
-    return int(score) // TIE_SPACE
+    """The points of a stored score."""
+    return int(score) // POINTS_UNIT
+
+
+def decode_exacts(score: float) -> int:
+    return int(score) // TIE_SPACE % EXACT_SPACE
+
+
+def entry(rank: int, member: bytes | str | int, score: float) -> Entry:
+    return Entry(rank, int(member), decode(score), decode_exacts(score))
 
 
 _script = None
 
 
-def write(scope: str, rows: Iterable[tuple[int, int, int]]) -> None:
-    """Set (user_id, points, version) on a board, unless a newer version is stored."""
+Row = tuple[int, int, int, int]  # user id, points, exact scores, version
+
+
+def write(scope: str, rows: Iterable[Row]) -> None:
+    """Set (user_id, points, exacts, version) on a board, unless a newer version is stored."""
     write_many({scope: rows})
 
 
-def write_many(boards: dict[str, Iterable[tuple[int, int, int]]], batch: int = 5000) -> None:
+def write_many(boards: dict[str, Iterable[Row]], batch: int = 5000) -> None:
     """`write` for several boards in one round trip (a chunk touches hundreds of leagues)."""
     global _script
     if _script is None:
@@ -107,8 +127,8 @@ def write_many(boards: dict[str, Iterable[tuple[int, int, int]]], batch: int = 5
     for scope, rows in boards.items():
         keys = [board_key(scope), _versions_key(scope)]
         args: list[int] = []
-        for user_id, points, version in rows:
-            args += [user_id, encode(points, user_id), version]
+        for user_id, points, exacts, version in rows:
+            args += [user_id, encode(points, exacts, user_id), version]
             if len(args) >= batch * 3:
                 _script(keys=keys, args=args, client=pipe)
                 args = []
@@ -119,7 +139,7 @@ def write_many(boards: dict[str, Iterable[tuple[int, int, int]]], batch: int = 5
 
 def top(scope: str, n: int) -> list[Entry]:
     rows = _client().zrevrange(board_key(scope), 0, n - 1, withscores=True)
-    return [Entry(i + 1, int(member), decode(score)) for i, (member, score) in enumerate(rows)]
+    return [entry(i + 1, member, score) for i, (member, score) in enumerate(rows)]
 
 
 def view(
@@ -144,20 +164,20 @@ def read(
     built, rows, size, *rank = pipe.execute()
     if not built:
         raise BoardsLost()
-    top = [Entry(i + 1, int(m), decode(s)) for i, (m, s) in enumerate(rows)]
+    top = [entry(i + 1, m, s) for i, (m, s) in enumerate(rows)]
     if not rank or rank[0] is None:
         return top, size, None, []
     start = max(0, rank[0] - radius)
     near = _client().zrevrange(key, start, rank[0] + radius, withscores=True)
-    around = [Entry(start + i + 1, int(m), decode(s)) for i, (m, s) in enumerate(near)]
+    around = [entry(start + i + 1, m, s) for i, (m, s) in enumerate(near)]
     mine = next(e for e in around if e.user_id == user_id)
     return top, size, mine, around
 
 
-def rank_entries(rows: Iterable[tuple[int, int]]) -> list[Entry]:
-    """(user id, points) pairs as board entries, in board order (ties: lower user id)."""
-    ordered = sorted(rows, key=lambda r: (-r[1], r[0]))
-    return [Entry(i + 1, user_id, points) for i, (user_id, points) in enumerate(ordered)]
+def rank_entries(scores: Iterable[tuple[int, float]]) -> list[Entry]:
+    """(user id, stored score) pairs as board entries, in board order."""
+    ordered = sorted(scores, key=lambda r: -r[1])
+    return [entry(i + 1, user_id, score) for i, (user_id, score) in enumerate(ordered)]
 
 
 def ranks(scope: str, user_ids: list[int]) -> list[int | None]:
@@ -175,6 +195,12 @@ def all_points(scope: str) -> dict[int, int]:
     """Every member's points (for checks against the database)."""
     rows = _client().zrange(board_key(scope), 0, -1, withscores=True)
     return {int(member): decode(score) for member, score in rows}
+
+
+def all_scores(scope: str) -> dict[int, tuple[int, int]]:
+    """Every member's (points, exact scores)."""
+    rows = _client().zrange(board_key(scope), 0, -1, withscores=True)
+    return {int(m): (decode(s), decode_exacts(s)) for m, s in rows}
 
 
 def drop(scope_pattern: str = "*") -> None:
@@ -215,28 +241,28 @@ def rebuild_all() -> dict[str, int]:
     from predictions.models import LeagueMember, UserScore
 
     drop()
-    totals = {
-        u: (p, v) for u, p, v in UserScore.objects.values_list("user_id", "points", "version")
-    }
-    write(GLOBAL, [(u, p, v) for u, (p, v) in totals.items()])
+    scores = UserScore.objects.values_list("user_id", "points", "exacts", "version")
+    totals = {u: (p, e, v) for u, p, e, v in scores}
+    write(GLOBAL, [(u, p, e, v) for u, (p, e, v) in totals.items()])
     counts = {"global": len(totals), "match": 0, "league": 0}
     with connection.cursor() as cursor:
         cursor.execute(
-            """SELECT m.slug, m.result_version, p.user_id, SUM(p.points)
-               FROM predictions_prediction p JOIN matches_match m ON m.id = p.match_id
+            """SELECT m.slug, m.result_version, p.user_id, SUM(p.points), count(*) FILTER
+               (WHERE p.exact) FROM predictions_prediction p
+               JOIN matches_match m ON m.id = p.match_id
                WHERE p.settled_version > 0 GROUP BY m.slug, m.result_version, p.user_id
                ORDER BY m.slug"""
         )
-        boards: dict[str, list[tuple[int, int, int]]] = {}
-        for slug, version, user_id, points in cursor.fetchall():
-            boards.setdefault(match_scope(slug), []).append((user_id, points, version))
+        boards: dict[str, list[Row]] = {}
+        for slug, version, user_id, points, exacts in cursor.fetchall():
+            boards.setdefault(match_scope(slug), []).append((user_id, points, exacts, version))
     for scope, rows in boards.items():
         write(scope, rows)
         counts["match"] += len(rows)
-    leagues: dict[str, list[tuple[int, int, int]]] = {}
+    leagues: dict[str, list[Row]] = {}
     for league_id, user_id in LeagueMember.objects.values_list("league_id", "user_id"):
-        points, version = totals.get(user_id, (0, 0))
-        leagues.setdefault(league_scope(league_id), []).append((user_id, points, version))
+        points, exacts, version = totals.get(user_id, (0, 0, 0))
+        leagues.setdefault(league_scope(league_id), []).append((user_id, points, exacts, version))
     for scope, rows in leagues.items():
         write(scope, rows)
         counts["league"] += len(rows)
@@ -252,16 +278,16 @@ def check_all() -> list[str]:
     problems: list[str] = []
     with connection.cursor() as cursor:
         cursor.execute(
-            """SELECT user_id, SUM(points) FROM predictions_prediction
-               WHERE settled_version > 0 GROUP BY user_id"""
+            """SELECT user_id, SUM(points), count(*) FILTER (WHERE exact)
+               FROM predictions_prediction WHERE settled_version > 0 GROUP BY user_id"""
         )
-        recomputed = dict(cursor.fetchall())
-        cursor.execute("SELECT user_id, points FROM predictions_userscore")
-        stored = dict(cursor.fetchall())
-    if {u: p for u, p in stored.items() if u in recomputed or p} != recomputed:
+        recomputed = {u: (p, e) for u, p, e in cursor.fetchall()}
+        cursor.execute("SELECT user_id, points, exacts FROM predictions_userscore")
+        stored = {u: (p, e) for u, p, e in cursor.fetchall()}
+    if {u: s for u, s in stored.items() if u in recomputed or any(s)} != recomputed:
         problems.append("user totals differ from the sum of their predictions")
-    board = all_points(GLOBAL)
-    if set(board) != set(stored) or any(board[u] != stored[u] for u in board):
+    board = all_scores(GLOBAL)
+    if board != stored:
         problems.append("global board differs from user totals")
     problems += _check_match_boards()
     problems += _check_league_boards(stored)
@@ -271,30 +297,30 @@ def check_all() -> list[str]:
 def _check_match_boards() -> list[str]:
     from django.db import connection
 
-    expected: dict[str, dict[int, int]] = {}
+    expected: dict[str, dict[int, tuple[int, int]]] = {}
     with connection.cursor() as cursor:
         cursor.execute(
-            """SELECT m.slug, p.user_id, SUM(p.points) FROM predictions_prediction p
-               JOIN matches_match m ON m.id = p.match_id WHERE p.settled_version > 0
-               GROUP BY m.slug, p.user_id"""
+            """SELECT m.slug, p.user_id, SUM(p.points), count(*) FILTER (WHERE p.exact)
+               FROM predictions_prediction p JOIN matches_match m ON m.id = p.match_id
+               WHERE p.settled_version > 0 GROUP BY m.slug, p.user_id"""
         )
-        for slug, user_id, points in cursor.fetchall():
-            expected.setdefault(slug, {})[user_id] = points
+        for slug, user_id, points, exacts in cursor.fetchall():
+            expected.setdefault(slug, {})[user_id] = (points, exacts)
     return [
         f"match board {slug} differs"
         for slug, rows in expected.items()
-        if all_points(match_scope(slug)) != rows
+        if all_scores(match_scope(slug)) != rows
     ]
 
 
-def _check_league_boards(totals: dict[int, int]) -> list[str]:
+def _check_league_boards(totals: dict[int, tuple[int, int]]) -> list[str]:
     from predictions.models import LeagueMember
 
-    members: dict[int, dict[int, int]] = {}
+    members: dict[int, dict[int, tuple[int, int]]] = {}
     for league_id, user_id in LeagueMember.objects.values_list("league_id", "user_id"):
-        members.setdefault(league_id, {})[user_id] = totals.get(user_id, 0)
+        members.setdefault(league_id, {})[user_id] = totals.get(user_id, (0, 0))
     return [
         f"league board {league_id} differs"
         for league_id, rows in members.items()
-        if all_points(league_scope(league_id)) != rows
+        if all_scores(league_scope(league_id)) != rows
     ]

@@ -102,6 +102,8 @@ class Prediction(models.Model):
     no_goal = models.BooleanField(default=False)
     band = models.PositiveSmallIntegerField(choices=Band.choices, null=True, blank=True)
     points = models.IntegerField(default=0)
+    # A right exact score at the settled version: the boards' first tie-break.
+    exact = models.BooleanField(default=False)
     # The match result_version these points were scored against (0: never settled).
     settled_version = models.PositiveIntegerField(default=0)
     status = models.CharField(max_length=8, choices=Status.choices, default=Status.OPEN)
@@ -163,6 +165,7 @@ class UserScore(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, primary_key=True, related_name="score"
     )
     points = models.IntegerField(default=0)
+    exacts = models.IntegerField(default=0)  # right exact scores settled: the first tie-break
     # Grows with every change of `points`; leaderboard writes carry it so an older write
     # arriving late cannot overwrite a newer total.
     version = models.BigIntegerField(default=0)

@@ -181,18 +181,32 @@ def class_points(picks: Picks, result: scoring.Result, rules: ScoringRules) -> n
     return out
 
 
-def fan_points(picks: Picks, per_class: np.ndarray) -> np.ndarray:
-    """Each fan's points on the match (aligned with `picks.users`)."""
+def class_exacts(picks: Picks, result: scoring.Result) -> np.ndarray:
+    """1 for the classes that are a right exact score at `result` (the first tie-break)."""
+    return np.array(
+        [
+            scoring.exact(Prediction(**dict(zip(PICK_COLUMNS, c[:-1], strict=True))), result)
+            for c in picks.classes
+        ],
+        dtype=np.int64,
+    )
+
+
+def per_fan(picks: Picks, per_class: np.ndarray) -> np.ndarray:
+    """Each fan's sum of a per-class figure over their predictions (aligned with
+    `picks.users`)."""
     weights = per_class[picks.cls].astype(np.float64)
     return np.bincount(picks.fan, weights=weights, minlength=len(picks.users)).astype(np.int64)
 
 
-def match_points(match: Match) -> tuple[np.ndarray, np.ndarray]:
-    """(fans, their provisional points) if `match` ended in its current state."""
+def match_points(match: Match) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(fans, their provisional points, their right exact scores) if `match` ended in its
+    current state."""
     rules = scoring.rules_for(match)
     result = scoring.match_result(match, rules)
     picks = picks_for(match.pk)
-    return picks.users, fan_points(picks, class_points(picks, result, rules))
+    points = per_fan(picks, class_points(picks, result, rules))
+    return picks.users, points, per_fan(picks, class_exacts(picks, result))
 
 
 # ---- one pass ------------------------------------------------------------------------------
@@ -204,6 +218,7 @@ class _Live:
     finished: bool
     users: np.ndarray
     points: np.ndarray
+    exacts: np.ndarray
 
 
 def counts_now(match: Match) -> bool:
@@ -219,26 +234,35 @@ def counts_now(match: Match) -> bool:
     return not done.exists()
 
 
-def _encode(users: np.ndarray, points: np.ndarray) -> np.ndarray:
-    """leaderboard.encode over arrays (exact in float64 within its documented range)."""
-    tie = leaderboard.TIE_SPACE
-    return points.astype(np.float64) * tie + (tie - 1 - users).astype(np.float64)
+def _encode(users: np.ndarray, points: np.ndarray, exacts: np.ndarray) -> np.ndarray:
+    """leaderboard.encode over arrays (exact in int64, then in float64 within its
+    documented range)."""
+    tie, space = leaderboard.TIE_SPACE, leaderboard.EXACT_SPACE
+    packed = (points * space + np.minimum(exacts, space - 1)) * tie + (tie - 1 - users)
+    return packed.astype(np.float64)
 
 
-def _ranks(users: np.ndarray, points: np.ndarray) -> np.ndarray:
-    """1-based positions: more points first, then the lower user id (leaderboard ties)."""
-    order = np.lexsort((users, -points))
+def _ranks(users: np.ndarray, points: np.ndarray, exacts: np.ndarray) -> np.ndarray:
+    """1-based positions: more points first, then more exact scores, then the lower user id
+    (the leaderboards' tie-breaks)."""
+    order = np.lexsort((users, -exacts, -points))
     ranks = np.empty(len(users), dtype=np.int32)
     ranks[order] = np.arange(1, len(users) + 1, dtype=np.int32)
     return ranks
 
 
-def _write_board(pipe: redis.client.Pipeline, key: str, users: np.ndarray, points: np.ndarray):
+def _write_board(
+    pipe: redis.client.Pipeline,
+    key: str,
+    users: np.ndarray,
+    points: np.ndarray,
+    exacts: np.ndarray,
+) -> None:
     """Queue the whole board under a new key, swapped in by RENAME: readers see the old or
     the new board, never half of one."""
     new = f"{key}:new"
     pipe.delete(new)
-    scores = _encode(users, points)
+    scores = _encode(users, points, exacts)
     for start in range(0, len(users), 10_000):
         part = slice(start, start + 10_000)
         pipe.zadd(new, dict(zip(users[part].tolist(), scores[part].tolist(), strict=True)))
@@ -248,9 +272,17 @@ def _write_board(pipe: redis.client.Pipeline, key: str, users: np.ndarray, point
         pipe.delete(key)
 
 
+def _of(live: _Live) -> Tally:
+    return live.users, live.points, live.exacts
+
+
 def _store_points(pipe: redis.client.Pipeline, match_id: int, live: _Live) -> None:
     key = _points_key(match_id)
-    mapping = {"users": live.users.tobytes(), "points": live.points.tobytes()}
+    mapping = {
+        "users": live.users.tobytes(),
+        "points": live.points.tobytes(),
+        "exacts": live.exacts.tobytes(),
+    }
     pipe.hset(key, mapping={**mapping, "slug": live.slug, "finished": int(live.finished)})
     pipe.expire(key, PICKS_TTL)
 
@@ -259,29 +291,31 @@ def _stored_points(match_ids: Iterable[int]) -> dict[int, _Live]:
     pipe = client().pipeline(transaction=False)
     ids = list(match_ids)
     for match_id in ids:
-        pipe.hmget(_points_key(match_id), ["slug", "finished", "users", "points"])
+        pipe.hmget(_points_key(match_id), ["slug", "finished", "users", "points", "exacts"])
     out: dict[int, _Live] = {}
-    for match_id, (slug, finished, users, points) in zip(ids, pipe.execute(), strict=True):
-        if users is not None:
-            out[match_id] = _Live(
-                slug.decode(),
-                finished == b"1",
-                np.frombuffer(users, dtype=np.int64),
-                np.frombuffer(points, dtype=np.int64),
-            )
+    for match_id, (slug, finished, *arrays) in zip(ids, pipe.execute(), strict=True):
+        if None not in arrays:
+            users, points, exacts = (np.frombuffer(a, dtype=np.int64) for a in arrays)
+            out[match_id] = _Live(slug.decode(), finished == b"1", users, points, exacts)
     return out
 
 
-def _settled(finished: list[int]) -> tuple[np.ndarray, np.ndarray]:
-    """Settled totals (user order), less anything already settled on a provisional match
-    whose settlement is under way, read in one snapshot: its points are counted once, by
-    the provisional layer, until its run completes."""
-    sql = "SELECT user_id, points FROM predictions_userscore ORDER BY user_id"
+Tally = tuple[np.ndarray, np.ndarray, np.ndarray]  # users (sorted), points, exact scores
+
+
+def _settled(finished: list[int]) -> Tally:
+    """Settled totals and exact scores (user order), less anything already settled on a
+    provisional match whose settlement is under way, read in one snapshot: its points are
+    counted once, by the provisional layer, until its run completes."""
+    sql = "SELECT user_id, points, exacts FROM predictions_userscore ORDER BY user_id"
     params: list = []
     if finished:
-        sql = """SELECT s.user_id, s.points - COALESCE(m.points, 0)
+        sql = """SELECT s.user_id, s.points - COALESCE(m.points, 0),
+                        s.exacts - COALESCE(m.exacts, 0)
                  FROM predictions_userscore s LEFT JOIN (
-                     SELECT user_id, SUM(points) AS points FROM predictions_prediction
+                     SELECT user_id, SUM(points) AS points, count(*) FILTER (WHERE exact)
+                            AS exacts
+                     FROM predictions_prediction
                      WHERE match_id = ANY(%s) AND settled_version > 0 GROUP BY user_id
                  ) m USING (user_id) ORDER BY s.user_id"""
         params = [finished]
@@ -289,23 +323,27 @@ def _settled(finished: list[int]) -> tuple[np.ndarray, np.ndarray]:
         cursor.execute(sql, params)
         rows = cursor.fetchall()
     if not rows:
-        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+        empty = np.zeros(0, dtype=np.int64)
+        return empty, empty, empty
     table = np.array(rows, dtype=np.int64)
-    return table[:, 0].copy(), table[:, 1].copy()
+    return table[:, 0].copy(), table[:, 1].copy(), table[:, 2].copy()
 
 
-def _combine(
-    settled: tuple[np.ndarray, np.ndarray], live: dict[int, _Live]
-) -> tuple[np.ndarray, np.ndarray]:
-    """Every fan's provisional total: settled plus each live match's provisional points."""
+def _combine(settled: Tally, live: dict[int, _Live]) -> Tally:
+    """Every fan's provisional total and exact scores: settled plus each live match's."""
     users = settled[0]
     for item in live.values():
         users = np.union1d(users, item.users)
     totals = np.zeros(len(users), dtype=np.int64)
-    totals[np.searchsorted(users, settled[0])] += settled[1]
+    exacts = np.zeros(len(users), dtype=np.int64)
+    where = np.searchsorted(users, settled[0])
+    totals[where] += settled[1]
+    exacts[where] += settled[2]
     for item in live.values():
-        np.add.at(totals, np.searchsorted(users, item.users), item.points)
-    return users, totals
+        where = np.searchsorted(users, item.users)
+        np.add.at(totals, where, item.points)
+        np.add.at(exacts, where, item.exacts)
+    return users, totals, exacts
 
 
 @dataclass
@@ -324,7 +362,7 @@ class _Standing:
         return np.where(found, self.ranks[where], 0), np.where(found, self.totals[where], 0)
 
 
-def _previous(settled: tuple[np.ndarray, np.ndarray]) -> _Standing:
+def _previous(settled: Tally) -> _Standing:
     """The standing the last pass published, or the settled one when this is the first."""
     users, ranks, totals = client().hmget(RANKS_KEY, ["users", "ranks", "totals"])
     if users is None:
@@ -391,11 +429,11 @@ def _refresh(match_ids: set[int]) -> dict[int, _Live]:
         if match is None or not counts_now(match):
             _drop(pipe, match_id, match.slug if match else known.get(match_id))
             continue
-        users, points = match_points(match)
-        live = _Live(match.slug, match.status == MatchStatus.FINISHED, users, points)
+        users, points, exacts = match_points(match)
+        live = _Live(match.slug, match.status == MatchStatus.FINISHED, users, points, exacts)
         _store_points(pipe, match_id, live)
         pipe.hset(MATCHES_KEY, match_id, match.slug)
-        _write_board(pipe, board_key(leaderboard.match_scope(match.slug)), users, points)
+        _write_board(pipe, board_key(leaderboard.match_scope(match.slug)), *_of(live))
         changed[match_id] = live
     pipe.execute()
     return changed
@@ -411,10 +449,10 @@ def _pass(match_ids: set[int]) -> None:
         return
     settled = _settled([i for i, item in live.items() if item.finished])
     before = _previous(settled)
-    users, totals = _combine(settled, live)
-    now = _Standing(users, _ranks(users, totals), totals)
+    users, totals, exacts = _combine(settled, live)
+    now = _Standing(users, _ranks(users, totals, exacts), totals)
     pipe = client().pipeline(transaction=False)
-    _write_board(pipe, board_key(leaderboard.GLOBAL), users, totals)
+    _write_board(pipe, board_key(leaderboard.GLOBAL), users, totals, exacts)
     pipe.hset(
         RANKS_KEY,
         mapping={
@@ -525,10 +563,13 @@ def _league_view(
     if not client().exists(key):
         return None
     members = members_of()
-    scores = client().zmscore(key, members) if members else []
+    stored = client().zmscore(key, members) if members else []
     # A member on no provisional board has neither settled points nor a live prediction.
-    points = [0 if s is None else leaderboard.decode(s) for s in scores]
-    entries = leaderboard.rank_entries(zip(members, points, strict=True))
+    scores = [
+        leaderboard.encode(0, 0, m) if s is None else s
+        for m, s in zip(members, stored, strict=True)
+    ]
+    entries = leaderboard.rank_entries(zip(members, scores, strict=True))
     mine = next((e for e in entries if e.user_id == user_id), None)
     if mine is None:
         return entries[:n], len(entries), None, []

@@ -160,6 +160,18 @@ def hit_sql(result: Result, alias: str = "p") -> tuple[str, list]:
     return sql, params
 
 
+def exact_sql(result: Result, alias: str = "p") -> tuple[str, list]:
+    """Whether a prediction is a right exact score (the boards' first tie-break), in SQL."""
+    if result.void:
+        return "false", []
+    sql = f"({alias}.kind = 'score' AND {alias}.home_goals = %s AND {alias}.away_goals = %s)"
+    return sql, [result.home, result.away]
+
+
+def exact(prediction: Prediction, result: Result) -> bool:
+    return prediction.kind == Kind.SCORE and hit(prediction, result)
+
+
 def points_sql(
     result: Result,
     rules: ScoringRules,

@@ -108,6 +108,7 @@ def board(
             "user_id": e.user_id,
             "name": names.get(e.user_id, ""),
             "points": e.points,
+            "exacts": e.exacts,
         }
 
     return {

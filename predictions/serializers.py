@@ -75,6 +75,7 @@ class EntrySerializer(serializers.Serializer):
     user_id = serializers.IntegerField()
     name = serializers.CharField()
     points = serializers.IntegerField()
+    exacts = serializers.IntegerField(help_text="right exact scores: the first tie-break")
 
 
 class BoardSerializer(serializers.Serializer):

@@ -219,9 +219,9 @@ def _remove(league: League, user_id: int) -> None:
 
 
 def _board_add(league: League, user: AbstractBaseUser) -> None:
-    score = UserScore.objects.filter(user=user).values_list("points", "version").first()
-    points, version = score or (0, 0)
-    leaderboard.write(leaderboard.league_scope(league.pk), [(user.pk, points, version)])
+    score = UserScore.objects.filter(user=user).values_list("points", "exacts", "version").first()
+    points, exacts, version = score or (0, 0, 0)
+    leaderboard.write(leaderboard.league_scope(league.pk), [(user.pk, points, exacts, version)])
 
 
 def _board_drop(league_id: int, user_id: int) -> None:

@@ -120,36 +120,43 @@ def _create_chunks(run: SettlementRun) -> None:
     run.save(update_fields=["chunks_total", "finished_at"])
 
 
-# Scores the chunk's older predictions and writes only those whose points or status change:
-# a prediction whose points stay the same has a difference of 0, so leaving it at the older
-# version keeps settlement exactly-once (scoring it again adds 0) while a correction rewrites
-# only the rows it affects. Moves each fan's total by the difference, and returns per fan:
-# new total, its version, points on this match, predictions written.
+# Scores the chunk's older predictions and writes only those whose points, exact flag or
+# status change: a prediction whose points stay the same has a difference of 0, so leaving
+# it at the older version keeps settlement exactly-once (scoring it again adds 0) while a
+# correction rewrites only the rows it affects. Moves each fan's total and exact scores by
+# the difference, and returns per fan: new total, its version, new exact scores, points and
+# exact scores on this match, predictions written.
 _SETTLE_SQL = """
 WITH scored AS (
-    SELECT p.id, p.user_id, p.points AS old_points, p.status, {points} AS new_points
+    SELECT p.id, p.user_id, p.points AS old_points, p.exact AS old_exact, p.status,
+           {points} AS new_points, {exact} AS new_exact
     FROM predictions_prediction p {joker}
     WHERE p.match_id = %s AND p.user_id BETWEEN %s AND %s AND p.settled_version < %s
 ), updated AS (
     UPDATE predictions_prediction p
-    SET points = s.new_points, settled_version = %s, status = %s
+    SET points = s.new_points, exact = s.new_exact, settled_version = %s, status = %s
     FROM scored s
-    WHERE p.id = s.id AND (s.new_points <> s.old_points OR s.status <> %s)
-    RETURNING p.user_id, s.new_points - s.old_points AS delta
+    WHERE p.id = s.id
+      AND (s.new_points <> s.old_points OR s.new_exact <> s.old_exact OR s.status <> %s)
+    RETURNING p.user_id, s.new_points - s.old_points AS delta,
+              s.new_exact::int - s.old_exact::int AS exact_delta
 ), per_user AS (
-    SELECT user_id, SUM(delta) AS delta, count(*) AS n FROM updated GROUP BY user_id
+    SELECT user_id, SUM(delta) AS delta, SUM(exact_delta) AS exact_delta, count(*) AS n
+    FROM updated GROUP BY user_id
 ), match_points AS (
-    SELECT user_id, SUM(new_points) AS points FROM scored GROUP BY user_id
+    SELECT user_id, SUM(new_points) AS points, count(*) FILTER (WHERE new_exact) AS exacts
+    FROM scored GROUP BY user_id
 ), totals AS (
     -- In user order, so two matches settling the same fans at once lock rows in one order.
-    INSERT INTO predictions_userscore (user_id, points, version)
-    SELECT user_id, delta, 1 FROM per_user ORDER BY user_id
+    INSERT INTO predictions_userscore (user_id, points, exacts, version)
+    SELECT user_id, delta, exact_delta, 1 FROM per_user ORDER BY user_id
     ON CONFLICT (user_id) DO UPDATE
     SET points = predictions_userscore.points + EXCLUDED.points,
+        exacts = predictions_userscore.exacts + EXCLUDED.exacts,
         version = predictions_userscore.version + 1
-    RETURNING user_id, points, version
+    RETURNING user_id, points, exacts, version
 )
-SELECT t.user_id, t.points, t.version, m.points, u.n
+SELECT t.user_id, t.points, t.exacts, t.version, m.points, m.exacts, u.n
 FROM totals t JOIN per_user u USING (user_id) JOIN match_points m USING (user_id)
 """
 
@@ -157,8 +164,8 @@ FROM totals t JOIN per_user u USING (user_id) JOIN match_points m USING (user_id
 @dataclass
 class _Scored:
     rows: int = 0
-    totals: list[tuple[int, int, int]] | None = None  # (user, total, version)
-    match_points: list[tuple[int, int]] | None = None  # (user, points on the match)
+    totals: list[tuple[int, int, int, int]] | None = None  # (user, total, exacts, version)
+    match_points: list[tuple[int, int, int]] | None = None  # (user, points, exacts) on it
 
 
 def settlement_chunk(*, chunk_id: int) -> ChunkOutcome:
@@ -220,16 +227,17 @@ def _score(chunk: SettlementChunk) -> _Scored:
     rules = scoring.rules_for(match)
     result = scoring.match_result(match, rules)
     points, params = scoring.points_sql(result, rules, bonus=run.bonuses, joker=JOKER_PLAYED)
+    exact, exact_params = scoring.exact_sql(result)
     status = Prediction.Status.VOID if result.void else Prediction.Status.SETTLED
-    args = [*params, match.pk, chunk.user_from, chunk.user_to, run.result_version]
-    sql = _SETTLE_SQL.format(points=points, joker=JOKER_JOIN)
+    args = [*params, *exact_params, match.pk, chunk.user_from, chunk.user_to]
+    sql = _SETTLE_SQL.format(points=points, exact=exact, joker=JOKER_JOIN)
     with connection.cursor() as cursor:
-        cursor.execute(sql, [*args, run.result_version, status, status])
+        cursor.execute(sql, [*args, run.result_version, run.result_version, status, status])
         rows = cursor.fetchall()
     return _Scored(
-        rows=sum(n for *_, n in rows),
-        totals=[(user, total, version) for user, total, version, _, _ in rows],
-        match_points=[(user, points) for user, _, _, points, _ in rows],
+        rows=sum(row[-1] for row in rows),
+        totals=[(user, total, exacts, version) for user, total, exacts, version, *_ in rows],
+        match_points=[(user, points, exacts) for user, _, _, _, points, exacts, _ in rows],
     )
 
 
@@ -239,7 +247,7 @@ def _reread(chunk: SettlementChunk) -> _Scored:
     match, users = chunk.run.match, (chunk.user_from, chunk.user_to)
     with connection.cursor() as cursor:
         cursor.execute(
-            """SELECT s.user_id, s.points, s.version FROM predictions_userscore s
+            """SELECT s.user_id, s.points, s.exacts, s.version FROM predictions_userscore s
                WHERE s.user_id BETWEEN %s AND %s
                  AND EXISTS (SELECT 1 FROM predictions_prediction p
                              WHERE p.match_id = %s AND p.user_id = s.user_id)""",
@@ -247,7 +255,8 @@ def _reread(chunk: SettlementChunk) -> _Scored:
         )
         totals = cursor.fetchall()
         cursor.execute(
-            """SELECT user_id, SUM(points) FROM predictions_prediction
+            """SELECT user_id, SUM(points), count(*) FILTER (WHERE exact)
+               FROM predictions_prediction
                WHERE match_id = %s AND user_id BETWEEN %s AND %s GROUP BY user_id""",
             [match.pk, *users],
         )
@@ -259,13 +268,13 @@ def _publish(chunk: SettlementChunk, scored: _Scored) -> None:
     if scored.totals is None:
         scored = _reread(chunk)
     match, version = chunk.run.match, chunk.run.result_version
-    boards: dict[str, list[tuple[int, int, int]]] = {
+    boards: dict[str, list[leaderboard.Row]] = {
         leaderboard.GLOBAL: scored.totals or [],
         leaderboard.match_scope(match.slug): [
-            (u, p, version) for u, p in scored.match_points or []
+            (u, p, e, version) for u, p, e in scored.match_points or []
         ],
     }
-    by_user = {u: (p, v) for u, p, v in scored.totals or []}
+    by_user = {u: (p, e, v) for u, p, e, v in scored.totals or []}
     memberships = LeagueMember.objects.filter(
         user_id__gte=chunk.user_from, user_id__lte=chunk.user_to
     ).values_list("league_id", "user_id")

@@ -354,7 +354,7 @@ def test_two_fans_meet_in_a_league_by_invite_code(browser, web):
     names = second.locator("#board td:nth-child(2)").all_inner_texts()
     shot(second, "league")
     # Points as settlement leaves them (settlement itself is tested elsewhere).
-    leaderboard.write(leaderboard.GLOBAL, [(ana.pk, 12, 1), (ben.pk, 7, 1)])
+    leaderboard.write(leaderboard.GLOBAL, [(ana.pk, 12, 1, 1), (ben.pk, 7, 0, 1)])
     first.goto(f"{web.url}/#/boards")
     first.wait_for_selector("#board tr.me")
     global_names = first.locator("#board td:nth-child(2)").all_inner_texts()
