@@ -31,6 +31,7 @@ task_routes = {
     "matches.tasks.*": {"queue": "events"},
     "predictions.tasks.settle_*": {"queue": "settlement"},
     "predictions.tasks.leaderboard_*": {"queue": "settlement"},
+    "predictions.tasks.outrights_*": {"queue": "settlement"},
     "predictions.tasks.announce_*": {"queue": "realtime"},
     "predictions.tasks.provisional_*": {"queue": "realtime"},
     "chat.tasks.*": {"queue": "realtime"},

@@ -38,6 +38,7 @@ SETTLE_TASK = "predictions.tasks.settle_match_task"
 NOTIFY_TASK = "notifications.tasks.notify_events_task"
 PROVISIONAL_TASK = "predictions.tasks.provisional_task"
 BRACKET_TASK = "matches.tasks.bracket_task"
+OUTRIGHTS_TASK = "predictions.tasks.outrights_task"
 _K = EventKind
 # Events that change what predictions would score if the match ended now (docs/scoring.md).
 RESULT_KINDS = frozenset(
@@ -97,5 +98,9 @@ def result_changed(match: Match) -> None:
         return
     logger.info("result changed match=%s version=%s", match.slug, match.result_version)
     transaction.on_commit(partial(current_app.send_task, SETTLE_TASK, args=[match.pk]))
-    # A result may decide knockout sides (docs/tournament.md).
+    # A result may decide knockout sides (docs/tournament.md) and outright picks (the
+    # champion, the finalists, the top scorer: docs/scoring.md).
+    transaction.on_commit(
+        partial(current_app.send_task, OUTRIGHTS_TASK, args=[match.competition_id])
+    )
     transaction.on_commit(partial(current_app.send_task, BRACKET_TASK, args=[match.competition_id]))

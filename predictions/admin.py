@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from predictions.models import Joker, League, ScoringRules, SettlementChunk, SettlementRun
+from predictions.models import Joker, League, Outright, ScoringRules, SettlementChunk, SettlementRun
 
 
 @admin.register(ScoringRules)
@@ -53,6 +53,20 @@ class JokerAdmin(admin.ModelAdmin):
     list_select_related = ["user", "stage", "match"]
     search_fields = ["user__username", "match__slug"]
     readonly_fields = ["user", "stage", "match", "updated_at"]
+
+    def has_add_permission(self, request) -> bool:  # type: ignore[no-untyped-def]
+        return False
+
+
+@admin.register(Outright)
+class OutrightAdmin(admin.ModelAdmin):
+    """Fans' tournament picks: read-only here (fans make them; settlement scores them)."""
+
+    list_display = ["user", "competition", "kind", "team", "player", "points"]
+    list_filter = ["competition", "kind"]
+    list_select_related = ["user", "competition", "team", "player"]
+    search_fields = ["user__username"]
+    readonly_fields = ["user", "competition", "kind", "team", "player", "points", "updated_at"]
 
     def has_add_permission(self, request) -> bool:  # type: ignore[no-untyped-def]
         return False

@@ -272,14 +272,19 @@ def rebuild_all() -> dict[str, int]:
 
 def check_all() -> list[str]:
     """Differences between the boards and a recomputation from the predictions themselves
-    (empty when consistent). Used by tests and the settlement benchmark."""
+    (match predictions and outrights; empty when consistent). Used by tests and the
+    settlement benchmark."""
     from django.db import connection
 
     problems: list[str] = []
     with connection.cursor() as cursor:
         cursor.execute(
-            """SELECT user_id, SUM(points), count(*) FILTER (WHERE exact)
-               FROM predictions_prediction WHERE settled_version > 0 GROUP BY user_id"""
+            """SELECT user_id, SUM(points), SUM(exacts) FROM (
+                   SELECT user_id, points, exact::int AS exacts FROM predictions_prediction
+                   WHERE settled_version > 0
+                   UNION ALL
+                   SELECT user_id, points, 0 FROM predictions_outright WHERE points <> 0
+               ) scored GROUP BY user_id"""
         )
         recomputed = {u: (p, e) for u, p, e in cursor.fetchall()}
         cursor.execute("SELECT user_id, points, exacts FROM predictions_userscore")

@@ -35,6 +35,10 @@ class ScoringRules(models.Model):
     # Up to this many extra points for a right pick, the fewer fans shared it the more.
     rarity_bonus = models.PositiveSmallIntegerField(default=0)
     jokers = models.BooleanField(default=True, help_text="one double-points joker per stage")
+    # Outright predictions for the whole tournament (docs/scoring.md).
+    outright_champion = models.PositiveSmallIntegerField(default=20)
+    outright_finalist = models.PositiveSmallIntegerField(default=10, help_text="per finalist")
+    outright_top_scorer = models.PositiveSmallIntegerField(default=15)
 
     class Meta:
         verbose_name_plural = "scoring rules"
@@ -135,6 +139,37 @@ class Prediction(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user_id} {self.match_id} {self.kind}"
+
+
+class Outright(models.Model):
+    """A pick for the whole tournament: the champion, each of the two finalists, the top
+    scorer. Locked at the tournament's first kick-off, settled when decided."""
+
+    class Kind(models.TextChoices):
+        CHAMPION = "champion"
+        FINALIST = "finalist"  # two rows, one per finalist
+        TOP_SCORER = "top_scorer"
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE)
+    competition = models.ForeignKey(Competition, on_delete=models.PROTECT, related_name="+")
+    kind = models.CharField(max_length=12, choices=Kind.choices)
+    team = models.ForeignKey(
+        "matches.Team", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    player = models.ForeignKey(Player, null=True, blank=True, on_delete=models.PROTECT)
+    points = models.IntegerField(default=0)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "competition", "kind", "team", "player"], name="outright_once"
+            ),
+        ]
+        indexes = [models.Index(fields=["competition", "user"], name="outright_competition_user")]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} {self.kind} {self.team_id or self.player_id}"
 
 
 class Joker(models.Model):

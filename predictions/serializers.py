@@ -102,3 +102,21 @@ class JokerSerializer(serializers.Serializer):
     match = serializers.CharField(source="match.slug")
     stage = serializers.CharField(source="stage.slug")
     updated_at = serializers.DateTimeField()
+
+
+class OutrightPickSerializer(serializers.Serializer):
+    """The body of PUT .../outrights/<kind>/: team codes (one for the champion, two for the
+    finalists) or a player id (the top scorer)."""
+
+    teams = serializers.ListField(
+        child=serializers.CharField(min_length=3, max_length=3), required=False, max_length=2
+    )
+    player = serializers.PrimaryKeyRelatedField(queryset=Player.objects.all(), required=False)
+
+
+class OutrightSerializer(serializers.Serializer):
+    competition = serializers.CharField(source="competition.slug")
+    kind = serializers.CharField()
+    team = serializers.CharField(source="team.code", allow_null=True, default=None)
+    player = serializers.IntegerField(source="player_id", allow_null=True)
+    points = serializers.IntegerField()

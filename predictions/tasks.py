@@ -11,7 +11,7 @@ from celery import current_app, shared_task
 from core.context import correlated
 from core.metrics import RECONCILED
 from core.tasks import IDEMPOTENT
-from predictions import announce, leaderboard, provisional, settlement
+from predictions import announce, leaderboard, outrights, provisional, settlement
 from predictions.models import SettlementRun
 
 POINTS_TASK = "notifications.tasks.points_task"
@@ -43,6 +43,13 @@ def announce_run_task(run_id: int) -> None:
         announce_fans_task.delay(chunk_id)
     # The settled figures replace the match's provisional ones.
     provisional_task.delay(SettlementRun.objects.values_list("match_id", flat=True).get(pk=run_id))
+
+
+@shared_task(**IDEMPOTENT)
+def outrights_task(competition_id: int) -> None:
+    """A result of the competition changed (sent by matches/effects.py by name): score the
+    outright picks against what is now decided (idempotent)."""
+    outrights.outrights_settle(competition_id)
 
 
 @shared_task(**IDEMPOTENT)

@@ -12,9 +12,9 @@ from rest_framework.settings import api_settings
 from rest_framework.views import APIView
 
 from core.throttles import LeagueJoinThrottle
-from matches.models import Match
-from predictions import leaderboard, selectors, services
-from predictions.models import Kind, League, LeagueMember, Prediction
+from matches.models import Competition, Match, Team
+from predictions import leaderboard, outrights, selectors, services
+from predictions.models import Kind, League, LeagueMember, Outright, Prediction
 from predictions.serializers import (
     BoardSerializer,
     ErrorSerializer,
@@ -22,6 +22,8 @@ from predictions.serializers import (
     JoinSerializer,
     JokerSerializer,
     LeagueSerializer,
+    OutrightPickSerializer,
+    OutrightSerializer,
     PickSerializer,
     PredictionSerializer,
 )
@@ -96,6 +98,52 @@ class JokerView(APIView):
     def delete(self, request: Request, slug: str) -> Response:
         services.joker_withdraw(user=request.user, match=_match(slug))
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class OutrightView(APIView):
+    permission_classes = [Auth]
+
+    @extend_schema(
+        request=OutrightPickSerializer,
+        responses={
+            200: OutrightSerializer(many=True),
+            400: rule_error("the pick does not fit the kind, or is not in this tournament"),
+            404: rule_error("no such competition or kind"),
+            409: rule_error("the tournament has kicked off"),
+        },
+    )
+    def put(self, request: Request, slug: str, kind: str) -> Response:
+        """Pick the champion (one team), the finalists (two) or the top scorer (a player)
+        for the whole tournament; replaces your earlier pick; 409 once it kicks off."""
+        if kind not in Outright.Kind.values:
+            detail = f"kind must be one of {', '.join(Outright.Kind.values)}"
+            return Response({"detail": detail, "code": "unknown_kind"}, status=404)
+        competition = get_object_or_404(Competition, slug=slug)
+        body = OutrightPickSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        codes = [c.upper() for c in body.validated_data.get("teams", [])]
+        teams = list(Team.objects.filter(code__in=codes))
+        if len(teams) != len(set(codes)):
+            return Response({"teams": "unknown team code"}, status=400)
+        picks = outrights.outright_set(
+            user=request.user,
+            competition=competition,
+            kind=kind,
+            teams=teams,
+            player=body.validated_data.get("player"),
+        )
+        return Response(OutrightSerializer(picks, many=True).data)
+
+
+class MyOutrightsView(APIView):
+    permission_classes = [Auth]
+
+    @extend_schema(responses=OutrightSerializer(many=True))
+    def get(self, request: Request) -> Response:
+        picks = Outright.objects.filter(user=request.user).select_related("competition", "team")
+        return Response(
+            OutrightSerializer(picks.order_by("competition_id", "kind"), many=True).data
+        )
 
 
 class MyJokersView(APIView):
