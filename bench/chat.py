@@ -91,6 +91,10 @@ class ChatSocket(LoadSocket):
                 return
             super()._frame(opcode, payload)
             return
+        if b"\n" in payload:  # several frames in one message (docs/protocol.md)
+            for line in payload.split(b"\n"):
+                self._frame(opcode, line)
+            return
         if payload.startswith(b'{"ch":"chat:'):
             self._chat(payload)
             return

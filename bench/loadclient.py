@@ -107,9 +107,12 @@ class LoadSocket(asyncio.Protocol):
             if not self.ready.done():
                 self.ready.set_result(None)  # the answer to our first frame
                 return
-            seq = goal_seq(payload)
-            if seq is not None:
-                self.received.append((seq, time.time()))
+            now = time.time()
+            # A message may carry several frames, one per line (docs/protocol.md).
+            for line in payload.split(b"\n") if b"\n" in payload else (payload,):
+                seq = goal_seq(line)
+                if seq is not None:
+                    self.received.append((seq, now))
         elif opcode == OP_PING:
             self.transport.write(client_frame(OP_PONG, payload))  # type: ignore[union-attr]
         elif opcode == OP_CLOSE:

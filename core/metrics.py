@@ -107,6 +107,28 @@ FRAMES_DROPPED = _metric(
 CLOSES = _metric(
     Counter, "livescore_ws_closes_total", "Sockets closed by the server, by close code", ["code"]
 )
+COALESCED = _metric(
+    Counter,
+    "livescore_ws_coalesced_frames_total",
+    "Frames written to a socket that fell behind together with others, in one message",
+)
+REPLACED = _metric(
+    Counter,
+    "livescore_ws_replaced_frames_total",
+    "Waiting frames replaced by a newer one of the same channel (tops, standings)",
+    ["type"],
+)
+HANDSHAKES_REFUSED = _metric(
+    Counter,
+    "livescore_ws_handshakes_refused_total",
+    "New sockets turned away by admission control (4014, retry later)",
+)
+SHARED_READS = _metric(
+    Counter,
+    "livescore_gateway_shared_reads_total",
+    "Redis reads a socket did not make: an identical one in flight served it",
+    ["what"],
+)
 
 # ---- chat ---------------------------------------------------------------------------------------
 

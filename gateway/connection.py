@@ -8,6 +8,14 @@ Two classes of frames: the guaranteed class (match, leaderboard, personal frames
 best-effort class (chat batches). A socket that falls behind sends every waiting guaranteed
 frame before any chat; chat waiting beyond LOW_QUEUE_LIMIT is dropped, oldest first, and
 never closes the socket. A score frame never waits behind queued chat.
+
+Under pressure (the goal moment): frames waiting for a socket go out together, several per
+WebSocket message separated by "\n" (protocol.COALESCE_BYTES), so a socket that fell
+behind catches up in a few writes instead of one per frame; a socket that keeps up still
+gets one frame per message, unchanged. Of the frames whose newest one is all that matters
+(protocol.LATEST_WINS: leaderboard tops, provisional standings, trending) a newer one
+replaces an older one of the same channel still waiting, so a slow socket is never sent a
+stale top.
 """
 
 from __future__ import annotations
@@ -102,7 +110,9 @@ class Connection:
         if self.sending:
             if self.queue is None:
                 self.queue = deque()
-            if len(self.queue) >= protocol.SEND_QUEUE_LIMIT:
+            if (key := _latest_key(text)) is not None and _replace(self.queue, key):
+                metrics.REPLACED.labels(key.rsplit('"', 1)[-1]).inc()
+            elif len(self.queue) >= protocol.SEND_QUEUE_LIMIT:
                 self.queue = None
                 self.close(protocol.CLOSE_SLOW)
                 return
@@ -150,7 +160,7 @@ class Connection:
             waiting = self.queue or self.low  # guaranteed frames first
             if not waiting:
                 break
-            self._start({"type": "websocket.send", "text": waiting.popleft()})
+            self._start({"type": "websocket.send", "text": _take(waiting)})
         if not self.queue:
             self.queue = None
         if not self.low:
@@ -177,3 +187,38 @@ class Connection:
         self.closed = True
         metrics.CLOSES.labels(str(code)).inc()
         spawn(self._close(code))
+
+
+def _take(waiting: deque[str]) -> str:
+    """The next message for a socket that fell behind: its oldest waiting frame, with the
+    ones after it while they fit in protocol.COALESCE_BYTES, separated by "\n" (a frame is
+    compact JSON, which never contains a raw newline)."""
+    text = waiting.popleft()
+    if not waiting or len(text) + 1 + len(waiting[0]) > protocol.COALESCE_BYTES:
+        return text
+    parts, size = [text], len(text)
+    while waiting and size + 1 + len(waiting[0]) <= protocol.COALESCE_BYTES:
+        parts.append(waiting.popleft())
+        size += 1 + len(parts[-1])
+    metrics.COALESCED.inc(len(parts))
+    return "\n".join(parts)
+
+
+def _latest_key(text: str) -> str | None:
+    """`{"ch":"<channel>","t":"<type>` of a frame whose newest one is all that matters, else
+    None (frames start with their channel and type: realtime/frames.py)."""
+    at = text.find('","t":"', 6, 120)
+    if at < 0:
+        return None
+    end = text.find('"', at + 7)
+    return text[:end] if text[at + 7 : end] in protocol.LATEST_WINS else None
+
+
+def _replace(queue: deque[str], key: str) -> bool:
+    """Drop the waiting frame of the same channel and type as `key`; True if there was one."""
+    prefix = key + '"'
+    for index, waiting in enumerate(queue):
+        if waiting.startswith(prefix):
+            del queue[index]
+            return True
+    return False

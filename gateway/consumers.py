@@ -101,6 +101,12 @@ class GatewayConsumer(AsyncWebsocketConsumer):
         self.device = (query.get("device") or [""])[0][:64]
         token = (query.get("token") or [""])[0]
         self.hub = await get_hub()
+        if (retry_ms := self.hub.admission.admit()) is not None:
+            # A reconnect storm: turned away at once, with when to come back. Accepted first
+            # so the client sees the code and the hint (a refused handshake is a bare 403).
+            await self.accept()
+            await self.close(code=P.CLOSE_BUSY, reason=f"retry={retry_ms}")
+            return
         await self.accept()
         self.conn = Connection(self.base_send, self._close_with, None)
         self._released = False

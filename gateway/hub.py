@@ -40,6 +40,7 @@ from core.context import correlated
 from core.redis import async_client
 from core.tracing import tracer
 from gateway import presence, sessions
+from gateway.admission import Admission, SingleFlight
 from gateway.broker import Broker
 from gateway.connection import Connection, spawn
 from realtime import protocol
@@ -98,6 +99,11 @@ class Hub:
         self.connections: dict[str, Connection] = {}
         self.broker = Broker(self.redis, self._dispatch)
         self.chat_scripts = chat_live.Scripts(self.redis)
+        # The reconnect herd: identical reads in flight are made once (gateway/admission.py).
+        self.snapshots = SingleFlight("snapshot")
+        self.timelines = SingleFlight("timeline")
+        # New sockets admitted by this process (gateway/admission.py).
+        self.admission = Admission(protocol.HANDSHAKES_PER_SECOND, protocol.HANDSHAKE_BURST)
         self._tasks: list[asyncio.Task[None]] = []
         self._frozen_at = 0
         self.starting: asyncio.Task[None] | None = None
@@ -393,10 +399,18 @@ class Hub:
     # ---- stored state of sequenced channels (Redis) ----------------------------------------
 
     async def snapshot(self, slug: str) -> tuple[int, str] | None:
+        """The stored snapshot; a reconnect herd asking at once shares one Redis read."""
+        return await self.snapshots.do(slug, lambda: self._snapshot(slug))
+
+    async def _snapshot(self, slug: str) -> tuple[int, str] | None:
         seq, text = await self.redis.hmget(snapshot_key(slug), ["seq", "text"])
         return stored_pair(seq, text)
 
     async def timeline_since(self, slug: str, since: int) -> list[tuple[int, str]]:
+        """Frames after `since`; resumes from the same point at once share one read."""
+        return await self.timelines.do((slug, since), lambda: self._timeline_since(slug, since))
+
+    async def _timeline_since(self, slug: str, since: int) -> list[tuple[int, str]]:
         rows = await self.redis.zrangebyscore(
             timeline_key(slug), f"({since}", "+inf", withscores=True
         )

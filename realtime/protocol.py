@@ -16,6 +16,14 @@ RATE_PER_SECOND = 10.0  # client frames per second (token bucket) ...
 RATE_BURST = 20  # ... with this burst
 RATE_STRIKES_BEFORE_CLOSE = 20  # frames refused for rate before the socket is closed
 SEND_QUEUE_LIMIT = 64  # frames waiting for a slow socket before it is told to resync
+# Frames waiting for a socket that fell behind go out as one message, separated by "\n",
+# up to this many bytes (0: one frame per message); docs/protocol.md, "Messages".
+COALESCE_BYTES = getattr(settings, "GATEWAY_COALESCE_BYTES", 16_384)
+# Frame types of which only the newest waiting one matters (tops, standings, trending): a
+# newer one replaces an older one of the same channel still waiting for a slow socket.
+LATEST_WINS = frozenset({"lb", "prov", "trend"})
+HANDSHAKES_PER_SECOND = getattr(settings, "GATEWAY_HANDSHAKES_PER_SECOND", 500)
+HANDSHAKE_BURST = getattr(settings, "GATEWAY_HANDSHAKE_BURST", 1000)
 LOW_QUEUE_LIMIT = 4  # best-effort frames (chat batches) waiting; older ones are dropped
 IDLE_TIMEOUT_SECONDS = getattr(settings, "WS_IDLE_TIMEOUT", 60)  # silence before close
 AUTH_TIMEOUT_SECONDS = 10  # a socket awaiting {"op":"auth"} is closed after this
@@ -55,6 +63,7 @@ CLOSE_EVICTED = 4010
 CLOSE_IDLE = 4011
 CLOSE_SLOW = 4012
 CLOSE_AUTH_TIMEOUT = 4013
+CLOSE_BUSY = 4014  # too many new sockets at once: reconnect after the reason's retry=<ms>
 # A frame the server failed on unexpectedly (a defect, logged): the socket is closed and
 # released rather than left half-alive; the client reconnects and resumes with `since`.
 CLOSE_INTERNAL = 4000

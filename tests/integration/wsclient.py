@@ -13,6 +13,7 @@ class Fan:
     def __init__(self, ws: ClientConnection) -> None:
         self.ws = ws
         self.frames: list[dict[str, Any]] = []
+        self.waiting: list[dict[str, Any]] = []  # frames of a message not yet returned
 
     @classmethod
     async def connect(cls, url: str, **kwargs: Any) -> "Fan":
@@ -24,7 +25,11 @@ class Fan:
         await self.ws.send(json.dumps(payload))
 
     async def recv(self, timeout: float = 10) -> dict[str, Any]:
-        frame = json.loads(await asyncio.wait_for(self.ws.recv(), timeout))
+        """The next frame; a message carrying several (separated by "\n") is split."""
+        if not self.waiting:
+            message = await asyncio.wait_for(self.ws.recv(), timeout)
+            self.waiting.extend(json.loads(line) for line in message.split("\n") if line)
+        frame = self.waiting.pop(0)
         self.frames.append(frame)
         return frame
 

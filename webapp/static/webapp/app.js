@@ -79,13 +79,15 @@ const conn = {
       if (e.code === 4001 && me) return signOut();
       if (NO_RETRY.has(e.code)) return this.state(e.code === 4010 ? "opened elsewhere" : "offline");
       if (e.code === 4008) this.attempt += 3; // rate limited: back off harder
-      this.retry();
+      // A reconnect storm: the server says when to come back (retry=<ms>, already spread).
+      const busy = e.code === 4014 && /retry=(\d+)/.exec(e.reason || "");
+      this.retry(busy ? Number(busy[1]) : null);
     };
   },
-  retry() {
+  retry(after = null) {
     this.state("reconnecting");
     if (this.fails >= FAILS_BEFORE_POLLING) this.poll();
-    const delay = Math.random() * Math.min(RECONNECT_CAP_MS, RECONNECT_BASE_MS * 2 ** this.attempt);
+    const delay = after ?? Math.random() * Math.min(RECONNECT_CAP_MS, RECONNECT_BASE_MS * 2 ** this.attempt);
     this.attempt += 1;
     this.timer = setTimeout(() => this.connect(), delay);
   },
