@@ -110,7 +110,7 @@ def load_predictions(match, fan_ids: list[int], seed: int = 1) -> int:
 
     def rows():
         for user_id in fan_ids:
-            base = (user_id, match.pk, 0, 0, "open", now)  # points, version, status, updated
+            base = (user_id, match.pk, 0, False, 0, "open", now)  # points, exact, version, ...
             yield (*base, "score", rng.randint(0, 4), rng.randint(0, 3), "", None, False, None)
             yield (*base, "winner", None, None, rng.choice("HDA"), None, False, None)
             no_goal = rng.random() < 0.1
@@ -119,7 +119,7 @@ def load_predictions(match, fan_ids: list[int], seed: int = 1) -> int:
             yield (*base, "possession", None, None, "", None, False, rng.randint(1, 4))
 
     copy_rows(
-        "COPY predictions_prediction (user_id, match_id, points, settled_version, status,"
+        "COPY predictions_prediction (user_id, match_id, points, exact, settled_version, status,"
         " updated_at, kind, home_goals, away_goals, outcome, player_id, no_goal, band)"
         " FROM STDIN",
         rows(),

@@ -14,8 +14,11 @@ user id), for up to 131,071 points, 127 exact scores and 536 million accounts.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
+
+import redis
 
 from core.errors import TemporarilyUnavailable
 from core.redis import client as _client
@@ -33,6 +36,9 @@ PREFIX = "lb:"
 BUILT_KEY = "lbmeta:built:2"
 REBUILD_LOCK_KEY = "lbmeta:rebuilding"
 REBUILD_LOCK_SECONDS = 120
+# A new token after every write to any board, settled or provisional: a page read and kept
+# in a process is still right while the generation it was read at is the current one.
+GENERATION_KEY = "lbmeta:gen"
 
 
 class BoardsLost(Exception):
@@ -134,7 +140,18 @@ def write_many(boards: dict[str, Iterable[Row]], batch: int = 5000) -> None:
                 args = []
         if args:
             _script(keys=keys, args=args, client=pipe)
+    bump(pipe)
     pipe.execute()
+
+
+def bump(pipe: redis.client.Pipeline) -> None:
+    """Queue, after a board write in `pipe`, a new generation of the boards: a fresh random
+    token, never a counter, so a Redis that lost its data never repeats an old one."""
+    pipe.set(GENERATION_KEY, uuid.uuid4().hex)
+
+
+def generation() -> bytes | None:
+    return _client().get(GENERATION_KEY)
 
 
 def top(scope: str, n: int) -> list[Entry]:
@@ -209,12 +226,14 @@ def drop(scope_pattern: str = "*") -> None:
         keys = list(client.scan_iter(match=pattern, count=1000))
         for start in range(0, len(keys), 1000):
             client.delete(*keys[start : start + 1000])
+    client.set(GENERATION_KEY, uuid.uuid4().hex)
 
 
 def remove(scope: str, user_id: int) -> None:
     pipe = _client().pipeline(transaction=True)
     pipe.zrem(board_key(scope), user_id)
     pipe.hdel(_versions_key(scope), user_id)
+    bump(pipe)
     pipe.execute()
 
 

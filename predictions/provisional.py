@@ -392,15 +392,18 @@ def _personal_frames(
         (was - ranks[moved]).tolist(),
         strict=True,
     )
-    frames = []
-    for user, points, total, rank, moved_by in rows:
-        channel = user_channel(user)
-        text = (
-            f'{{"ch":"{channel}","t":"prov","d":{{"m":"{slug}",'
-            f'"pts":{points},"tot":{total},"rank":{rank},"mv":{moved_by}}}}}'
+    # The parts every frame shares, built once: "user:" channels, their pub/sub prefix, and
+    # the correlation mark `published` puts in front (empty outside a correlated task).
+    mark, channel = published(""), user_channel(0)[:-1]
+    pubsub = pubsub_name(channel)
+    return [
+        (
+            f"{pubsub}{user}".encode(),
+            f'{mark}{{"ch":"{channel}{user}","t":"prov","d":{{"m":"{slug}","pts":{points},'
+            f'"tot":{total},"rank":{rank},"mv":{moved_by}}}}}'.encode(),
         )
-        frames.append((pubsub_name(channel).encode(), published(text).encode()))
-    return frames
+        for user, points, total, rank, moved_by in rows
+    ]
 
 
 def _top_frames(scopes: list[str]) -> None:
@@ -435,6 +438,7 @@ def _refresh(match_ids: set[int]) -> dict[int, _Live]:
         pipe.hset(MATCHES_KEY, match_id, match.slug)
         _write_board(pipe, board_key(leaderboard.match_scope(match.slug)), *_of(live))
         changed[match_id] = live
+    leaderboard.bump(pipe)
     pipe.execute()
     return changed
 
@@ -445,7 +449,10 @@ def _pass(match_ids: set[int]) -> None:
     ids = {int(k) for k in client().hkeys(MATCHES_KEY)}
     live = {**_stored_points(ids - changed.keys()), **changed}
     if not live:
-        client().delete(board_key(leaderboard.GLOBAL), RANKS_KEY)
+        pipe = client().pipeline(transaction=False)
+        pipe.delete(board_key(leaderboard.GLOBAL), RANKS_KEY)
+        leaderboard.bump(pipe)
+        pipe.execute()
         return
     settled = _settled([i for i, item in live.items() if item.finished])
     before = _previous(settled)
@@ -461,6 +468,7 @@ def _pass(match_ids: set[int]) -> None:
             "totals": totals.tobytes(),
         },
     )
+    leaderboard.bump(pipe)
     pipe.execute()
     boards = time.perf_counter()
     frames = [f for i in changed.values() for f in _personal_frames(i.slug, i, now, before)]

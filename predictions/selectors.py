@@ -81,7 +81,36 @@ def _display_names(ids: set[int]) -> dict[int, str]:
     return found
 
 
+# Pages anyone may read (no fan's own entry), kept per process while the boards'
+# generation stays the one they were read at: a hot top 100 costs one Redis GET.
+_pages: TTLCache[tuple[str, int, bool], tuple[bytes, dict[str, Any]]] = TTLCache(
+    60.0, max_entries=1000
+)
+
+
 def board(
+    scope: str,
+    *,
+    n: int,
+    user_id: int | None,
+    settled: bool = False,
+    members: Callable[[], list[int]] | None = None,
+) -> dict[str, Any]:
+    """`board_read`, for anonymous reads served from this process while no board changed."""
+    if user_id is not None or members is not None:
+        return board_read(scope, n=n, user_id=user_id, settled=settled, members=members)
+    key, generation = (scope, n, settled), leaderboard.generation()
+    if not generation:  # no board written since Redis started: nothing to compare with
+        return board_read(scope, n=n, user_id=None, settled=settled)
+    hit, page = _pages.get(key)
+    if hit and page is not None and page[0] == generation:
+        return page[1]
+    data = board_read(scope, n=n, user_id=None, settled=settled)
+    _pages.set(key, (generation, data))
+    return data
+
+
+def board_read(
     scope: str,
     *,
     n: int,

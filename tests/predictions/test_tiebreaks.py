@@ -67,3 +67,20 @@ def test_provisional_boards_break_ties_the_same_way(level_on_eight, home):
         (expected[1].pk, 8, 0),
         (expected[2].pk, 8, 0),
     ]
+
+
+@pytest.mark.django_db
+def test_anonymous_pages_kept_in_the_process_follow_every_board_write(fans):
+    leaderboard.write(leaderboard.GLOBAL, [(fans[0].pk, 5, 0, 1)])
+    anonymous = APIClient()
+    first = anonymous.get("/api/v1/leaderboards/global/?n=2").json()
+    assert anonymous.get("/api/v1/leaderboards/global/?n=2").json() == first
+
+    leaderboard.write(leaderboard.GLOBAL, [(fans[1].pk, 9, 1, 1)])
+    after = anonymous.get("/api/v1/leaderboards/global/?n=2").json()
+    leaderboard.remove(leaderboard.GLOBAL, fans[1].pk)
+    removed = anonymous.get("/api/v1/leaderboards/global/?n=2").json()
+
+    assert [e["user_id"] for e in first["top"]] == [fans[0].pk]
+    assert [e["user_id"] for e in after["top"]] == [fans[1].pk, fans[0].pk]
+    assert [e["user_id"] for e in removed["top"]] == [fans[0].pk]

@@ -396,7 +396,12 @@ async function boards(scope) {
   const path = scope ? `leaderboards/${scope}/?n=20` : "leaderboards/global/?n=20";
   const card = h("div", { class: "card" });
   const load = async () => {
-    try { const board = await api(path); card.replaceChildren(h("p", { class: "muted" }, `${board.size} fans`), boardTable(board)); }
+    try {
+      const board = await api(path);
+      // While a match is live the standings are provisional: "if it ended now" (docs/scoring.md).
+      const live = board.provisional ? h("span", { class: "pill var", id: "provisional" }, "LIVE: if it ended now") : "";
+      card.replaceChildren(h("p", { class: "muted" }, `${board.size} fans `, live), boardTable(board));
+    }
     catch (err) { card.replaceChildren(h("p", { class: "err" }, err.message)); }
   };
   show(tabs, card);
@@ -404,6 +409,11 @@ async function boards(scope) {
   const ch = `leaderboard:${scope ? scope.replace("/", ":") : "global"}`;
   conn.sub(ch, (f) => { if (f.t === "lb") load(); });
   leaving.push(() => conn.unsub(ch));
+  if (scope && scope.startsWith("league/")) {
+    // A league's provisional board moves with the global one (its members' live totals).
+    conn.sub("leaderboard:global", (f) => { if (f.t === "lb" && f.d && f.d.prov) load(); });
+    leaving.push(() => conn.unsub("leaderboard:global"));
+  }
 }
 
 async function leagues() {
