@@ -36,6 +36,11 @@ def rule_error(description: str) -> OpenApiResponse:
     return OpenApiResponse(response=ErrorSerializer, description=description)
 
 
+def unknown_kind(kinds: list[str]) -> Response:
+    detail = f"kind must be one of {', '.join(kinds)}"
+    return Response({"detail": detail, "code": "unknown_kind"}, status=404)
+
+
 def _match(slug: str) -> Match:
     return get_object_or_404(Match, slug=slug)
 
@@ -55,8 +60,7 @@ class PredictionPutView(APIView):
     def put(self, request: Request, slug: str, kind: str) -> Response:
         """Create or change your prediction of one kind (idempotent); 409 once locked."""
         if kind not in Kind.values:
-            detail = f"kind must be one of {', '.join(Kind.values)}"
-            return Response({"detail": detail, "code": "unknown_kind"}, status=404)
+            return unknown_kind(Kind.values)
         match = _match(slug)
         body = PickSerializer(data=request.data)
         body.is_valid(raise_exception=True)
@@ -116,8 +120,7 @@ class OutrightView(APIView):
         """Pick the champion (one team), the finalists (two) or the top scorer (a player)
         for the whole tournament; replaces your earlier pick; 409 once it kicks off."""
         if kind not in Outright.Kind.values:
-            detail = f"kind must be one of {', '.join(Outright.Kind.values)}"
-            return Response({"detail": detail, "code": "unknown_kind"}, status=404)
+            return unknown_kind(Outright.Kind.values)
         competition = get_object_or_404(Competition, slug=slug)
         body = OutrightPickSerializer(data=request.data)
         body.is_valid(raise_exception=True)
