@@ -309,6 +309,9 @@ def test_a_prediction_is_made_changed_and_then_locked(phone, web):
     replay, _ = final_replay(lead=3600)
     sign_in(phone, web, fan)
     phone.goto(f"{web.url}/#/m/{replay.slug}")
+    # The form appears after five API reads; a loaded machine (the whole suite) can take a
+    # while, so wait for it explicitly rather than inside the first fill.
+    phone.wait_for_selector("form[data-kind=score] input[name=home_goals]", timeout=60_000)
     form = phone.locator("form[data-kind=score]")
     form.locator("input[name=home_goals]").fill("2")
     form.locator("input[name=away_goals]").fill("1")
