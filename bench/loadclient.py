@@ -117,6 +117,11 @@ class LoadSocket(asyncio.Protocol):
             self.transport.write(client_frame(OP_PONG, payload))  # type: ignore[union-attr]
         elif opcode == OP_CLOSE:
             self.closed = True
+            code = struct.unpack("!H", payload[:2])[0] if len(payload) >= 2 else 1005
+            if code == BUSY and not self.ready.done():
+                # Admission control (docs/protocol.md): come back after the hint.
+                hint = payload[2:].decode(errors="replace").removeprefix("retry=")
+                self.ready.set_exception(Busy(int(hint) if hint.isdigit() else 1000))
 
     def _fail(self, reason: str) -> None:
         if not self.ready.done():
@@ -134,7 +139,31 @@ class LoadSocket(asyncio.Protocol):
             self.transport.close()
 
 
-async def open_socket(url: str, origin: str, first: bytes, timeout: float) -> LoadSocket:
+BUSY = 4014
+
+
+class Busy(ConnectionError):
+    """The server turned the socket away (4014); `retry_ms` says when to come back."""
+
+    def __init__(self, retry_ms: int) -> None:
+        super().__init__(f"busy, retry in {retry_ms} ms")
+        self.retry_ms = retry_ms
+
+
+async def open_socket(
+    url: str, origin: str, first: bytes, timeout: float, attempts: int = 30
+) -> LoadSocket:
+    """A socket that has had its first frame answered; turned away by admission control, it
+    comes back when the server says, as a fan's app does (bounded)."""
+    for _ in range(attempts - 1):
+        try:
+            return await _open_once(url, origin, first, timeout)
+        except Busy as busy:
+            await asyncio.sleep(busy.retry_ms / 1000)
+    return await _open_once(url, origin, first, timeout)
+
+
+async def _open_once(url: str, origin: str, first: bytes, timeout: float) -> LoadSocket:
     parts = urlsplit(url)
     loop = asyncio.get_running_loop()
     host = f"{parts.hostname}:{parts.port}"
