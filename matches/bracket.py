@@ -167,8 +167,12 @@ def bracket_resolve(competition: Competition) -> list[Match]:
     decided = _Decided(all_groups, thirds, played)
     created = []
     for fixture in fixtures:
+        if fixture.match_id is not None:
+            continue  # decided and played (or playing): nothing left to fill in
         home = fixture.home_team_id or _team_for(fixture.home_source, fixture.number, decided)
         away = fixture.away_team_id or _team_for(fixture.away_source, fixture.number, decided)
+        if (home, away) == (fixture.home_team_id, fixture.away_team_id) and not (home and away):
+            continue  # nothing new decided for this fixture
         match = _fill(fixture, home, away)
         if match is not None:
             created.append(match)

@@ -3,6 +3,7 @@ from typing import Any
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from matches.bracket import source_label
 from matches.feed import MAX_BATCH, MAX_SEQ
 from matches.models import (
     Competition,
@@ -229,6 +230,4 @@ class FixtureSerializer(serializers.Serializer):
 
 
 def _side(source: str, team: Team | None) -> dict:
-    from matches.bracket import source_label
-
     return {"source": source, "label": source_label(source), "team": team.code if team else None}

@@ -29,7 +29,7 @@ from matches.models import (
     Team,
 )
 from predictions import leaderboard
-from predictions.models import Outright, ScoringRules
+from predictions.models import LeagueMember, Outright, ScoringRules
 from predictions.services import PredictionError
 
 FINAL_STAGE = "final"
@@ -189,8 +189,6 @@ def outrights_settle(competition_id: int) -> int:
 
 
 def _boards(totals: list[tuple[int, int, int, int]]) -> dict[str, list[leaderboard.Row]]:
-    from predictions.models import LeagueMember
-
     boards: dict[str, list[leaderboard.Row]] = {leaderboard.GLOBAL: totals}
     by_user = {row[0]: row for row in totals}
     members = LeagueMember.objects.filter(user_id__in=by_user).values_list("league_id", "user_id")

@@ -165,9 +165,7 @@ def class_points(picks: Picks, result: scoring.Result, rules: ScoringRules) -> n
     """Points of each class at `result`: the settlement rule, once per distinct pick, with
     the rarity bonus from the same counters settlement would use (right and all picks of
     each kind, over the whole match)."""
-    predictions = [
-        Prediction(**dict(zip(PICK_COLUMNS, c[:-1], strict=True))) for c in picks.classes
-    ]
+    predictions = _predictions(picks)
     sizes = picks.counts().tolist()
     counts: dict[str, list[int]] = {}
     for prediction, size in zip(predictions, sizes, strict=True):
@@ -183,13 +181,12 @@ def class_points(picks: Picks, result: scoring.Result, rules: ScoringRules) -> n
 
 def class_exacts(picks: Picks, result: scoring.Result) -> np.ndarray:
     """1 for the classes that are a right exact score at `result` (the first tie-break)."""
-    return np.array(
-        [
-            scoring.exact(Prediction(**dict(zip(PICK_COLUMNS, c[:-1], strict=True))), result)
-            for c in picks.classes
-        ],
-        dtype=np.int64,
-    )
+    return np.array([scoring.exact(p, result) for p in _predictions(picks)], dtype=np.int64)
+
+
+def _predictions(picks: Picks) -> list[Prediction]:
+    """Each class as an unsaved prediction, for the scoring functions."""
+    return [Prediction(**dict(zip(PICK_COLUMNS, c[:-1], strict=True))) for c in picks.classes]
 
 
 def per_fan(picks: Picks, per_class: np.ndarray) -> np.ndarray:
