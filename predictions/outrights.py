@@ -17,6 +17,7 @@ from django.db import connection, transaction
 from django.db.models import Count
 from django.utils import timezone
 
+from matches.bracket import winner_and_loser
 from matches.models import (
     GOAL_KINDS,
     VOID_STATUSES,
@@ -100,21 +101,13 @@ def decided(competition: Competition) -> Decided:
     )
     if final is not None and final.status == MatchStatus.FINISHED:
         out.finalists = {final.home_id, final.away_id}
-        out.champion = _winner(final)
+        decided_by = winner_and_loser(final)  # None: a final left level (not yet decided)
+        out.champion = decided_by[0] if decided_by else None
     matches = Match.objects.filter(competition=competition).exclude(status__in=VOID_STATUSES)
     over = matches.exists() and not matches.exclude(status=MatchStatus.FINISHED).exists()
     if over:
         out.top_scorers = _top_scorers(competition)
     return out
-
-
-def _winner(match: Match) -> int | None:
-    home, away = match.home_score, match.away_score
-    if home == away and match.home_pens is not None:
-        home, away = match.home_pens, match.away_pens or 0
-    if home == away:
-        return None
-    return match.home_id if home > away else match.away_id
 
 
 def _top_scorers(competition: Competition) -> set[int]:

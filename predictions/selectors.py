@@ -12,7 +12,7 @@ from django.db.models import Count, QuerySet
 from core.caches import TTLCache
 from matches.models import Match
 from predictions import leaderboard, provisional
-from predictions.models import Joker, Kind, Prediction
+from predictions.models import Joker, Kind, Outright, Prediction
 from predictions.tasks import leaderboard_rebuild_task
 
 COUNTS_SECONDS = 5  # prediction counters may lag this much; they are read on every open
@@ -51,6 +51,11 @@ def prediction_counts(match: Match) -> dict[str, Any]:
 
 def own_predictions(user: Any) -> QuerySet[Prediction]:
     return Prediction.objects.filter(user=user).select_related("match").order_by("-updated_at")
+
+
+def own_outrights(user: Any) -> QuerySet[Outright]:
+    picks = Outright.objects.filter(user=user).select_related("competition", "team")
+    return picks.order_by("competition_id", "kind")
 
 
 def own_jokers(user: Any) -> QuerySet[Joker]:

@@ -143,10 +143,7 @@ class MyOutrightsView(APIView):
 
     @extend_schema(responses=OutrightSerializer(many=True))
     def get(self, request: Request) -> Response:
-        picks = Outright.objects.filter(user=request.user).select_related("competition", "team")
-        return Response(
-            OutrightSerializer(picks.order_by("competition_id", "kind"), many=True).data
-        )
+        return Response(OutrightSerializer(selectors.own_outrights(request.user), many=True).data)
 
 
 class MyJokersView(APIView):
