@@ -1,7 +1,8 @@
 """The process-local fan-out hub of the WebSocket gateway.
 
 One hub per server process holds one Redis pub/sub subscription (gateway/broker.py) to each
-channel that at least one local socket watches. A published frame arrives once per process
+channel that at least one local socket watches, on the Redis server that carries the channel
+(a match's live-state shard, or REDIS_URL). A published frame arrives once per process
 and its text is written, unchanged, to each local socket on that channel: the cost per socket
 is the send itself, with no per-consumer channel-layer message (ARCHITECTURE decision 4).
 
@@ -31,7 +32,9 @@ import os
 import time
 import uuid
 from collections import Counter
+from functools import partial
 
+import redis.asyncio as aioredis
 from django.conf import settings
 
 import chat.live as chat_live
@@ -51,6 +54,8 @@ from realtime.channels import (
     chat_channel,
     chat_shard,
     control_channel,
+    match_channel,
+    redis_url_of,
     seen_key,
     snapshot_key,
     timeline_key,
@@ -95,9 +100,17 @@ class Hub:
     def __init__(self) -> None:
         self.id = f"{os.uname().nodename}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
         self.redis = async_client()
+        # One client and one pub/sub connection per Redis server: REDIS_URL, and each
+        # live-state shard that carries matches' channels (realtime.channels.redis_url_of).
+        self.servers = {settings.REDIS_URL: self.redis}
+        for url in settings.REDIS_LIVE_URLS:
+            self.servers.setdefault(url, async_client(url=url))
+        self.brokers = {
+            url: Broker(r, self._dispatch, partial(self._recover, url))
+            for url, r in self.servers.items()
+        }
         self.feeds: dict[str, _Feed] = {}
         self.connections: dict[str, Connection] = {}
-        self.broker = Broker(self.redis, self._dispatch)
         self.chat_scripts = chat_live.Scripts(self.redis)
         # The reconnect herd: identical reads in flight are made once (gateway/admission.py).
         self.snapshots = SingleFlight("snapshot")
@@ -118,11 +131,11 @@ class Hub:
         return control_channel(self.id)
 
     async def start(self) -> None:
-        await self.broker.subscribe(self.control_channel)
+        await self.brokers[settings.REDIS_URL].subscribe(self.control_channel)
         loop = asyncio.get_running_loop()
         jobs = (
-            self.broker.listen(),
-            presence.write_loop(self.redis, self.id, self._match_counts),
+            *(broker.listen() for broker in self.brokers.values()),
+            presence.write_loop(self.redis, self.id, self._match_counts, self._scoring),
             self._sweep_loop(),
             self._chat_loop(),
         )
@@ -131,9 +144,11 @@ class Hub:
     async def stop(self) -> None:
         for task in self._tasks:
             task.cancel()
-        await self.broker.close()
-        with contextlib.suppress(Exception):
-            await self.redis.aclose()
+        for broker in self.brokers.values():
+            await broker.close()
+        for server in self.servers.values():
+            with contextlib.suppress(Exception):
+                await server.aclose()
 
     # ---- connections ----------------------------------------------------------------------
 
@@ -164,7 +179,7 @@ class Hub:
             feed = self.feeds[channel.name] = _Feed(channel)
             feed.ready = asyncio.get_running_loop().create_future()
             try:
-                await self.broker.subscribe(channel.pubsub)
+                await self._broker(channel.name).subscribe(channel.pubsub)
             finally:
                 feed.ready.set_result(None)
         elif feed.ready is not None and not feed.ready.done():
@@ -195,7 +210,14 @@ class Hub:
 
     async def _unsubscribe(self, channel: Channel) -> None:
         if channel.name not in self.feeds:  # nobody re-joined meanwhile
-            await self.broker.unsubscribe(channel.pubsub)
+            await self._broker(channel.name).unsubscribe(channel.pubsub)
+
+    def _broker(self, channel: str) -> Broker:
+        return self.brokers[redis_url_of(channel)]
+
+    def _live(self, slug: str) -> aioredis.Redis:
+        """The server holding a match's snapshot and timeline."""
+        return self.servers[redis_url_of(match_channel(slug))]
 
     def leave(self, conn: Connection, name: str) -> None:
         conn.seqs.pop(name, None)
@@ -262,6 +284,23 @@ class Hub:
                 "fanout %s seq=%s sockets=%s ms=%.1f",
                 feed.channel.name, seq, len(feed.sockets), took * 1000,
             )  # fmt: skip
+
+    async def _recover(self, url: str) -> None:
+        """After a pub/sub connection came back: deliver what each match channel on that
+        server stored while it was away. A server that restarted empty has nothing; its
+        matches' next frames then show clients a gap, and they resync (docs/protocol.md)."""
+        for feed in list(self.feeds.values()):
+            if feed.channel.kind != "match" or not feed.last_seq:
+                continue
+            if redis_url_of(feed.channel.name) != url:
+                continue
+            missed = await self.timeline_since(feed.channel.key, feed.last_seq)
+            for seq, text in missed:
+                if seq > feed.last_seq:
+                    self._broadcast(feed, seq, text)
+            logger.info(
+                "recovered %s after seq=%s frames=%s", feed.channel.name, feed.last_seq, len(missed)
+            )
 
     def _reset(self, feed: _Feed) -> None:
         feed.last_seq = 0
@@ -403,7 +442,7 @@ class Hub:
         return await self.snapshots.do(slug, lambda: self._snapshot(slug))
 
     async def _snapshot(self, slug: str) -> tuple[int, str] | None:
-        seq, text = await self.redis.hmget(snapshot_key(slug), ["seq", "text"])
+        seq, text = await self._live(slug).hmget(snapshot_key(slug), ["seq", "text"])
         return stored_pair(seq, text)
 
     async def timeline_since(self, slug: str, since: int) -> list[tuple[int, str]]:
@@ -411,7 +450,7 @@ class Hub:
         return await self.timelines.do((slug, since), lambda: self._timeline_since(slug, since))
 
     async def _timeline_since(self, slug: str, since: int) -> list[tuple[int, str]]:
-        rows = await self.redis.zrangebyscore(
+        rows = await self._live(slug).zrangebyscore(
             timeline_key(slug), f"({since}", "+inf", withscores=True
         )
         # withscores: (member bytes, score) pairs; the stubs type every reply shape at once.
@@ -419,6 +458,10 @@ class Hub:
 
     async def presence(self, slug: str) -> int:
         return await presence.watching(self.redis, slug)
+
+    def _scoring(self) -> bool:
+        """A score frame went out moments ago: its sends come first (presence waits)."""
+        return time.monotonic() < self.score_first_until
 
     def _match_counts(self) -> list[tuple[str, int]]:
         feeds = list(self.feeds.values())

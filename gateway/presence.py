@@ -12,14 +12,24 @@ import redis.asyncio as aioredis
 from realtime.channels import presence_key
 
 PRESENCE_INTERVAL = 5.0
+BUSY_RETRY = 0.1
 
 
 async def write_loop(
-    redis: aioredis.Redis, gateway_id: str, counts: Callable[[], Iterable[tuple[str, int]]]
+    redis: aioredis.Redis,
+    gateway_id: str,
+    counts: Callable[[], Iterable[tuple[str, int]]],
+    busy: Callable[[], bool] = lambda: False,
 ) -> None:
-    """For ever: write `counts()` ((match slug, local sockets) pairs) every interval."""
+    """For ever: write `counts()` ((match slug, local sockets) pairs) every interval. While
+    `busy()` (a goal's fan-out under way) the write waits, up to one more interval: counts
+    are read only in snapshots and expire after three intervals, so it costs nothing."""
     while True:
         await asyncio.sleep(PRESENCE_INTERVAL)
+        waited = 0.0
+        while busy() and waited < PRESENCE_INTERVAL:
+            await asyncio.sleep(BUSY_RETRY)
+            waited += BUSY_RETRY
         with contextlib.suppress(Exception):
             await write(redis, gateway_id, counts())
 

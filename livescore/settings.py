@@ -121,6 +121,13 @@ DATABASES["default"]["OPTIONS"] = {
     "application_name": env_str("DATABASE_APPLICATION_NAME", "livescore"),
     "connect_timeout": env_int("DATABASE_CONNECT_TIMEOUT", 5, minimum=1),
 }
+# Behind PgBouncer in transaction mode (docs/scaling.md) consecutive transactions of one
+# connection may run on different server sessions: no named server-side cursors (Django's
+# .iterator()) and no prepared statements, both of which live in a session.
+DATABASE_PGBOUNCER = env_bool("DATABASE_PGBOUNCER", False)
+if DATABASE_PGBOUNCER:
+    DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = True
+    DATABASES["default"]["OPTIONS"]["prepare_threshold"] = None
 if DATABASE_POOL_MAX_SIZE:
     DATABASES["default"]["OPTIONS"]["pool"] = {
         "min_size": 1,
@@ -131,6 +138,12 @@ if DATABASE_POOL_MAX_SIZE:
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env_str("REDIS_URL", "redis://127.0.0.1:6379/0")
+# Redis split by role (docs/scaling.md); each defaults to REDIS_URL, one server for all.
+# Matches' live state (snapshot, timeline, live index) and their pub/sub channels are spread
+# over REDIS_LIVE_URLS by a hash of the match slug (core/redis.py); leaderboards and
+# provisional standings live on REDIS_LEADERBOARD_URL; everything else on REDIS_URL.
+REDIS_LIVE_URLS = env_list("REDIS_LIVE_URLS", []) or [REDIS_URL]
+REDIS_LEADERBOARD_URL = env_str("REDIS_LEADERBOARD_URL", REDIS_URL)
 
 # The gateway fans out through its own hub (gateway/hub.py); the channel layer serves
 # point-to-point messages and the stock-pattern baseline. redis-py's default pool of 100

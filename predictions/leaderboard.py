@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import redis
 
 from core.errors import TemporarilyUnavailable
-from core.redis import client as _client
+from core.redis import board_client as _client
 
 TIE_SPACE = 2**29  # user ids
 EXACT_SPACE = 2**7  # exact scores

@@ -39,7 +39,8 @@ import redis
 from django.db import connection
 
 from core.metrics import PROVISIONAL_SECONDS
-from core.redis import client, publish_packed
+from core.redis import board_client as client
+from core.redis import publish_packed
 from matches.models import Match, MatchStatus
 from predictions import leaderboard, scoring, settlement
 from predictions.models import Prediction, ScoringRules, SettlementRun

@@ -7,6 +7,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from django.conf import settings
+
+from core.redis import live_shard
+
 _PATTERNS = {
     "match": re.compile(r"match:([a-z0-9-]{3,64})"),
     "chat": re.compile(r"chat:room:(\d{1,12})"),
@@ -79,6 +83,16 @@ def pubsub_name(channel: str) -> str:
     return f"{PUBSUB_PREFIX}{channel}"
 
 
+def redis_url_of(channel: str) -> str:
+    """The Redis server carrying a wire channel: a match's live-state shard (its snapshot
+    and timeline are on the same server, so they are stored and published in one atomic
+    step), REDIS_URL for every other channel and for gateways' control channels."""
+    found = _PATTERNS["match"].fullmatch(channel)
+    if found is None:
+        return settings.REDIS_URL
+    return settings.REDIS_LIVE_URLS[live_shard(found.group(1))]
+
+
 def channel_of_pubsub(pubsub: str) -> str:
     return pubsub.removeprefix(PUBSUB_PREFIX)
 
@@ -111,4 +125,5 @@ def seen_key(slug: str, seq: int) -> str:
 
 SEEN_TTL = 900
 
-LIVE_INDEX_KEY = "live:index"  # sorted set: live match slugs by kickoff time
+# sorted set: live match slugs by kickoff time, on each live-state shard for its matches
+LIVE_INDEX_KEY = "live:index"

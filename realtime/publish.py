@@ -25,7 +25,7 @@ import redis
 from django.db import transaction
 
 from core.context import correlation
-from core.redis import client
+from core.redis import client, live_client
 from realtime import channels
 from realtime.frames import Frame, reset_frame
 from realtime.protocol import TIMELINE_LENGTH
@@ -86,10 +86,14 @@ def publish_now(*frames: Frame, state: LiveState | None = None) -> None:
         if state is not None:
             _store_and_publish(frames, state)
             return
-        pipe = client().pipeline(transaction=False)
+        by_server: dict[str, list[Frame]] = {}
         for frame in frames:
-            pipe.publish(channels.pubsub_name(frame.channel), published(frame.text))
-        pipe.execute()
+            by_server.setdefault(channels.redis_url_of(frame.channel), []).append(frame)
+        for url, group in by_server.items():
+            pipe = client(url).pipeline(transaction=False)
+            for frame in group:
+                pipe.publish(channels.pubsub_name(frame.channel), published(frame.text))
+            pipe.execute()
     except redis.RedisError:
         logger.exception("frames not published channels=%s", sorted({f.channel for f in frames}))
 
@@ -103,8 +107,8 @@ def published(text: str) -> str:
 
 
 @cache
-def _script() -> redis.commands.core.Script:
-    return client().register_script(_STORE_AND_PUBLISH)
+def _script(shard: redis.Redis) -> redis.commands.core.Script:
+    return shard.register_script(_STORE_AND_PUBLISH)
 
 
 def _store_and_publish(frames: Sequence[Frame], state: LiveState) -> None:
@@ -123,14 +127,14 @@ def _store_and_publish(frames: Sequence[Frame], state: LiveState) -> None:
         channels.timeline_key(state.slug),
         channels.LIVE_INDEX_KEY,
     ]
-    _script()(keys=keys, args=args)
+    _script(live_client(state.slug))(keys=keys, args=args)
 
 
 def replace_state(state: LiveState, timeline: Sequence[Frame]) -> None:
     """Replace a sequenced channel's stored state in one MULTI, publishing nothing: a rebuild
     must not re-announce old frames."""
     snap, tl = channels.snapshot_key(state.slug), channels.timeline_key(state.slug)
-    pipe = client().pipeline(transaction=True)
+    pipe = live_client(state.slug).pipeline(transaction=True)
     pipe.delete(tl, snap)
     pipe.hset(snap, mapping={"seq": state.seq, "text": state.snapshot})
     if timeline:
@@ -144,7 +148,7 @@ def replace_state(state: LiveState, timeline: Sequence[Frame]) -> None:
 
 def stored_snapshot(slug: str) -> tuple[int, str] | None:
     """(seq, snapshot text) as stored for a sequenced channel, or None."""
-    seq, text = client().hmget(channels.snapshot_key(slug), ["seq", "text"])
+    seq, text = live_client(slug).hmget(channels.snapshot_key(slug), ["seq", "text"])
     return stored_pair(seq, text)
 
 
@@ -164,7 +168,7 @@ def reset_on_commit(slug: str) -> None:
 def _reset(slug: str) -> None:
     channel = channels.match_channel(slug)
     try:
-        pipe = client().pipeline(transaction=True)
+        pipe = live_client(slug).pipeline(transaction=True)
         pipe.delete(channels.snapshot_key(slug), channels.timeline_key(slug))
         pipe.zrem(channels.LIVE_INDEX_KEY, slug)
         pipe.publish(channels.pubsub_name(channel), reset_frame(channel).text)

@@ -8,5 +8,10 @@ ensure_venv dev
 # The browser tests drive the operating system's Chromium (Playwright never downloads one).
 export CHROMIUM_BIN=${CHROMIUM_BIN:-$(command -v chromium || true)}
 [ -n "$CHROMIUM_BIN" ] || { apt_install chromium && CHROMIUM_BIN=$(command -v chromium); } || true
+# The multi-node topology test (tests/integration/test_topology.py) runs the operating
+# system's HAProxy and PgBouncer.
+if ! command -v haproxy >/dev/null || ! [ -x "$(command -v pgbouncer || echo /usr/sbin/pgbouncer)" ]; then
+  apt_install haproxy pgbouncer || log "HAProxy or PgBouncer missing: the topology test will fail"
+fi
 throwaway_servers
 "$VENV/bin/pytest" "$@"

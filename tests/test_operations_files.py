@@ -8,6 +8,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+import celeryconfig
+
 ROOT = Path(__file__).resolve().parent.parent
 METRIC = re.compile(r"\b(livescore_[a-z_]+)")
 
@@ -57,3 +59,20 @@ def test_the_scrape_config_loads_the_rules():
     config = yaml.safe_load((ROOT / "deploy" / "prometheus" / "prometheus.yml").read_text())
     assert config["rule_files"] == ["alerts.yml"]
     assert config["scrape_configs"][0]["metrics_path"] == "/metrics"
+
+
+def test_compose_runs_every_queue_and_the_topology_s_redis_roles():
+    """deploy/compose.yaml: a worker for each Celery queue, every Redis role of
+    core/redis.py, and the load balancer in front of the four gateways."""
+    compose = yaml.safe_load((ROOT / "deploy" / "compose.yaml").read_text())
+    services = compose["services"]
+    commands = [" ".join(s.get("command") or []) for s in services.values()]
+    for queue in (q.name for q in celeryconfig.task_queues):
+        assert any(f"-Q {queue} " in c for c in commands), queue
+    env = compose["x-app"]["environment"]
+    live = env["REDIS_LIVE_URLS"].split(",")
+    for url in [env["REDIS_URL"], env["CELERY_BROKER_URL"], env["REDIS_LEADERBOARD_URL"], *live]:
+        assert url.split("//")[1].split(":")[0] in services, url
+    assert len(live) == 3
+    haproxy = services["haproxy"]["environment"]
+    assert {haproxy[f"GATEWAY_{n}"].split(":")[0] for n in range(1, 5)} <= set(services)

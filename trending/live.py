@@ -8,7 +8,7 @@ from typing import Any
 
 from chat.live import recent_rates
 from chat.selectors import match_rooms
-from core.redis import client
+from core.redis import client, live_clients
 from realtime.channels import LIVE_INDEX_KEY, TRENDING_CHANNEL, presence_key, snapshot_key
 from realtime.frames import Frame
 from realtime.publish import publish_now
@@ -43,18 +43,18 @@ def trending_refresh() -> list[str]:
     """Score every live match; store the board; publish it if the order changed. Returns
     the slugs, most exciting first."""
     r = client()
-    slugs = [s.decode() for s in r.zrange(LIVE_INDEX_KEY, 0, -1)]
+    snapshots = _live_snapshots()
+    slugs = list(snapshots)
     rooms = match_rooms(slugs)
     pipe = r.pipeline(transaction=False)
     for slug in slugs:
-        pipe.hget(snapshot_key(slug), "text")
         pipe.hvals(presence_key(slug))
-    replies = pipe.execute()
+    watching = pipe.execute()
     rates = recent_rates(r, [rooms.get(slug) for slug in slugs])
     scored: dict[str, float] = {}
     summary: dict[str, str] = {}
     for i, slug in enumerate(slugs):
-        text, counts = replies[2 * i], replies[2 * i + 1]
+        text, counts = snapshots[slug], watching[i]
         if not text:
             continue
         snapshot = json.loads(text).get("d") or {}
@@ -77,6 +77,19 @@ def trending_refresh() -> list[str]:
         top = [{"slug": s, **json.loads(summary[s])} for s in order]
         publish_now(Frame(TRENDING_CHANNEL, "trend", {"m": top}))
     return order
+
+
+def _live_snapshots() -> dict[str, bytes | None]:
+    """Each live match's stored snapshot text, read from the live-state shards (each keeps
+    the index of its own matches)."""
+    found: dict[str, bytes | None] = {}
+    for shard in live_clients():
+        slugs = [s.decode() for s in shard.zrange(LIVE_INDEX_KEY, 0, -1)]
+        pipe = shard.pipeline(transaction=False)
+        for slug in slugs:
+            pipe.hget(snapshot_key(slug), "text")
+        found.update(zip(slugs, pipe.execute(), strict=True))
+    return found
 
 
 def trending_list(n: int = TOP) -> list[dict[str, Any]]:

@@ -162,3 +162,32 @@ async def test_a_reconnect_storm_over_the_rate_is_told_when_to_come_back():
         await first.disconnect()
     finally:
         await hub_module.release_hub()
+
+
+async def test_presence_waits_while_a_goal_fans_out(monkeypatch):
+    from core.redis import async_client
+    from gateway import presence
+    from realtime.channels import presence_key
+
+    monkeypatch.setattr(presence, "PRESENCE_INTERVAL", 0.4)  # counts expire after 1 s
+    monkeypatch.setattr(presence, "BUSY_RETRY", 0.05)
+    busy_until = asyncio.get_running_loop().time() + 0.6
+    redis = async_client()
+    key = presence_key("presence-vs-burst-2026-06-01")
+    await redis.delete(key)
+    loop = asyncio.get_running_loop()
+    task = loop.create_task(
+        presence.write_loop(
+            redis, "gw-1", lambda: [("presence-vs-burst-2026-06-01", 7)],
+            busy=lambda: loop.time() < busy_until,
+        )
+    )  # fmt: skip
+    try:
+        await asyncio.sleep(0.5)  # an interval has passed, but a goal is still going out
+        assert await redis.hget(key, "gw-1") is None
+        await asyncio.sleep(0.4)
+        assert await redis.hget(key, "gw-1") == b"7"
+    finally:
+        task.cancel()
+        await redis.delete(key)
+        await redis.aclose()
