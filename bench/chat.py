@@ -40,7 +40,7 @@ sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "livescore.settings")
 
 from bench.fanout import percentile, start_servers, stop, to_ms  # noqa: E402
-from bench.loadclient import LoadSocket, client_frame, goal_seq  # noqa: E402
+from bench.loadclient import LoadSocket, client_frame, goal_seq, run_client  # noqa: E402
 
 ORIGIN = "http://127.0.0.1:8000"
 RAISED = {
@@ -134,13 +134,7 @@ def message_text(rng: random.Random, n: int, last: str | None) -> str:
 def client_main(
     url: str, count: int, tokens: list[str], room: int, slug: str, q_ready, q_cmd, q_out
 ):
-    try:
-        import uvloop
-
-        uvloop.install()
-    except ImportError:
-        pass
-    asyncio.run(_client(url, count, tokens, room, slug, q_ready, q_cmd, q_out))
+    run_client(_client(url, count, tokens, room, slug, q_ready, q_cmd, q_out))
 
 
 async def _client(url, count, tokens, room, slug, q_ready, q_cmd, q_out) -> None:

@@ -57,13 +57,9 @@ def goal_frame(seq: int) -> dict:
 
 
 def client_main(urls: list[str], count: int, ready, commands, results) -> None:
-    try:
-        import uvloop
+    from bench.loadclient import run_client
 
-        uvloop.install()
-    except ImportError:
-        pass
-    asyncio.run(_client(urls, count, ready, commands, results))
+    run_client(_client(urls, count, ready, commands, results))
 
 
 async def _client(urls: list[str], count: int, ready, commands, results) -> None:

@@ -113,8 +113,8 @@ class Hub:
         self.connections: dict[str, Connection] = {}
         self.chat_scripts = chat_live.Scripts(self.redis)
         # The reconnect herd: identical reads in flight are made once (gateway/admission.py).
-        self.snapshots = SingleFlight("snapshot")
-        self.timelines = SingleFlight("timeline")
+        self.snapshots = SingleFlight("snapshot", protocol.SPIKE_PROTECTION)
+        self.timelines = SingleFlight("timeline", protocol.SPIKE_PROTECTION)
         # New sockets admitted by this process (gateway/admission.py).
         self.admission = Admission(protocol.HANDSHAKES_PER_SECOND, protocol.HANDSHAKE_BURST)
         self._tasks: list[asyncio.Task[None]] = []
@@ -461,7 +461,7 @@ class Hub:
 
     def _scoring(self) -> bool:
         """A score frame went out moments ago: its sends come first (presence waits)."""
-        return time.monotonic() < self.score_first_until
+        return protocol.SPIKE_PROTECTION and time.monotonic() < self.score_first_until
 
     def _match_counts(self) -> list[tuple[str, int]]:
         feeds = list(self.feeds.values())

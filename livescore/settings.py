@@ -270,6 +270,7 @@ SETTLEMENT_CHUNK_USERS = env_int("SETTLEMENT_CHUNK_USERS", 10_000, minimum=100)
 # Spike protection in each gateway process (docs/operations.md, "The goal moment"): new
 # sockets admitted per second and the burst allowed above it (0: no limit); frames written
 # to a socket that fell behind go out together, up to this many bytes per message.
+GATEWAY_SPIKE_PROTECTION = env_bool("GATEWAY_SPIKE_PROTECTION", True)
 GATEWAY_HANDSHAKES_PER_SECOND = env_int("GATEWAY_HANDSHAKES_PER_SECOND", 500, minimum=0)
 GATEWAY_HANDSHAKE_BURST = env_int("GATEWAY_HANDSHAKE_BURST", 1000, minimum=1)
 GATEWAY_COALESCE_BYTES = env_int("GATEWAY_COALESCE_BYTES", 16_384, minimum=0)

@@ -18,11 +18,17 @@ RATE_STRIKES_BEFORE_CLOSE = 20  # frames refused for rate before the socket is c
 SEND_QUEUE_LIMIT = 64  # frames waiting for a slow socket before it is told to resync
 # Frames waiting for a socket that fell behind go out as one message, separated by "\n",
 # up to this many bytes (0: one frame per message); docs/protocol.md, "Messages".
-COALESCE_BYTES = getattr(settings, "GATEWAY_COALESCE_BYTES", 16_384)
+# GATEWAY_SPIKE_PROTECTION=0 switches every spike protection below off at once (admission,
+# coalescing, newest-wins, single-flight reads, presence waiting for the score), for
+# bench/spike.py's comparison; docs/operations.md, "The goal moment".
+SPIKE_PROTECTION = getattr(settings, "GATEWAY_SPIKE_PROTECTION", True)
+COALESCE_BYTES = getattr(settings, "GATEWAY_COALESCE_BYTES", 16_384) if SPIKE_PROTECTION else 0
 # Frame types of which only the newest waiting one matters (tops, standings, trending): a
 # newer one replaces an older one of the same channel still waiting for a slow socket.
-LATEST_WINS = frozenset({"lb", "prov", "trend"})
-HANDSHAKES_PER_SECOND = getattr(settings, "GATEWAY_HANDSHAKES_PER_SECOND", 500)
+LATEST_WINS = frozenset({"lb", "prov", "trend"} if SPIKE_PROTECTION else ())
+HANDSHAKES_PER_SECOND = (
+    getattr(settings, "GATEWAY_HANDSHAKES_PER_SECOND", 500) if SPIKE_PROTECTION else 0
+)
 HANDSHAKE_BURST = getattr(settings, "GATEWAY_HANDSHAKE_BURST", 1000)
 LOW_QUEUE_LIMIT = 4  # best-effort frames (chat batches) waiting; older ones are dropped
 IDLE_TIMEOUT_SECONDS = getattr(settings, "WS_IDLE_TIMEOUT", 60)  # silence before close
