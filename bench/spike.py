@@ -62,20 +62,29 @@ PHASES = ("isolated", "var_storm", "second_half", "shootout")
 class Fan:
     """One fan's app across its sockets: what it saw of the match, and when."""
 
-    __slots__ = ("arrivals", "chat", "last", "reconnects", "refused", "snaps", "socket", "token")
+    __slots__ = (
+        "arrivals", "chat", "connected", "errors", "last", "reconnects", "refused", "snaps",
+        "socket", "token",
+    )  # fmt: skip
 
     def __init__(self, token: str | None) -> None:
         self.token = token
-        self.arrivals: dict[int, tuple[float, str]] = {}  # score frames: seq -> (time, type)
+        # score frames: seq -> (time, type, when the socket it came on started connecting)
+        self.arrivals: dict[int, tuple[float, str, float]] = {}
+        self.connected = 0.0
         self.snaps: list[int] = []
         self.last = 0
         self.chat = 0
+        self.errors: dict[str, int] = {}  # error frames by code (rate limits, slow mode)
         self.refused = self.reconnects = 0
         self.socket: SpikeSocket | None = None
 
     def seen(self, line: bytes, now: float) -> None:
         channel = FRAME_CHANNEL.match(line)
         if channel is None:
+            if line.startswith(b'{"t":"err"'):
+                code = json.loads(line).get("code", "?")
+                self.errors[code] = self.errors.get(code, 0) + 1
             return
         if channel.group(1).startswith(b"chat:"):
             if b'"t":"msgs"' in line[:60]:
@@ -88,7 +97,7 @@ class Fan:
         if t == "snap":
             self.snaps.append(n)
         elif t in SCORE_TYPES and n not in self.arrivals:
-            self.arrivals[n] = (now, t)
+            self.arrivals[n] = (now, t, self.connected)
         self.last = max(self.last, n)
 
 
@@ -132,6 +141,7 @@ async def _connect(url: str, fan: Fan, slug: str, room: int, since: int | None) 
     loop = asyncio.get_running_loop()
     for _ in range(60):
         firsts = _firsts(fan, slug, room, since or fan.last or None)
+        fan.connected = time.time()
         host = f"{parts.hostname}:{parts.port}"
         try:
             _, sock = await asyncio.wait_for(
@@ -166,6 +176,7 @@ async def _chat(fans: list[Fan], room: int, rate: float, seconds: float) -> None
         sock = fan.socket
         if sock is not None and not sock.closed and sock.transport is not None:
             say = {"op": "say", "ch": f"chat:room:{room}", "text": f"vamos {n} {os.getpid()}"}
+            say["cid"] = f"{os.getpid()}-{n}"
             sock.transport.write(client_frame(OP_TEXT, json.dumps(say).encode()))
         n += 1
         await asyncio.sleep(max(0.0, started + n / rate - time.monotonic()))
@@ -226,6 +237,7 @@ async def _client(urls, count, tokens, slug, room, q_ready, q_cmd, q_out) -> Non
                 "chatter": f.token is not None,
                 "refused": f.refused,
                 "reconnects": f.reconnects,
+                "errors": f.errors,
             }
             for f in fans
         ]
@@ -329,8 +341,9 @@ def wait(check, timeout: float, what: str):
     raise TimeoutError(what)
 
 
-def isolated_settlement(fans: list[int], workers_env: dict[str, str], logs: Path) -> float:
-    """The same 1,000,000 predictions settled with nothing else running: the baseline."""
+def isolated_settlement(fans: list[int]) -> float:
+    """The same number of predictions settled on the same workers with nothing else
+    running: the baseline. A small match settles first, so both start warm."""
     from bench.settlement import (
         load_predictions,
         make_match,
@@ -339,25 +352,17 @@ def isolated_settlement(fans: list[int], workers_env: dict[str, str], logs: Path
         wait_for_run,
     )
 
+    warm = make_match(day=39)
+    load_predictions(warm, fans[:100], seed=2)
+    play_to_full_time(warm, scorers_of(warm))
+    wait_for_run(warm, 1)
     match = make_match(day=40)
     load_predictions(match, fans, seed=3)
-    celery = str(Path(sys.executable).parent / "celery")
-    argv = [celery, "-A", "livescore", "worker", "-Q", "settlement,realtime", "-c", "2"]
-    argv += ["-l", "warning", "--without-gossip", "--without-mingle"]
-    log = (logs / "isolated-settlement.log").open("w")
-    worker = subprocess.Popen(argv, cwd=ROOT, env=workers_env, stdout=log, stderr=log)
-    try:
-        from livescore.celery import app
-
-        wait(lambda: app.control.ping(timeout=1.0), 60, "settlement worker")
-        started = play_to_full_time(match, scorers_of(match))
-        return wait_for_run(match, 1) - started
-    finally:
-        worker.terminate()
-        worker.wait(timeout=30)
+    started = play_to_full_time(match, scorers_of(match))
+    return wait_for_run(match, 1) - started
 
 
-def run_variant(name: str, args, base_env: dict[str, str], fans: list[int], tokens, receiver):
+def run_variant(name: str, args, base_env, fans: list[int], tokens, receiver, isolated: bool):
     from django.db import connection
 
     from bench.settlement import load_predictions, wait_for_run
@@ -382,6 +387,9 @@ def run_variant(name: str, args, base_env: dict[str, str], fans: list[int], toke
     receiver.reset()
 
     stack = Stack(env, logs)
+    result: dict = {"variant": name, "match": replay.slug}
+    if isolated:
+        result["isolated_settlement_s"] = round(isolated_settlement(fans), 2)
     ctx = mp.get_context("spawn")
     q_ready, q_out = ctx.Queue(), ctx.Queue()
     per = args.sockets // args.clients
@@ -395,7 +403,6 @@ def run_variant(name: str, args, base_env: dict[str, str], fans: list[int], toke
         )
         proc.start()
         clients.append((proc, q_cmd))
-    result: dict = {"variant": name, "match": replay.slug}
     try:
         opened = [q_ready.get(timeout=300) for _ in clients]
         result["sockets"] = sum(o[0] for o in opened)
@@ -443,7 +450,7 @@ def run_variant(name: str, args, base_env: dict[str, str], fans: list[int], toke
 def drive(plan, replay, stack: Stack, args, tell):
     """Post the plan event by event; returns (seq -> post time, seq -> phase, marks)."""
     from matches import simulator
-    from matches.models import Match
+    from matches.models import FeedEvent, Match
 
     posted: dict[int, float] = {}
     phase_of: dict[int, str] = {}
@@ -458,13 +465,16 @@ def drive(plan, replay, stack: Stack, args, tell):
             tell("chat", 3 * args.chat_rate / args.clients, 3600)
         sent = time.time()
         simulator.post_event(base_url=stack.http, provider="demo", event=event)
-        # Wait until applied (bounded: a swapped event waits for its partner).
+        # Wait until the event is applied, so the frames it made (the match's seq moved in
+        # the same transaction) are attributed to this POST. Bounded: a swapped event waits
+        # for its partner, a duplicate is never applied twice.
+        applied = FeedEvent.objects.filter(match=replay, provider_event_id=event["id"])
         deadline = time.monotonic() + 2
         while time.monotonic() < deadline:
-            now_seq = Match.objects.filter(pk=replay.pk).values_list("seq", flat=True)[0]
-            if now_seq > seq:
+            if applied.exclude(state=FeedEvent.State.PENDING).exists():
                 break
             time.sleep(0.005)
+        now_seq = Match.objects.filter(pk=replay.pk).values_list("seq", flat=True)[0]
         for n in range(seq + 1, now_seq + 1):
             posted[n], phase_of[n] = sent, phase
         seq = max(seq, now_seq)
@@ -493,13 +503,17 @@ def pushes_delivered(replay, receiver, timeout: float = 300) -> dict:
 
 def summarise(fans_seen: list[dict], posted, phase_of, final: dict) -> dict:
     latencies: dict[str, list[float]] = {p: [] for p in PHASES}
-    lost = converged = 0
+    lost = converged = resumed = 0
     score_seqs = set()
     for fan in fans_seen:
         score_seqs |= set(fan["arrivals"])
     for fan in fans_seen:
-        for seq, (at, _) in fan["arrivals"].items():
-            if seq in posted:
+        for seq, (at, _, connected) in fan["arrivals"].items():
+            if seq not in posted:
+                continue
+            if posted[seq] < connected:
+                resumed += 1  # posted while this fan was away: caught up on its resume
+            else:
                 latencies[phase_of[seq]].append(at - posted[seq])
         covered = max(fan["snaps"], default=0)
         lost += sum(1 for s in score_seqs if s not in fan["arrivals"] and s > covered)
@@ -519,10 +533,16 @@ def summarise(fans_seen: list[dict], posted, phase_of, final: dict) -> dict:
         round(percentile(spike, 0.99) / iso, 2) if iso and spike else None
     )
     out["score_frames_lost"] = lost
+    out["score_frames_resumed"] = resumed
     out["converged"] = f"{converged}/{len(fans_seen)}"
     out["refused"] = sum(f["refused"] for f in fans_seen)
     out["reconnects"] = sum(f["reconnects"] for f in fans_seen)
     out["chat_delivered"] = sum(f["chat"] for f in fans_seen)
+    errors: dict[str, int] = {}
+    for fan in fans_seen:
+        for code, count in fan["errors"].items():
+            errors[code] = errors.get(code, 0) + count
+    out["error_frames"] = errors
     return out
 
 
@@ -573,10 +593,10 @@ def main() -> None:
         made = Token.objects.bulk_create([Token(user=u, key=f"{u.pk:040x}") for u in users])
         tokens = [t.key for t in made]
         results["load_s"] = round(time.perf_counter() - started, 1)
-        results["isolated_settlement_s"] = round(isolated_settlement(fans, env, var), 2)
         print(json.dumps(results), flush=True)
-        for name in args.variants.split(","):
-            results[name] = run_variant(name, args, env, fans, tokens, receiver)
+        for n, name in enumerate(args.variants.split(",")):
+            results[name] = run_variant(name, args, env, fans, tokens, receiver, n == 0)
+            results.setdefault("isolated_settlement_s", results[name].get("isolated_settlement_s"))
             results[name]["settlement_over_isolated"] = round(
                 results[name]["settlement_s"] / results["isolated_settlement_s"], 2
             )
