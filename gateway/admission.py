@@ -25,10 +25,18 @@ T = TypeVar("T")
 
 
 class Admission:
-    """Tokens refill at `rate` per second up to `burst`; each new socket takes one."""
+    """Tokens refill at `rate` per second up to `burst`; each new socket takes one. While
+    `busy()` (a score frame is going out from this process) nobody is admitted: a goal's
+    fan-out never shares the event loop with a reconnect herd's handshakes."""
 
-    def __init__(self, rate: float, burst: int, clock: Callable[[], float] = time.monotonic):
-        self.rate, self.burst, self.clock = rate, burst, clock
+    def __init__(
+        self,
+        rate: float,
+        burst: int,
+        clock: Callable[[], float] = time.monotonic,
+        busy: Callable[[], float] = lambda: 0.0,
+    ):
+        self.rate, self.burst, self.clock, self.busy = rate, burst, clock, busy
         self.tokens, self.at = float(burst), clock()
 
     def admit(self) -> int | None:
@@ -38,6 +46,9 @@ class Admission:
         now = self.clock()
         self.tokens = min(self.burst, self.tokens + (now - self.at) * self.rate)
         self.at = now
+        if (busy_for := self.busy()) > 0:
+            metrics.HANDSHAKES_REFUSED.inc()
+            return math.ceil(busy_for * 1000) + random.randint(0, 1000)
         if self.tokens >= 1:
             self.tokens -= 1
             return None

@@ -116,7 +116,9 @@ class Hub:
         self.snapshots = SingleFlight("snapshot", protocol.SPIKE_PROTECTION)
         self.timelines = SingleFlight("timeline", protocol.SPIKE_PROTECTION)
         # New sockets admitted by this process (gateway/admission.py).
-        self.admission = Admission(protocol.HANDSHAKES_PER_SECOND, protocol.HANDSHAKE_BURST)
+        self.admission = Admission(
+            protocol.HANDSHAKES_PER_SECOND, protocol.HANDSHAKE_BURST, busy=self._scoring_for
+        )
         self._tasks: list[asyncio.Task[None]] = []
         self._frozen_at = 0
         self.starting: asyncio.Task[None] | None = None
@@ -125,6 +127,8 @@ class Hub:
         # Chat ticks wait until then: a score frame was just written to this process's
         # sockets, and its sends (and the clients reading them) get the CPU first.
         self.score_first_until = 0.0
+        # ... and after a goal or a shootout kick, new sockets and presence writes wait too.
+        self.goal_until = 0.0
 
     @property
     def control_channel(self) -> str:
@@ -314,6 +318,8 @@ class Hub:
         if seq:
             feed.last_seq = max(feed.last_seq, seq)
             self.score_first_until = started + SCORE_FIRST_SECONDS
+            if goal or '"t":"pen"' in text[:80]:
+                self.goal_until = self.score_first_until
             if feed.arrived is not None:
                 _remember(feed.arrived, seq, (started, goal))
                 if SEEN_LIVE and (goal or '"t":"card"' in text[:80]):
@@ -460,8 +466,15 @@ class Hub:
         return await presence.watching(self.redis, slug)
 
     def _scoring(self) -> bool:
-        """A score frame went out moments ago: its sends come first (presence waits)."""
-        return protocol.SPIKE_PROTECTION and time.monotonic() < self.score_first_until
+        """A goal went out moments ago: its sends come first (presence waits)."""
+        return self._scoring_for() > 0
+
+    def _scoring_for(self) -> float:
+        """Seconds a goal (or shootout kick) just written still has this process to itself
+        (0: none): new sockets and presence writes wait that long."""
+        if not protocol.SPIKE_PROTECTION:
+            return 0.0
+        return max(0.0, self.goal_until - time.monotonic())
 
     def _match_counts(self) -> list[tuple[str, int]]:
         feeds = list(self.feeds.values())

@@ -7,6 +7,7 @@ from celery.signals import (
     after_setup_task_logger,
     task_failure,
     task_retry,
+    worker_init,
     worker_process_init,
 )
 
@@ -51,3 +52,15 @@ def _traced(**kwargs: Any) -> None:
     from core import tracing
 
     tracing.setup("livescore-worker")
+
+
+@worker_init.connect
+def _yield_cpu(**kwargs: Any) -> None:
+    """CELERY_WORKER_NICE: a background worker (settlement, notifications, provisional
+    standings) lowers its CPU priority, and its pool processes inherit it. Where it shares
+    cores with the score path (gateways, the events worker) a goal then never waits for a
+    settlement chunk or a push batch (docs/operations.md, "The goal moment")."""
+    from django.conf import settings
+
+    if settings.CELERY_WORKER_NICE:
+        os.nice(settings.CELERY_WORKER_NICE)

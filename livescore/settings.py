@@ -271,6 +271,8 @@ SETTLEMENT_CHUNK_USERS = env_int("SETTLEMENT_CHUNK_USERS", 10_000, minimum=100)
 # sockets admitted per second and the burst allowed above it (0: no limit); frames written
 # to a socket that fell behind go out together, up to this many bytes per message.
 GATEWAY_SPIKE_PROTECTION = env_bool("GATEWAY_SPIKE_PROTECTION", True)
+# A background Celery worker's CPU priority (os.nice increment, 0-19): see livescore/celery.py.
+CELERY_WORKER_NICE = env_int("CELERY_WORKER_NICE", 0, minimum=0)
 GATEWAY_HANDSHAKES_PER_SECOND = env_int("GATEWAY_HANDSHAKES_PER_SECOND", 500, minimum=0)
 GATEWAY_HANDSHAKE_BURST = env_int("GATEWAY_HANDSHAKE_BURST", 1000, minimum=1)
 GATEWAY_COALESCE_BYTES = env_int("GATEWAY_COALESCE_BYTES", 16_384, minimum=0)

@@ -4,7 +4,10 @@ sorted set and pushed on the `trending` channel when the order changes."""
 from __future__ import annotations
 
 import json
+import logging
 from typing import Any
+
+import redis
 
 from chat.live import recent_rates
 from chat.selectors import match_rooms
@@ -14,6 +17,7 @@ from realtime.frames import Frame
 from realtime.publish import publish_now
 from trending.excitement import Signals, excitement
 
+logger = logging.getLogger("livescore.trending")
 TRENDING_KEY = "trending:score"  # sorted set: live match slug -> excitement
 SUMMARY_KEY = "trending:summary"  # hash: slug -> {"h","a","s","m","x"} as JSON
 LAST_KEY = "trending:last"  # the order last published
@@ -84,11 +88,15 @@ def _live_snapshots() -> dict[str, bytes | None]:
     the index of its own matches)."""
     found: dict[str, bytes | None] = {}
     for shard in live_clients():
-        slugs = [s.decode() for s in shard.zrange(LIVE_INDEX_KEY, 0, -1)]
-        pipe = shard.pipeline(transaction=False)
-        for slug in slugs:
-            pipe.hget(snapshot_key(slug), "text")
-        found.update(zip(slugs, pipe.execute(), strict=True))
+        try:
+            slugs = [s.decode() for s in shard.zrange(LIVE_INDEX_KEY, 0, -1)]
+            pipe = shard.pipeline(transaction=False)
+            for slug in slugs:
+                pipe.hget(snapshot_key(slug), "text")
+            found.update(zip(slugs, pipe.execute(), strict=True))
+        except redis.RedisError:
+            # A shard down leaves its matches out of this beat's board, not every match.
+            logger.warning("trending: a live-state shard is unreachable", exc_info=True)
     return found
 
 

@@ -191,3 +191,12 @@ async def test_presence_waits_while_a_goal_fans_out(monkeypatch):
         task.cancel()
         await redis.delete(key)
         await redis.aclose()
+
+
+def test_admission_turns_sockets_away_while_a_goal_goes_out():
+    busy = [0.25]
+    admission = Admission(rate=100, burst=10, busy=lambda: busy[0])
+    retry = admission.admit()
+    assert retry is not None and 250 <= retry <= 1250  # the goal's window, plus jitter
+    busy[0] = 0.0
+    assert admission.admit() is None
