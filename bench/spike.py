@@ -386,6 +386,11 @@ def run_variant(name: str, args, base_env, fans: list[int], tokens, receiver, is
     if name == "off":
         env["GATEWAY_SPIKE_PROTECTION"] = "0"
         env["CHAT_AUTO_SLOW_RATE"] = "1000000"
+    else:  # the shipped admission settings unless the command line sizes them
+        if args.handshakes_per_second is not None:
+            env["GATEWAY_HANDSHAKES_PER_SECOND"] = str(args.handshakes_per_second)
+        if args.handshake_burst is not None:
+            env["GATEWAY_HANDSHAKE_BURST"] = str(args.handshake_burst)
     source = Match.objects.select_related("home", "away").get(slug="arg-vs-fra-2022-12-18")
     replay = simulator.replay_create(source=source)
     load_predictions(replay, fans, seed=11)
@@ -569,6 +574,8 @@ def main() -> None:
     parser.add_argument("--drop", type=float, default=0.3, help="share of sockets at VAR")
     parser.add_argument("--gap", type=float, default=0.4, help="seconds between events")
     parser.add_argument("--variants", default="on,off")
+    parser.add_argument("--handshakes-per-second", type=int, help="admission rate (on)")
+    parser.add_argument("--handshake-burst", type=int, help="admission burst (on)")
     parser.add_argument("--json")
     args = parser.parse_args()
 
