@@ -252,21 +252,17 @@ async def _client(urls, count, tokens, slug, room, q_ready, q_cmd, q_out) -> Non
 
 
 class Stack:
-    """Two gateway processes and a worker per queue, started with `env`."""
+    """Two gateway processes and a worker per queue, started with `env`; with `ingest`, a
+    web process of its own serves the provider feed and REST, as deploy/compose.yaml runs
+    it (else the first gateway does)."""
 
-    def __init__(
-        self, env: dict[str, str], logs: Path, nice: dict[str, int], gateways: int = 2
-    ) -> None:
-        from core.net import free_port
-
+    def __init__(self, env: dict[str, str], logs: Path, nice: dict[str, int], ingest: bool) -> None:
         self.procs: dict[str, subprocess.Popen] = {}
-        self.urls: list[str] = []
-        for n in range(gateways):
-            port = free_port()
-            genv = {**env, "WEB_PORT": str(port), "HOST": "127.0.0.1", "ASGI_SERVER": "uvicorn"}
-            self._start(f"gateway-{n}", ["bash", "scripts/serve.sh"], genv, logs)
-            self.urls.append(f"ws://127.0.0.1:{port}/ws/")
-            self._wait_http(port)
+        self.urls = [self._web(f"gateway-{n}", env, logs) for n in range(2)]
+        self.http = self.urls[0]
+        if ingest:
+            self.http = self._web("ingest", env, logs)
+        self.urls = [url.replace("http://", "ws://") + "/ws/" for url in self.urls]
         celery = str(Path(sys.executable).parent / "celery")
         for queue, concurrency in (("events", 1), ("realtime", 1), ("settlement", 2)):
             argv = [celery, "-A", "livescore", "worker", "-Q", queue, "-c", str(concurrency)]
@@ -303,9 +299,14 @@ class Stack:
                 time.sleep(0.2)
         raise RuntimeError(f"gateway on {port} did not start")
 
-    @property
-    def http(self) -> str:
-        return self.urls[0].replace("ws://", "http://").removesuffix("/ws/")
+    def _web(self, name: str, env: dict[str, str], logs: Path) -> str:
+        from core.net import free_port
+
+        port = free_port()
+        wenv = {**env, "WEB_PORT": str(port), "HOST": "127.0.0.1", "ASGI_SERVER": "uvicorn"}
+        self._start(name, ["bash", "scripts/serve.sh"], wenv, logs)
+        self._wait_http(port)
+        return f"http://127.0.0.1:{port}"
 
     def cpu(self) -> dict[str, float]:
         """CPU seconds so far of each part (with its children: a worker's pool)."""
@@ -403,7 +404,7 @@ def run_variant(name: str, args, base_env, fans: list[int], tokens, receiver, is
     # The background queues yield the CPU to the score path (protection on), as
     # deploy/compose.yaml and the Procfile run them.
     nice = {} if name == "off" else BACKGROUND_NICE
-    stack = Stack(env, logs, nice)
+    stack = Stack(env, logs, nice, ingest=not args.feed_on_gateway)
     result: dict = {"variant": name, "match": replay.slug}
     if isolated:
         result["isolated_settlement_s"] = round(isolated_settlement(fans), 2)
@@ -574,6 +575,11 @@ def main() -> None:
     parser.add_argument("--drop", type=float, default=0.3, help="share of sockets at VAR")
     parser.add_argument("--gap", type=float, default=0.4, help="seconds between events")
     parser.add_argument("--variants", default="on,off")
+    parser.add_argument(
+        "--feed-on-gateway",
+        action="store_true",
+        help="post the feed to a socket gateway, not to a web process of its own",
+    )
     parser.add_argument("--handshakes-per-second", type=int, help="admission rate (on)")
     parser.add_argument("--handshake-burst", type=int, help="admission burst (on)")
     parser.add_argument("--json")

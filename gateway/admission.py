@@ -26,8 +26,9 @@ T = TypeVar("T")
 
 class Admission:
     """Tokens refill at `rate` per second up to `burst`; each new socket takes one. While
-    `busy()` (a score frame is going out from this process) nobody is admitted: a goal's
-    fan-out never shares the event loop with a reconnect herd's handshakes."""
+    `busy()` (a goal is going out from this process) and a herd has spent half the burst,
+    nobody is admitted: a goal's fan-out never shares the event loop with the herd's
+    handshakes."""
 
     def __init__(
         self,
@@ -46,7 +47,9 @@ class Admission:
         now = self.clock()
         self.tokens = min(self.burst, self.tokens + (now - self.at) * self.rate)
         self.at = now
-        if (busy_for := self.busy()) > 0:
+        if (busy_for := self.busy()) > 0 and self.tokens < self.burst / 2:
+            # Under a herd only (half the burst spent): a lone fan opening the app just
+            # after a goal is let in.
             metrics.HANDSHAKES_REFUSED.inc()
             return math.ceil(busy_for * 1000) + random.randint(0, 1000)
         if self.tokens >= 1:

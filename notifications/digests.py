@@ -2,10 +2,13 @@
 seconds; what goes over is merged into one push when the window ends ("3 goals in 2
 minutes: ARG 3-2 FRA").
 
-Each fan's window is a sorted set of notice ids in Redis (ZADD is idempotent, so a retried
-chunk counts its notice once, and the rank of a notice in it does not depend on the order
-chunks run). A notice ranked below the fan's cap is sent; above, the fan joins the window's
-digest set, and the window's first overflow schedules the digest.
+Each fan's window is a sorted set of notice ids in Redis, ranked by arrival: a notice's
+rank is fixed the first time a chunk counts it (a retried chunk gets the same rank back).
+A notice ranked below the fan's cap is sent; above, the fan joins the window's digest set,
+and the window's first overflow schedules the digest, which merges the notices ranked at or
+above the cap. Ranking by notice id instead would depend on the order chunks run: a later
+goal's chunk running first would take rank 0 and be sent, and the earlier goal would then
+take rank 0 too, so both would go out and no digest would follow.
 """
 
 from __future__ import annotations
@@ -13,7 +16,9 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable
+from functools import cache
 
+import redis as redis_module
 from celery import current_app
 from django.conf import settings
 from django.db import connection
@@ -37,6 +42,24 @@ def _digest_key(match_id: int, window: int) -> str:
     return f"push:dig:{match_id}:{window}"
 
 
+# KEYS: the fan's window. ARGV: notice id, seconds to keep the window. Returns the notice's
+# rank by arrival, adding it last if it is new (its score is its rank).
+_RANK = """
+local rank = redis.call('ZRANK', KEYS[1], ARGV[1])
+if not rank then
+  rank = redis.call('ZCARD', KEYS[1])
+  redis.call('ZADD', KEYS[1], rank, ARGV[1])
+end
+redis.call('EXPIRE', KEYS[1], ARGV[2])
+return rank
+"""
+
+
+@cache
+def _rank_script() -> redis_module.commands.core.Script:
+    return client().register_script(_RANK)
+
+
 def within_cap(notice: Notice, users: list[tuple[int, int]]) -> set[int]:
     """The users (of (user id, cap) pairs) this notice may reach now; the others join the
     window's digest."""
@@ -48,12 +71,11 @@ def within_cap(notice: Notice, users: list[tuple[int, int]]) -> set[int]:
     window = int(notice.send_after.timestamp() // span)
     redis = client()
     pipe = redis.pipeline(transaction=False)
+    rank_in = _rank_script()
     for user_id, _ in users:
         key = _cap_key(notice.match_id, user_id, window)
-        pipe.zadd(key, {str(notice.pk): notice.pk}, nx=True)
-        pipe.zrank(key, str(notice.pk))
-        pipe.expire(key, span * 3)
-    ranks = pipe.execute()[1::3]
+        rank_in(keys=[key], args=[notice.pk, span * 3], client=pipe)
+    ranks = pipe.execute()
     allowed = {
         u for (u, cap), rank in zip(users, ranks, strict=True) if rank is not None and rank < cap
     }

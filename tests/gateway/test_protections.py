@@ -193,9 +193,14 @@ async def test_presence_waits_while_a_goal_fans_out(monkeypatch):
         await redis.aclose()
 
 
-def test_admission_turns_sockets_away_while_a_goal_goes_out():
-    busy = [0.25]
-    admission = Admission(rate=100, burst=10, busy=lambda: busy[0])
+def test_admission_turns_a_herd_away_while_a_goal_goes_out():
+    busy, now = [0.25], [0.0]
+    admission = Admission(rate=1, burst=10, clock=lambda: now[0], busy=lambda: busy[0])
+    # Calm: a fan opening the app just after a goal is let in.
+    assert admission.admit() is None
+    # A herd has spent half the burst: during the goal's window everyone waits for it.
+    for _ in range(5):
+        assert admission.admit() is None
     retry = admission.admit()
     assert retry is not None and 250 <= retry <= 1250  # the goal's window, plus jitter
     busy[0] = 0.0
