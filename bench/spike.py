@@ -338,15 +338,6 @@ class Stack:
 # ---- the run --------------------------------------------------------------------------------
 
 
-def wait(check, timeout: float, what: str):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if result := check():
-            return result
-        time.sleep(0.05)
-    raise TimeoutError(what)
-
-
 def isolated_settlement(fans: list[int]) -> float:
     """The same number of predictions settled on the same workers with nothing else
     running: the baseline. A small match settles first, so both start warm."""
