@@ -47,6 +47,7 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "livescore.settings")
 from bench.fanout import percentile  # noqa: E402
 from bench.fanout import to_ms as ms  # noqa: E402
 from bench.loadclient import OP_TEXT, Busy, LoadSocket, client_frame, run_client  # noqa: E402
+from bench.topology import healthy, wait_for  # noqa: E402
 
 ORIGIN = "http://127.0.0.1:8000"
 SCORE_TYPES = {"goal", "pen"}
@@ -288,24 +289,13 @@ class Stack:
             argv, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT
         )
 
-    @staticmethod
-    def _wait_http(port: int) -> None:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2).close()
-                return
-            except OSError:
-                time.sleep(0.2)
-        raise RuntimeError(f"gateway on {port} did not start")
-
     def _web(self, name: str, env: dict[str, str], logs: Path) -> str:
         from core.net import free_port
 
         port = free_port()
         wenv = {**env, "WEB_PORT": str(port), "HOST": "127.0.0.1", "ASGI_SERVER": "uvicorn"}
         self._start(name, ["bash", "scripts/serve.sh"], wenv, logs)
-        self._wait_http(port)
+        wait_for(lambda: healthy(port), 60, f"{name} to answer")
         return f"http://127.0.0.1:{port}"
 
     def cpu(self) -> dict[str, float]:

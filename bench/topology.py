@@ -26,19 +26,13 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from core.net import free_port
+
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 QUEUES = ("events", "realtime", "settlement", "notifications", "default")
 APPLICATION_NAME = "livescore-topology"  # its sessions, in pg_stat_activity
 REDIS_ROLES = ("general", "broker", "boards", "live0", "live1", "live2")
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def wait_for(check, timeout: float, what: str) -> None:
@@ -257,7 +251,7 @@ class Topology:
     def start_gateway(self, n: int) -> None:
         part = self.parts[f"gateway-{n}"]
         part.start()
-        wait_for(lambda: _healthy(part.port), 60, f"gateway {n} to answer")
+        wait_for(lambda: healthy(part.port), 60, f"gateway {n} to answer")
 
     def _start_worker(self, queue: str) -> None:
         argv = [str(BIN / "celery"), "-A", "livescore", "worker", "-Q", queue, "-c", "1"]
@@ -283,7 +277,7 @@ class Topology:
         part = Part("haproxy", argv, env, self.workdir / "haproxy.log", port)
         self.parts[part.name] = part
         part.start()
-        wait_for(lambda: _healthy(port), 20, "haproxy to route")
+        wait_for(lambda: healthy(port), 20, "haproxy to route")
         wait_for(lambda: len(self.gateways_up()) == min(4, self.gateways), 20, "health checks")
 
 
@@ -297,7 +291,8 @@ def _accepts(port: int) -> bool:
         return False
 
 
-def _healthy(port: int) -> bool:
+def healthy(port: int) -> bool:
+    """The server on `port` answers its liveness probe."""
     try:
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as r:
             return r.status == 200

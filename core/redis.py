@@ -23,7 +23,6 @@ from redis.backoff import ExponentialBackoff
 # retried on a fresh connection (3 times, 50-500 ms apart) instead of failing the request or
 # the gateway's recovery. Timeouts are not retried: a paused server must fail fast.
 _RETRY_ON = (redis.ConnectionError,)
-_RETRY = {"retry_on_error": list(_RETRY_ON)}
 
 
 def _backoff() -> ExponentialBackoff:
@@ -44,7 +43,6 @@ def _client_of(url: str) -> redis.Redis:
         socket_connect_timeout=1,
         health_check_interval=30,
         retry=redis.retry.Retry(_backoff(), 3, supported_errors=_RETRY_ON),
-        **_RETRY,
     )
 
 
@@ -80,7 +78,6 @@ def async_client(max_connections: int = 64, url: str | None = None) -> aioredis.
         timeout=20,
         socket_connect_timeout=2,
         retry=redis.asyncio.retry.Retry(_backoff(), 3, supported_errors=_RETRY_ON),
-        **_RETRY,
     )
     return aioredis.Redis(connection_pool=pool)
 
