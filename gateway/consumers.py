@@ -404,7 +404,7 @@ class GatewayConsumer(AsyncWebsocketConsumer):
         now and written `delay` seconds later, as is every live frame after it."""
         conn, name, slug = self.conn, channel.name, channel.key
         conn.syncing[name] = []
-        feed = await self.hub.join(conn, channel, delay)
+        await self.hub.join(conn, channel, delay)
         try:
             snap = await self.hub.snapshot(slug) or await snapshot_from_database(slug)
         except UNAVAILABLE:
@@ -417,17 +417,20 @@ class GatewayConsumer(AsyncWebsocketConsumer):
         current, text = snap
         texts, last = await self._catch_up(slug, since, current, text)
         if delay:
-            asyncio.get_running_loop().call_later(delay, self._up_to_date, name, texts, last, feed)
+            asyncio.get_running_loop().call_later(delay, self._up_to_date, name, texts, last)
         else:
-            self._up_to_date(name, texts, last, feed)
+            self._up_to_date(name, texts, last)
 
-    def _up_to_date(self, name: str, texts: list[str], last: int, feed: Any) -> None:
+    def _up_to_date(self, name: str, texts: list[str], last: int) -> None:
         conn = self.conn
         if name not in conn.syncing:  # unsubscribed (or gone) meanwhile
             return
         for text in texts:
             self._send(text)
-        feed.last_seq = max(feed.last_seq, last)
+        # The channel's own last seq moves only with what the hub writes to every socket:
+        # this catch-up may have read frames from Redis before the hub's pub/sub delivered
+        # them, and the hub must still write those to the others (this socket skips them
+        # by its own seq).
         held = conn.syncing.pop(name, [])
         conn.seqs[name] = last
         for seq, frame in held:

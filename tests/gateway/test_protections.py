@@ -205,3 +205,49 @@ def test_admission_turns_a_herd_away_while_a_goal_goes_out():
     assert retry is not None and 250 <= retry <= 1250  # the goal's window, plus jitter
     busy[0] = 0.0
     assert admission.admit() is None
+
+
+class OpenSocket:
+    """A socket that takes every write at once."""
+
+    def __init__(self) -> None:
+        self.written: list[str] = []
+
+    async def send(self, message: dict) -> None:
+        self.written.append(message["text"])
+
+    async def close(self, code: int) -> None:
+        self.written.append(f"closed {code}")
+
+
+async def test_a_resume_ahead_of_the_hub_never_hides_a_frame_from_the_others():
+    """A resuming socket's catch-up may read frames from Redis before the hub's pub/sub
+    delivers them; those frames must still reach every other socket on the channel."""
+    from types import SimpleNamespace
+
+    from gateway.consumers import GatewayConsumer
+    from realtime.channels import parse_channel
+
+    hub = await get_hub()
+    try:
+        channel = parse_channel("match:resume-vs-race-2026-06-01")
+        watching, resuming = OpenSocket(), OpenSocket()
+        a = Connection(watching.send, watching.close, None)
+        b = Connection(resuming.send, resuming.close, None)
+        await hub.join(a, channel)
+        await hub.join(b, channel)
+        await hub._dispatch(channel.pubsub, frame(channel.name, "goal", 1).encode())
+
+        # b resumes: its catch-up read seq 2 and 3 from the timeline, ahead of the hub.
+        b.syncing[channel.name] = []
+        late = [frame(channel.name, "goal", n) for n in (2, 3)]
+        consumer = SimpleNamespace(conn=b, _send=b.push)
+        GatewayConsumer._up_to_date(consumer, channel.name, late, 3)
+        for n in (2, 3):
+            await hub._dispatch(channel.pubsub, frame(channel.name, "goal", n).encode())
+        await settle()
+
+        assert watching.written == [frame(channel.name, "goal", n) for n in (1, 2, 3)]
+        assert resuming.written == [frame(channel.name, "goal", n) for n in (1, 2, 3)]
+    finally:
+        await hub_module.release_hub()
