@@ -59,9 +59,14 @@ def live_shard(slug: str) -> int:
     return zlib.crc32(slug.encode()) % len(settings.REDIS_LIVE_URLS)
 
 
+def live_url(slug: str) -> str:
+    """The URL of the shard holding a match's live state and carrying its channel."""
+    return settings.REDIS_LIVE_URLS[live_shard(slug)]
+
+
 def live_client(slug: str) -> redis.Redis:
     """The server holding a match's live state and carrying its pub/sub channel."""
-    return client(settings.REDIS_LIVE_URLS[live_shard(slug)])
+    return client(live_url(slug))
 
 
 def live_clients() -> list[redis.Redis]:

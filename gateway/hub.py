@@ -40,7 +40,7 @@ from django.conf import settings
 import chat.live as chat_live
 from core import metrics
 from core.context import correlated
-from core.redis import async_client
+from core.redis import async_client, live_url
 from core.tracing import tracer
 from gateway import presence, sessions
 from gateway.admission import Admission, SingleFlight
@@ -54,7 +54,6 @@ from realtime.channels import (
     chat_channel,
     chat_shard,
     control_channel,
-    match_channel,
     redis_url_of,
     seen_key,
     snapshot_key,
@@ -221,7 +220,7 @@ class Hub:
 
     def _live(self, slug: str) -> aioredis.Redis:
         """The server holding a match's snapshot and timeline."""
-        return self.servers[redis_url_of(match_channel(slug))]
+        return self.servers[live_url(slug)]
 
     def leave(self, conn: Connection, name: str) -> None:
         conn.seqs.pop(name, None)

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 
-from core.redis import live_shard
+from core.redis import live_url
 
 _PATTERNS = {
     "match": re.compile(r"match:([a-z0-9-]{3,64})"),
@@ -90,7 +90,7 @@ def redis_url_of(channel: str) -> str:
     found = _PATTERNS["match"].fullmatch(channel)
     if found is None:
         return settings.REDIS_URL
-    return settings.REDIS_LIVE_URLS[live_shard(found.group(1))]
+    return live_url(found.group(1))
 
 
 def channel_of_pubsub(pubsub: str) -> str:
