@@ -68,6 +68,7 @@ class Connection:
         "_close",
         "chat",
         "closed",
+        "fresh",
         "id",
         "last_seen",
         "low",
@@ -93,6 +94,8 @@ class Connection:
         self.chat: dict[str, tuple[int, int]] | None = None
         self.sending = False
         self.closed = False
+        # written something since the last heartbeat tick (the hub's heartbeat skips it)
+        self.fresh = False
         self.last_seen = time.monotonic()
         # channel name -> last seq written to this socket (dedupe around a resume)
         self.seqs: dict[str, int] = {}
@@ -107,6 +110,7 @@ class Connection:
         do not change it), so a broadcast builds it once."""
         if self.closed:
             return
+        self.fresh = True
         if self.sending:
             if self.queue is None:
                 self.queue = deque()
@@ -125,6 +129,7 @@ class Connection:
         guaranteed frame; False if the queue was full and the oldest waiting one dropped."""
         if self.closed:
             return True
+        self.fresh = True
         if not self.sending:
             self._start(message or {"type": "websocket.send", "text": text})
             return True

@@ -30,7 +30,7 @@ from gateway.hub import Hub, get_hub
 from matches.selectors import live_snapshot_or_rebuild
 from realtime import protocol as P
 from realtime.channels import Channel, match_channel, parse_channel
-from realtime.frames import error_text, reply_text
+from realtime.frames import clock_text, error_text, reply_text
 
 logger = logging.getLogger("livescore.realtime")
 ClientFrame = dict[str, Any]  # a parsed client op
@@ -246,7 +246,7 @@ class GatewayConsumer(AsyncWebsocketConsumer):
     # ---- ops ------------------------------------------------------------------------------
 
     async def on_ping(self, frame: ClientFrame) -> None:
-        self._send('{"t":"pong"}')
+        self._send(clock_text("pong"))
 
     async def on_lat(self, frame: ClientFrame) -> None:
         channel = self._channel(frame)

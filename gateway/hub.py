@@ -59,10 +59,11 @@ from realtime.channels import (
     snapshot_key,
     timeline_key,
 )
+from realtime.frames import clock_text
 from realtime.publish import CORRELATION_MARK, stored_pair
 
 logger = logging.getLogger("livescore.realtime")
-SWEEP_INTERVAL = 5.0
+SWEEP_INTERVAL = protocol.HEARTBEAT_SECONDS  # the sweep writes the heartbeats too
 # After a score frame, chat batches wait this long: a goal's fan-out to thousands of local
 # sockets never shares the CPU with a chat tick (bench/chat.py measured the difference).
 SCORE_FIRST_SECONDS = 0.3
@@ -512,8 +513,10 @@ class Hub:
             self.sweep()
 
     def sweep(self) -> None:
-        """Close sockets silent past the idle timeout; freeze long-lived objects out of the
-        garbage collector's reach (full collections over 10k sockets paused for ~1 s)."""
+        """Close sockets silent past the idle timeout; write heartbeats; freeze long-lived
+        objects out of the garbage collector's reach (full collections over 10k sockets
+        paused for ~1 s)."""
+        self.heartbeat()
         deadline = time.monotonic() - protocol.IDLE_TIMEOUT_SECONDS
         for conn in [c for c in self.connections.values() if c.last_seen < deadline]:
             conn.close(protocol.CLOSE_IDLE)
@@ -522,6 +525,19 @@ class Hub:
         if len(self.connections) > self._frozen_at + 100:
             gc.freeze()
             self._frozen_at = len(self.connections)
+
+    def heartbeat(self) -> None:
+        """`hb` to each socket written nothing since the last tick: one encoded frame for all.
+        A socket still busy sending has frames on the way, which prove the connection too."""
+        text = clock_text("hb")
+        message = {"type": "websocket.send", "text": text}
+        beats = 0
+        for conn in self.connections.values():
+            if not conn.fresh and not conn.sending:
+                conn.push(text, message)
+                beats += 1
+            conn.fresh = False
+        metrics.FRAMES_SENT.labels("hb").inc(beats)
 
 
 def _member(feed: _Feed, conn: Connection) -> bool:

@@ -28,6 +28,7 @@ from celery import current_app
 from django.db import transaction
 
 from matches import live
+from matches.frames import schedule_frame
 from matches.models import GOAL_KINDS, VOID_STATUSES, EventKind
 from realtime.publish import publish_on_commit, reset_on_commit
 
@@ -44,6 +45,13 @@ _K = EventKind
 RESULT_KINDS = frozenset(
     {*GOAL_KINDS, _K.GOAL_DISALLOWED, _K.POSSESSION, _K.SHOOTOUT_KICK, _K.KICKOFF, _K.STATUS}
 )
+# Events that move a match between a list's sections (the schedule channel).
+STATUS_KINDS = frozenset(
+    {
+        _K.KICKOFF, _K.PERIOD_START, _K.PERIOD_END, _K.FULL_TIME, _K.STATUS,
+        _K.KICKOFF_TIME, _K.REPLAY_SCHEDULED,
+    }
+)  # fmt: skip
 NOTIFIED_KINDS = frozenset(
     {*GOAL_KINDS, _K.RED, _K.KICKOFF, _K.PERIOD_END, _K.FULL_TIME, _K.GOAL_DISALLOWED}
 )
@@ -76,6 +84,8 @@ def match_changed(match: Match, appended: list[MatchEvent]) -> None:
     )
     frames = live.frames_for(match, appended)
     publish_on_commit(*frames, state=live.live_state(match, live.timeline(match)))
+    if any(e.kind in STATUS_KINDS for e in appended):
+        publish_on_commit(schedule_frame(match))
     notified = [e.pk for e in appended if e.kind in NOTIFIED_KINDS]
     if notified:
         transaction.on_commit(partial(current_app.send_task, NOTIFY_TASK, args=[notified]))

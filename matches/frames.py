@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from matches.models import GOAL_KINDS, EventKind, Match, MatchEvent
-from realtime.channels import match_channel
+from realtime.channels import SCHEDULE_CHANNEL, match_channel
 from realtime.frames import Frame, FrameType, compact
 
 MAX_GOAL_FRAME_BYTES = 120
@@ -38,6 +38,11 @@ FRAME_TYPE: dict[str, FrameType] = {
     K.POSSESSION: "stat",
 }
 GOAL_FLAG = {K.OWN_GOAL: "og", K.PENALTY_GOAL: "pen"}
+# The clock of a running period: the minute it counts on from (45 at the second half's
+# kick-off) and when it started; a client runs the clock itself from these (docs/protocol.md,
+# "The match clock"). Extra time is one period on the wire (91-120).
+PERIOD_BASE = {"first_half": 0, "second_half": 45, "extra_time": 90}
+_CLOCK_KINDS = frozenset({K.KICKOFF, K.PERIOD_START, K.STATUS})
 
 
 @dataclass(frozen=True)
@@ -102,8 +107,24 @@ def event_data(event: MatchEvent, state: MatchState) -> dict[str, Any]:
     elif kind == K.REPLAY_SCHEDULED:
         data = {"st": event.status, "rp": event.detail, "s": list(state.score)}
     else:  # kick-off, periods, full time, other status changes
-        data = {"st": event.status, "m": event.minute, "s": list(state.score)}
+        data = {
+            "st": event.status,
+            "m": event.minute,
+            "s": list(state.score),
+            **clock(event, state),
+        }
     return compact(data)
+
+
+def clock(event: MatchEvent, state: MatchState) -> dict[str, int]:
+    """`pa` (unix seconds) and `pm` of an event that starts or resumes a running period, else
+    nothing. A resumed match counts on from the minute it was suspended at."""
+    base = PERIOD_BASE.get(event.status)
+    if base is None or event.kind not in _CLOCK_KINDS:
+        return {}
+    if event.kind == K.STATUS:  # resumed after a suspension
+        base = max(base, state.minute or 0)
+    return {"pa": int(event.created_at.timestamp()), "pm": base}
 
 
 def _short_name(name: str) -> str:
@@ -122,15 +143,24 @@ def event_frame(slug: str, event: MatchEvent, state: MatchState) -> Frame:
     return frame
 
 
+def timeline_item(slug: str, event: MatchEvent, state: MatchState) -> dict[str, Any]:
+    """One entry of a snapshot's `ev` (and of the REST timeline in the wire's shape): the
+    event exactly as its delta frame carried it (a long name shortened alike), with its `t`
+    and `seq`, so a late joiner draws what a live watcher drew."""
+    frame = event_frame(slug, event, state)
+    return {"t": frame.t, "seq": event.seq, **(frame.d or {})}
+
+
 def snapshot_data(
-    match: Match, recent: list[MatchEvent], states: list[MatchState]
+    match: Match,
+    recent: list[MatchEvent],
+    states: list[MatchState],
+    running: dict[str, int] | None = None,
 ) -> dict[str, Any]:
-    """The `d` of a snapshot frame: the whole visible state of the match, compact."""
+    """The `d` of a snapshot frame: the whole visible state of the match, compact, with the
+    clock of the running period (`pa`, `pm`) while the ball is in play."""
     state = MatchState.of(match)
-    events = [
-        {"t": frame_type(e), "seq": e.seq, **event_data(e, s)}
-        for e, s in zip(recent, states, strict=True)
-    ]
+    events = [timeline_item(match.slug, e, s) for e, s in zip(recent, states, strict=True)]
     return compact(
         {
             "h": state.home,
@@ -142,9 +172,23 @@ def snapshot_data(
             "pos": match.home_possession,
             "ko": match.kickoff.strftime("%Y-%m-%dT%H:%MZ"),
             "ev": events or None,
+            **(running or {}),
         }
     )
 
 
 def snapshot_frame(slug: str, seq: int, data: dict[str, Any]) -> Frame:
     return Frame(match_channel(slug), "snap", data, seq=seq)
+
+
+def schedule_frame(match: Match) -> Frame:
+    """`status` on the schedule channel: a match's new status, score and kick-off."""
+    state = MatchState.of(match)
+    data = {
+        "m": match.slug,
+        "st": state.status,
+        "s": list(state.score),
+        "ps": list(state.pens) if state.pens else None,
+        "ko": match.kickoff.strftime("%Y-%m-%dT%H:%MZ"),
+    }
+    return Frame(SCHEDULE_CHANNEL, "status", compact(data))

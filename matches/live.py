@@ -12,20 +12,23 @@ from collections.abc import Sequence
 from core.errors import REDIS_UNAVAILABLE
 from matches import rules
 from matches.frames import (
+    PERIOD_BASE,
     SNAPSHOT_EVENTS,
     MatchState,
+    clock,
     event_frame,
     snapshot_data,
     snapshot_frame,
+    timeline_item,
 )
 from matches.models import LIVE_STATUSES, EventKind, Match, MatchEvent
 from realtime import publish
 from realtime.frames import Frame
 
 K = EventKind
-# Period changes are in the snapshot's status, possession in its `pos`; its event list keeps
-# the incidents.
-_QUIET_KINDS = frozenset({K.KICKOFF, K.PERIOD_START, K.PERIOD_END, K.STATUS, K.POSSESSION})
+# Possession is in the snapshot's `pos`; its event list keeps everything else a live watcher
+# saw, period changes included, so a late joiner draws the same timeline.
+_QUIET_KINDS = frozenset({K.POSSESSION})
 
 
 def timeline(match: Match) -> list[MatchEvent]:
@@ -70,9 +73,30 @@ def replay_states(
 def snapshot_text(match: Match, events: Sequence[MatchEvent]) -> str:
     """The snapshot frame text of a match whose timeline is `events`."""
     recent = [i for i, e in enumerate(events) if e.kind not in _QUIET_KINDS][-SNAPSHOT_EVENTS:]
-    states = replay_states(match, events, at=recent)
-    data = snapshot_data(match, [events[i] for i in recent], states)
+    started = _period_start(match, events)
+    at = recent if started is None or started in recent else [started, *recent]
+    states = dict(zip(at, replay_states(match, events, at=at), strict=True))
+    running = clock(events[started], states[started]) if started is not None else None
+    data = snapshot_data(match, [events[i] for i in recent], [states[i] for i in recent], running)
     return snapshot_frame(match.slug, match.seq, data).text
+
+
+def _period_start(match: Match, events: Sequence[MatchEvent]) -> int | None:
+    """The index of the event that started (or resumed) the period now running, if any."""
+    if match.status not in PERIOD_BASE:
+        return None
+    for index in range(len(events) - 1, -1, -1):
+        if events[index].status == match.status and events[index].kind != K.POSSESSION:
+            return index
+    return None
+
+
+def timeline_items(match: Match) -> list[dict[str, object]]:
+    """The whole timeline in the wire's shape (what a live watcher collected from the
+    snapshot and the deltas), for a client that joins late: GET .../timeline/."""
+    events = [e for e in timeline(match) if e.kind not in _QUIET_KINDS]
+    states = replay_states(match, events)
+    return [timeline_item(match.slug, e, s) for e, s in zip(events, states, strict=True)]
 
 
 def live_state(match: Match, events: Sequence[MatchEvent]) -> publish.LiveState:

@@ -6,7 +6,7 @@ it writes the rebuilt live state to Redis when it finds none, as its name says.
 
 from django.db.models import Prefetch, QuerySet
 
-from matches.live import live_snapshot_or_rebuild
+from matches.live import live_snapshot_or_rebuild, timeline_items
 from matches.models import Competition, Fixture, Match, MatchEvent, Player, Team
 
 
@@ -68,3 +68,11 @@ __all__ = [
     "team_list",
     "team_players",
 ]
+
+
+def match_timeline_items(slug: str) -> tuple[int, list[dict[str, object]]] | None:
+    """(seq, the whole timeline in the wire's shape) of a match, or None if there is none."""
+    match = Match.objects.select_related("home", "away").filter(slug=slug).first()
+    if match is None:
+        return None
+    return match.seq, timeline_items(match)

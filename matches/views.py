@@ -104,6 +104,30 @@ class MatchViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
         return response
 
     @extend_schema(
+        responses={
+            200: OpenApiResponse(
+                description="`seq` and `ev`: every event as its frame carried it (docs/protocol.md)"
+            ),
+            404: OpenApiResponse(description="no such match"),
+        },
+        summary="The whole timeline in the WebSocket's shape, for a client that joins late",
+    )
+    @action(detail=True, methods=["get"], url_path="timeline", filter_backends=[])
+    def timeline(self, request: Request, slug: str) -> HttpResponse:
+        found = selectors.match_timeline_items(slug)
+        if found is None:
+            return Response({"detail": "No such match."}, status=status.HTTP_404_NOT_FOUND)
+        seq, items = found
+        etag = f'"{slug}:{seq}:tl"'
+        if etag in request.headers.get("If-None-Match", ""):
+            response: HttpResponse = HttpResponseNotModified()
+        else:
+            response = Response({"seq": seq, "ev": items})
+        response["ETag"] = etag
+        response["Cache-Control"] = "public, max-age=1, stale-while-revalidate=5"
+        return response
+
+    @extend_schema(
         request=EventWriteSerializer,
         responses={
             201: TimelineEventSerializer,

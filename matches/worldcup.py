@@ -30,6 +30,7 @@ from matches.models import (
 )
 
 DATA_DIR = Path(__file__).resolve().parent / "data" / "openfootball"
+LINEUPS = DATA_DIR.parent / "lineups" / "2022-final.json"
 
 # 2022 teams absent from the 2026 teams file.
 EXTRA_TEAMS: dict[str, tuple[str, str]] = {
@@ -124,18 +125,56 @@ def load_squads(teams: dict[str, Team]) -> int:
         if team is None:
             continue
         for row in squad["players"]:
-            _, created = Player.objects.get_or_create(
-                team=team,
-                name=row["name"],
-                defaults={
-                    "number": row.get("number"),
-                    "position": row.get("pos", "")[:2],
-                    "date_of_birth": row.get("date_of_birth"),
-                    "club": (row.get("club") or {}).get("name", "")[:120],
-                },
+            _, created = player_named(
+                team,
+                row["name"],
+                number=row.get("number"),
+                position=row.get("pos", "")[:2],
+                date_of_birth=row.get("date_of_birth"),
+                club=(row.get("club") or {}).get("name", "")[:120],
             )
             added += created
     return added
+
+
+def load_lineups(teams: dict[str, Team]) -> int:
+    """The 2022 final's two squads (starting XI and bench, matches/data/lineups): the first
+    scorer can be any of them, not only the tournament's scorers."""
+    by_code = {team.code: team for team in teams.values()}
+    added = 0
+    for side in json.loads(LINEUPS.read_text(encoding="utf-8"))["teams"]:
+        team = by_code.get(side["team"])
+        for row in (side["starting"] + side["bench"]) if team else ():
+            _, created = player_named(
+                team, row["name"], number=row.get("number"), position=row.get("position", "")[:2]
+            )
+            added += created
+    return added
+
+
+def player_named(team: Team, name: str, **known: Any) -> tuple[Player, bool]:
+    """The team's player of that name, created if new. Sources name players differently
+    ("Mbappé" in match reports, "Kylian Mbappé" in squads): a name that is the end of
+    exactly one other player's name is that player, kept under the longer name."""
+    exact = team.players.filter(name=name).first()
+    if exact is not None:
+        return exact, False
+    same = [p for p in team.players.all() if _same_person(p.name, name)]
+    if len(same) != 1:
+        return Player.objects.create(team=team, name=name, **known), True
+    player = same[0]
+    if len(name) > len(player.name):
+        player.name = name
+    for name_of, value in known.items():
+        if value and not getattr(player, name_of):
+            setattr(player, name_of, value)
+    player.save()
+    return player, False
+
+
+def _same_person(a: str, b: str) -> bool:
+    short, long = sorted((a, b), key=len)
+    return long.endswith(f" {short}")
 
 
 def stage_for(competition: Competition, round_name: str) -> Stage:
@@ -229,7 +268,7 @@ class MatchReplay:
     def _goal(self, goal: SourceGoal) -> None:
         credited = self.teams[goal.team_index]
         scorer_team = self.teams[1 - goal.team_index] if goal.own_goal else credited
-        player, _ = Player.objects.get_or_create(team=scorer_team, name=goal.name)
+        player, _ = player_named(scorer_team, goal.name)
         kind = EventKind.OWN_GOAL if goal.own_goal else EventKind.GOAL
         if goal.penalty:
             kind = EventKind.PENALTY_GOAL
@@ -319,6 +358,8 @@ def worldcup_load(*, year: int = 2022, as_of: dt.datetime | None = None) -> Load
     teams = load_teams(year, names)
     if year == 2026:
         load_squads(teams)
+    else:
+        load_lineups(teams)
     report = LoadReport()
     data = bracket.bracket_data(year)
     first_number = min(map(int, data["fixtures"])) if data else 0

@@ -11,8 +11,8 @@ from django.db.models import Count, QuerySet
 
 from core.caches import TTLCache
 from matches.models import Match
-from predictions import leaderboard, provisional
-from predictions.models import Joker, Kind, Outright, Prediction
+from predictions import leaderboard, provisional, scoring
+from predictions.models import Joker, Kind, Outright, Prediction, ScoringRules
 from predictions.tasks import leaderboard_rebuild_task
 
 COUNTS_SECONDS = 5  # prediction counters may lag this much; they are read on every open
@@ -47,6 +47,13 @@ def prediction_counts(match: Match) -> dict[str, Any]:
     }
     cache.set(key, counts, COUNTS_SECONDS)
     return counts
+
+
+def match_rules(match: Match) -> ScoringRules:
+    """The rules a match is scored by, its stage's multiplier as `multiplier`."""
+    rules = scoring.rules_for(match)
+    rules.multiplier = rules.multiplier_for(match.stage.slug)  # type: ignore[attr-defined]
+    return rules
 
 
 def own_predictions(user: Any) -> QuerySet[Prediction]:

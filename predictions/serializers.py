@@ -1,7 +1,7 @@
 from rest_framework import serializers
 
 from matches.models import Player
-from predictions.models import Band, League, Outcome, Prediction
+from predictions.models import Band, League, Outcome, Prediction, ScoringRules
 from predictions.services import Pick
 
 
@@ -120,3 +120,26 @@ class OutrightSerializer(serializers.Serializer):
     team = serializers.CharField(source="team.code", allow_null=True, default=None)
     player = serializers.IntegerField(source="player_id", allow_null=True)
     points = serializers.IntegerField()
+
+
+class ScoringRulesSerializer(serializers.ModelSerializer):
+    """The points a match pays (docs/scoring.md), with its stage's multiplier resolved."""
+
+    multiplier = serializers.IntegerField(read_only=True, help_text="this match's stage")
+
+    class Meta:
+        model = ScoringRules
+        fields = [
+            "exact_score",
+            "goal_difference",
+            "score_outcome",
+            "winner",
+            "first_scorer",
+            "possession",
+            "extra_time_counts",
+            "penalties_decide_winner",
+            "multiplier",
+            "rarity_bonus",
+            "jokers",
+        ]
+        read_only_fields = fields

@@ -6,6 +6,7 @@ urlpatterns = [
     path("matches/<slug:slug>/predictions/", views.MatchPredictionsView.as_view()),
     path("matches/<slug:slug>/predictions/<str:kind>/", views.PredictionPutView.as_view()),
     path("matches/<slug:slug>/prediction-counts/", views.PredictionCountsView.as_view()),
+    path("matches/<slug:slug>/rules/", views.MatchRulesView.as_view()),
     path("matches/<slug:slug>/joker/", views.JokerView.as_view()),
     path("me/predictions/", views.MyPredictionsView.as_view()),
     path("me/jokers/", views.MyJokersView.as_view()),

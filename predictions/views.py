@@ -26,6 +26,7 @@ from predictions.serializers import (
     OutrightSerializer,
     PickSerializer,
     PredictionSerializer,
+    ScoringRulesSerializer,
 )
 
 Auth = permissions.IsAuthenticated
@@ -179,6 +180,18 @@ class MatchPredictionsView(ListAPIView):
         if not services.prediction_locked(match):
             raise PermissionDenied("predictions are visible once the match kicks off")
         return selectors.match_predictions(match)
+
+
+class MatchRulesView(APIView):
+    permission_classes = [permissions.AllowAny]
+
+    @extend_schema(responses={200: ScoringRulesSerializer, 404: rule_error("no such match")})
+    def get(self, request: Request, slug: str) -> Response:
+        """The scoring rules this match is settled by (the rules page of the web client)."""
+        rules = selectors.match_rules(_match(slug))
+        response = Response(ScoringRulesSerializer(rules).data)
+        response["Cache-Control"] = "public, max-age=60"
+        return response
 
 
 class PredictionCountsView(APIView):

@@ -18,8 +18,12 @@ _PATTERNS = {
     "leaderboard": re.compile(r"leaderboard:([a-z0-9:-]{1,64})"),
     "user": re.compile(r"user:(\d{1,12})"),
     "trending": re.compile(r"(trending)"),
+    "schedule": re.compile(r"(schedule)"),
 }
 TRENDING_CHANNEL = "trending"
+# Every match's status changes (kick-off, full time, postponed, the shootout's result): what
+# a list of matches needs to move rows between "upcoming", "live" and "results".
+SCHEDULE_CHANNEL = "schedule"
 PUBSUB_PREFIX = "rt:"
 
 

@@ -8,6 +8,7 @@ built, and the same text is written to every socket.
 from __future__ import annotations
 
 import json
+import time
 from dataclasses import dataclass, field
 from typing import Any, Literal, NotRequired, TypedDict
 
@@ -108,3 +109,10 @@ def error_text(code: str, message: str, **extra: Any) -> str:
 def reply_text(**fields: Any) -> str:
     """An acknowledgement (`ok`, `unsub`, `auth`, `pong`): `t` and its fields."""
     return encode(fields)
+
+
+def clock_text(t: Literal["pong", "hb"]) -> str:
+    """`pong` (the answer to `ping`) or `hb` (the server's heartbeat), with the server's
+    clock in unix milliseconds: a client times its connection's liveness by these and takes
+    its idea of "now" from `ts` (docs/protocol.md, "Liveness")."""
+    return f'{{"t":"{t}","ts":{time.time_ns() // 1_000_000}}}'

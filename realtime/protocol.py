@@ -32,6 +32,11 @@ HANDSHAKES_PER_SECOND = (
 HANDSHAKE_BURST = getattr(settings, "GATEWAY_HANDSHAKE_BURST", 1000)
 LOW_QUEUE_LIMIT = 4  # best-effort frames (chat batches) waiting; older ones are dropped
 IDLE_TIMEOUT_SECONDS = getattr(settings, "WS_IDLE_TIMEOUT", 60)  # silence before close
+# Liveness the client can see (docs/protocol.md, "Liveness"): a socket written nothing for a
+# heartbeat interval gets `{"t":"hb"}`, so a live connection brings something at least every
+# two intervals; a client that heard nothing for STALE_AFTER_SECONDS can no longer vouch.
+HEARTBEAT_SECONDS = 5.0
+STALE_AFTER_SECONDS = 15.0
 AUTH_TIMEOUT_SECONDS = 10  # a socket awaiting {"op":"auth"} is closed after this
 CLOSE_SEND_SECONDS = 10  # how long a close frame may wait behind a client that stopped reading
 

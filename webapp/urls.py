@@ -5,4 +5,5 @@ from webapp import views
 urlpatterns = [
     path("", views.index, name="webapp"),
     path("sw.js", views.service_worker, name="service-worker"),
+    path("favicon.ico", views.favicon, name="favicon"),
 ]

@@ -3,8 +3,9 @@
 from pathlib import Path
 
 from django.contrib.staticfiles import finders
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponsePermanentRedirect
 from django.shortcuts import render
+from django.templatetags.static import static
 from django.views.decorators.gzip import gzip_page
 from django.views.decorators.http import require_GET
 
@@ -30,3 +31,9 @@ def service_worker(request: HttpRequest) -> HttpResponse:
     response = HttpResponse(Path(source).read_bytes(), content_type="text/javascript")
     response["Cache-Control"] = "no-cache"
     return response
+
+
+@require_GET
+def favicon(request: HttpRequest) -> HttpResponse:
+    """Browsers and crawlers ask for /favicon.ico whatever the page names: the app's icon."""
+    return HttpResponsePermanentRedirect(static("webapp/icon.svg"))

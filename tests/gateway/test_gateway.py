@@ -41,6 +41,13 @@ async def frame(ws: WebsocketCommunicator) -> dict:
     return json.loads(await ws.receive_from(timeout=3))
 
 
+def is_pong(got: dict) -> bool:
+    """`pong` carries the server's clock (docs/protocol.md, "Liveness")."""
+    return (
+        got["t"] == "pong" and set(got) == {"t", "ts"} and abs(got["ts"] / 1000 - time.time()) < 5
+    )
+
+
 async def closed_with(ws: WebsocketCommunicator) -> int:
     while True:
         message = await ws.receive_output(timeout=3)
@@ -145,7 +152,9 @@ async def test_snapshot_is_rebuilt_from_the_database_when_redis_lost_it(match, h
     snap = await sub(ws, f"match:{match.slug}")
 
     assert snap["seq"] == 2 and snap["d"]["s"] == [1, 0]
-    assert snap["d"]["ev"] == [{"t": "goal", "seq": 2, "tm": "ARG", "m": 5, "s": [1, 0]}]
+    kicked_off, scored = snap["d"]["ev"]
+    assert (kicked_off["t"], kicked_off["st"], kicked_off["pm"]) == ("status", "first_half", 0)
+    assert scored == {"t": "goal", "seq": 2, "tm": "ARG", "m": 5, "s": [1, 0]}
     await ws.disconnect()
 
 
@@ -174,7 +183,7 @@ async def test_bad_frames_get_error_frames_and_the_socket_stays_open(match, payl
     await ws.send_json_to({"op": "ping"})
 
     assert error["t"] == "err" and error["code"] == code and error["msg"]
-    assert await frame(ws) == {"t": "pong"}
+    assert is_pong(await frame(ws))
     await ws.disconnect()
 
 
@@ -185,7 +194,7 @@ async def test_oversized_frame_closes_only_that_socket(match):
     await good.send_json_to({"op": "ping"})
 
     assert await closed_with(bad) == protocol.CLOSE_TOO_BIG
-    assert await frame(good) == {"t": "pong"}
+    assert is_pong(await frame(good))
     await good.disconnect()
 
 
@@ -265,7 +274,7 @@ async def test_second_socket_for_same_user_and_device_evicts_the_first(fan, fan_
 
     assert await closed_with(first) == protocol.CLOSE_EVICTED
     await other_device.send_json_to({"op": "ping"})
-    assert await frame(other_device) == {"t": "pong"}
+    assert is_pong(await frame(other_device))
     await second.disconnect()
     await other_device.disconnect()
 
@@ -281,7 +290,7 @@ async def test_silent_sockets_are_closed_by_the_heartbeat_sweep(monkeypatch):
 
     assert await closed_with(ws) == protocol.CLOSE_IDLE
     await chatty.send_json_to({"op": "ping"})
-    assert await frame(chatty) == {"t": "pong"}
+    assert is_pong(await frame(chatty))
     await chatty.disconnect()
 
 
@@ -351,7 +360,7 @@ async def test_a_client_latency_report_is_recorded_once(match, home):
     await ws.send_json_to(report)  # the same frame again: not counted twice
     await ws.send_json_to({**report, "d": [[99, 0]]})  # a frame never written: not counted
     await ws.send_json_to({"op": "ping"})
-    assert await frame(ws) == {"t": "pong"}  # no answer to `lat`; the ops were handled
+    assert is_pong(await frame(ws))  # no answer to `lat`; the ops were handled
 
     now_count, now_total, now_refused = _latency()
     assert now_count == count + 1 and now_refused == refused + 2
@@ -388,4 +397,58 @@ async def test_a_bad_spoiler_delay_is_refused(match, delay):
     error = await frame(ws)
 
     assert error["t"] == "err" and error["code"] == "bad_frame" and "delay" in error["msg"]
+    await ws.disconnect()
+
+
+# ---- liveness, the clock and the schedule (docs/protocol.md) ----------------------------------
+
+
+async def test_a_quiet_socket_gets_heartbeats_and_a_busy_one_none_that_tick(match):
+    quiet, busy = await connect(), await connect()
+    await sub(busy, f"match:{match.slug}")  # written a snapshot since the last tick
+    hub = await get_hub()
+
+    hub.heartbeat()
+    beat = await frame(quiet)
+    assert await busy.receive_nothing(timeout=0.3)
+    hub.heartbeat()  # nothing but heartbeats since: both get one
+
+    assert beat["t"] == "hb" and abs(beat["ts"] / 1000 - time.time()) < 5
+    assert (await frame(quiet))["t"] == "hb" and (await frame(busy))["t"] == "hb"
+    await quiet.disconnect()
+    await busy.disconnect()
+
+
+async def test_the_snapshot_and_the_kick_off_carry_the_running_clock(match):
+    ws = await connect()
+    await sub(ws, f"match:{match.slug}")
+    before = int(time.time())
+
+    await kick_off(match)
+    started = await frame(ws)
+    late = await connect()
+    snap = await sub(late, f"match:{match.slug}")
+
+    assert started["t"] == "status" and started["d"]["st"] == "first_half"
+    assert started["d"]["pm"] == 0 and before - 1 <= started["d"]["pa"] <= time.time() + 1
+    assert (snap["d"]["pa"], snap["d"]["pm"]) == (started["d"]["pa"], 0)
+    # A late joiner's events include the kick-off, as a live watcher's do.
+    assert [e["t"] for e in snap["d"]["ev"]] == ["status"]
+    await ws.disconnect()
+    await late.disconnect()
+
+
+async def test_the_schedule_channel_announces_status_changes_of_every_match(match, home):
+    ws = await connect()
+    assert (await sub(ws, "schedule"))["t"] == "ok"
+
+    await kick_off(match)
+    await goal(match, home, 10)  # not a status change: not on the schedule
+    await sync_to_async(match_change_status)(match=match, status=MatchStatus.HALF_TIME)
+    first, second = await frame(ws), await frame(ws)
+
+    assert first["ch"] == "schedule" and first["d"]["m"] == match.slug
+    assert (first["d"]["st"], first["d"]["s"]) == ("first_half", [0, 0])
+    assert (second["d"]["st"], second["d"]["s"]) == ("half_time", [1, 0])
+    assert await ws.receive_nothing(timeout=0.3)
     await ws.disconnect()

@@ -4,6 +4,7 @@ files, a Celery worker applying the signed feed, PostgreSQL and Redis."""
 
 from __future__ import annotations
 
+import datetime as dt
 import gzip
 import os
 import re
@@ -11,12 +12,14 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from django.contrib.auth.models import User
+from django.utils.timezone import now as django_now
 
 from core.net import free_port
 from matches import simulator
@@ -170,7 +173,7 @@ def test_first_load_is_within_budget_and_cached_forever(web):
     for path in assets:
         _, asset_headers, asset = fetch(web.url + path)
         sizes[path] = len(asset)
-        assert re.search(r"\.[0-9a-f]{12}\.(js|css)$", path), path  # content-hashed
+        assert re.search(r"\.[0-9a-f]{12}\.(js|css|svg)$", path), path  # content-hashed
         assert asset_headers["cache-control"] == "max-age=31536000, public, immutable"
         assert asset_headers.get("content-encoding") == "gzip"
     sprite_path = re.search(r"url\(\"?(flags\.[0-9a-f]{12}\.webp)", gzip.decompress(
@@ -179,10 +182,13 @@ def test_first_load_is_within_budget_and_cached_forever(web):
 
     assert status == 200 and headers["content-encoding"] == "gzip"
     assert headers["cache-control"].startswith("public, max-age=60")
-    assert {p.rsplit("/", 1)[-1].split(".")[0] for p in assets} == {"app", "flags"}
+    assert {p.rsplit("/", 1)[-1].split(".")[0] for p in assets} == {"app", "flags", "icon"}
     assert sum(sizes.values()) <= FIRST_LOAD_BUDGET, sizes
     assert len(sprite) <= SPRITE_BUDGET and sprite_headers["content-type"] == "image/webp"
     print(f"first load {sum(sizes.values())} bytes compressed: {sizes}; sprite {len(sprite)} bytes")
+    # Browsers that ask for /favicon.ico anyway are sent to the icon, not a 404.
+    status, headers, _ = fetch(f"{web.url}/favicon.ico")
+    assert status == 200 and headers["content-type"].startswith("image/svg")
 
 
 # ---- the final, live ---------------------------------------------------------------------------
@@ -429,3 +435,237 @@ def test_a_fan_sets_quiet_hours_and_a_spoiler_delay(phone, web):
 
 def gzip_or_plain(headers: dict[str, str], body: bytes) -> bytes:
     return gzip.decompress(body) if headers.get("content-encoding") == "gzip" else body
+
+
+# ---- the fan's screen is always right: liveness, tabs, the clock, the lock ------------------
+# Bounds, as docs/protocol.md ("Liveness") states them: silent for 15 s, the page can no
+# longer vouch; its watchdog looks every second; one reconnect brings the truth back.
+STALE_BOUND = 15 + 1
+RECOVERY_BOUND = 20
+
+
+def phone_at(browser, url: str, context=None):
+    """A phone page that records every uncaught error and every 404 it sees."""
+    context = context or browser.new_context(viewport=PHONE, device_scale_factor=2, is_mobile=True)
+    page = context.new_page()
+    page.set_default_timeout(20_000)
+    page.trouble = []
+    page.on("pageerror", lambda err: page.trouble.append(f"error: {err}"))
+    page.on("response", lambda r: r.status == 404 and page.trouble.append(f"404: {r.url}"))
+    page.goto(url)
+    return page
+
+
+def shown_score(page) -> tuple[int, int]:
+    return int(page.inner_text("#score-h")), int(page.inner_text("#score-a"))
+
+
+def until_pens(page, timeout: int = 60_000) -> None:
+    page.wait_for_function(
+        "document.querySelector('#status')?.textContent === 'FT · pens 4-2'", timeout=timeout
+    )
+
+
+def test_a_frozen_connection_leaves_live_within_the_bound_and_recovers_the_truth(browser, web):
+    from tests.integration.netproxy import proxy_to
+
+    replay, plan = final_replay()
+    first_goal = next(i for i, p in enumerate(plan) if p.event.get("kind") == "goal")
+    with proxy_to(web.port) as net:
+        page = phone_at(browser, f"{net.url}/#/m/{replay.slug}")
+        page.wait_for_selector("#conn[data-state=live]")
+        send_all(web, plan[: first_goal + 1])
+        page.wait_for_function("document.querySelector('#score-h').textContent === '1'")
+        net.freeze()  # a tunnel: no packet either way, no close ...
+        net.refuse()  # ... and no new connection either, until the tunnel ends
+        frozen = time.time()
+        send_all(web, plan[first_goal + 1 :])  # the rest of the final, unseen
+        page.wait_for_timeout(3000)
+        still_live = page.get_attribute("#conn", "data-state")
+        page.wait_for_function(
+            "window.livescore.conn.log.some(([s]) => s === 'stale')", timeout=30_000
+        )
+        log = page.evaluate("window.livescore.conn.log")
+        stale_after = next(at for s, at in log if s == "stale") / 1000 - frozen
+        marked = page.is_visible("#stale-note")  # the score says it is not current
+        dimmed = page.eval_on_selector(".score", "e => getComputedStyle(e).opacity")
+        net.restore()
+        restored = time.time()
+        until_pens(page, timeout=RECOVERY_BOUND * 1000)
+        recovered_after = time.time() - restored
+        page.wait_for_selector("#conn[data-state=live]")
+        truth = rest_score(web, replay.slug)
+        trouble = page.trouble
+        page.context.close()
+
+    print(f"frozen: stale after {stale_after:.1f} s, the truth {recovered_after:.1f} s after")
+    assert still_live == "live"  # no false alarm on a connection that is merely quiet
+    assert stale_after <= STALE_BOUND + 2
+    assert marked and float(dimmed) < 1
+    assert recovered_after <= RECOVERY_BOUND
+    assert truth == (3, 3) and not trouble
+
+
+def test_two_tabs_of_one_fan_both_follow_every_goal_to_the_end(browser, web):
+    fan = sign_up("tabby")
+    replay, plan = final_replay()
+    context = browser.new_context(viewport=PHONE, device_scale_factor=2, is_mobile=True)
+    first = phone_at(browser, f"{web.url}/#/signin", context)
+    sign_in(first, web, fan)
+    first.goto(f"{web.url}/#/m/{replay.slug}")
+    second = phone_at(browser, f"{web.url}/#/m/{replay.slug}", context)  # same storage
+    for page in (first, second):
+        page.wait_for_selector("#conn[data-state=live]")
+    devices = [p.evaluate("window.livescore.device") for p in (first, second)]
+
+    half = len(plan) // 2
+    send_all(web, plan[:half])
+    second.wait_for_timeout(1000)
+    send_all(web, plan[half:])
+    for page in (first, second):
+        until_pens(page)
+
+    assert devices[0] != devices[1]
+    for page in (first, second):
+        assert page.get_attribute("#conn", "data-state") == "live"
+        assert shown_score(page) == (3, 3) and not page.trouble
+    context.close()
+
+
+def test_the_clock_ticks_between_events_from_the_servers_time(browser, web):
+    from matches.live import match_rebuild
+    from matches.models import EventKind, MatchEvent
+
+    replay, _ = final_replay()
+    match_change_status(match=replay, status=MatchStatus.FIRST_HALF)
+    # The kick-off was 9 min 57 s ago: the clock must roll from 10' to 11' by itself.
+    started = django_now() - dt.timedelta(seconds=597)
+    MatchEvent.objects.filter(match=replay, kind=EventKind.KICKOFF).update(created_at=started)
+    match_rebuild(Match.objects.select_related("home", "away").get(pk=replay.pk))
+
+    page = phone_at(browser, f"{web.url}/#/m/{replay.slug}")
+    page.wait_for_function("document.querySelector('#status')?.textContent === \"10'\"")
+    page.wait_for_function(
+        "document.querySelector('#status')?.textContent === \"11'\"", timeout=15_000
+    )
+    seen = set()
+    for _ in range(5):
+        page.wait_for_timeout(200)
+        seen.add(page.inner_text("#status"))
+    # The clock's rule at the edges of periods, by the page's own function.
+    shown = page.evaluate(
+        """() => { const f = window.livescore.minute, t = 1e12;
+        return [f({st: 'first_half', pa: t / 1000 - 46.5 * 60, pm: 0, m: 3}, t),
+                f({st: 'second_half', pa: t / 1000 - 48.5 * 60, pm: 45, m: 80}, t),
+                f({st: 'extra_time', pa: t / 1000 - 14.2 * 60, pm: 90}, t),
+                f({st: 'first_half', pa: t / 1000, pm: 0, m: 0}, t),
+                f({st: 'half_time', m: 45}, t), f({st: 'penalties', m: 120}, t)]; }"""
+    )
+    page.context.close()
+
+    assert not any("undefined" in s or "NaN" in s for s in seen), seen
+    assert shown == ["45+2'", "90+4'", "ET 105'", "1'", "HT", "Pens"]
+
+
+def test_an_early_kick_off_locks_the_forms_within_seconds(browser, web):
+    fan = sign_up("early")
+    replay, _ = final_replay(lead=3600)
+    page = phone_at(browser, f"{web.url}/#/signin")
+    sign_in(page, web, fan)
+    page.goto(f"{web.url}/#/m/{replay.slug}")
+    page.wait_for_selector("form[data-kind=score] input[name=home_goals]", timeout=60_000)
+    page.wait_for_selector("#lock:text('Locks in')")
+    assert page.locator("form[data-kind=score] button").is_enabled()
+
+    match_change_status(match=replay, status=MatchStatus.FIRST_HALF)  # the operator, early
+    kicked = time.monotonic()
+    page.wait_for_selector("form[data-kind=score] button[disabled]", timeout=10_000)
+    locked_after = time.monotonic() - kicked
+
+    assert page.inner_text("#lock") == "Predictions are locked."  # no countdown left
+    assert page.locator("form[data-kind=winner] select").is_disabled()
+    assert locked_after < 5 and not page.trouble
+    page.context.close()
+
+
+def test_the_list_moves_at_kick_off_and_shows_the_shootout_result(browser, web):
+    replay, plan = final_replay(lead=3600)
+    page = phone_at(browser, f"{web.url}/#/")
+    row = f"a[data-slug='{replay.slug}']"
+    page.wait_for_selector(f"#list-soon {row}")
+
+    send_all(web, plan[:1])  # kick-off
+    page.wait_for_selector(f"#list-live {row}")
+    send_all(web, plan[1:])
+    page.wait_for_selector(f"#list-done {row} .st:text('4-2 pens')")
+
+    assert page.locator(f"#list-live {row}").count() == 0
+    assert page.inner_text(f"#list-done {row} .st") == "FT · 4-2 pens"
+    assert not page.trouble
+    page.context.close()
+
+
+def test_a_late_joiner_sees_the_watchers_timeline_and_nothing_fails_in_a_replay(browser, web):
+    replay, plan = final_replay()
+    watcher = phone_at(browser, f"{web.url}/#/m/{replay.slug}")
+    watcher.wait_for_selector("#conn[data-state=live]")
+    send_all(web, plan)
+    until_pens(watcher)
+    late = phone_at(browser, f"{web.url}/#/m/{replay.slug}")
+    until_pens(late)
+    late.wait_for_function(
+        f"document.querySelectorAll('#timeline li').length === "
+        f"{watcher.locator('#timeline li').count()}"
+    )
+    rest = web.get_json(f"/api/v1/matches/{replay.slug}/timeline/")["ev"]
+
+    lines = [p.locator("#timeline li").all_inner_texts() for p in (watcher, late)]
+    assert lines[0] == lines[1] and len(lines[0]) == len(rest)
+    assert any("Half time" in line for line in lines[1]) and "Kick-off" in lines[1][-1]
+    assert not watcher.trouble and not late.trouble, watcher.trouble + late.trouble
+    watcher.context.close()
+    late.context.close()
+
+
+def test_only_picked_kinds_show_as_picked_and_points_per_pick_after_settlement(browser, web):
+    from predictions.models import Prediction
+
+    fan = sign_up("pickr")
+    replay, plan = final_replay(lead=3600)
+    page = phone_at(browser, f"{web.url}/#/signin")
+    sign_in(page, web, fan)
+    page.goto(f"{web.url}/#/m/{replay.slug}")
+    form = page.locator("form[data-kind=score]")
+    form.locator("input[name=home_goals]").fill("3", timeout=60_000)
+    form.locator("input[name=away_goals]").fill("3")
+    form.locator("button").click()
+    page.wait_for_selector("[data-pick=score]:text('Your pick: 3-3')")
+    page.select_option("form[data-kind=winner] select", "D")
+    page.click("form[data-kind=winner] button")
+    page.wait_for_selector("[data-pick=winner]:text('Your pick: Draw')")
+    unpicked = [page.inner_text(f"[data-pick={k}]") for k in ("first_scorer", "possession")]
+    chosen = [
+        page.eval_on_selector(f"form[data-kind={k}] select", "s => s.value")
+        for k in ("first_scorer", "possession")
+    ]
+
+    send_all(web, plan)
+    wait_until(
+        lambda: Prediction.objects.filter(user=fan, status="settled").count() == 2, 60, "settled"
+    )
+    page.reload()
+    page.wait_for_selector("[data-pick=score] .pts")
+    score_line, winner_line = (
+        page.inner_text("[data-pick=score]"),
+        page.inner_text("[data-pick=winner]"),
+    )
+    page.goto(f"{web.url}/#/rules/{replay.slug}")
+    shootout_rule = page.inner_text("#rules-shootout")
+    trouble = page.trouble
+    page.context.close()
+
+    assert unpicked == ["Not picked yet.", "Not picked yet."] and chosen == ["", ""]
+    assert "10 pts (exact score)" in score_line
+    assert "0 pts (wrong (the shootout decides the winner))" in winner_line
+    assert "the team that wins the shootout is the winner" in shootout_rule
+    assert not trouble

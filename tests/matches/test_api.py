@@ -175,3 +175,22 @@ def test_deeply_nested_json_bodies_get_400(fan):
     answer = token_client(fan).post("/api/v1/leagues/", body, content_type="application/json")
 
     assert answer.status_code == 400 and "nested" in answer.json()["detail"]
+
+
+def test_the_timeline_in_the_wires_shape_is_what_a_watcher_collected(api, match, home):
+    match_change_status(match=match, status=MatchStatus.FIRST_HALF)
+    match_record_goal(match=match, team=home, minute=12)
+    match_change_status(match=match, status=MatchStatus.HALF_TIME)
+    redis_client().flushdb()
+
+    body = api.get(f"/api/v1/matches/{match.slug}/timeline/")
+    snapshot = api.get(f"/api/v1/matches/{match.slug}/live/").json()
+    again = api.get(
+        f"/api/v1/matches/{match.slug}/timeline/", HTTP_IF_NONE_MATCH=body.headers["ETag"]
+    )
+
+    assert body.status_code == 200 and body.json()["seq"] == 3
+    assert [e["t"] for e in body.json()["ev"]] == ["status", "goal", "status"]
+    assert body.json()["ev"] == snapshot["d"]["ev"]  # what the snapshot carried, in full
+    assert again.status_code == 304
+    assert api.get("/api/v1/matches/no-such-match/timeline/").status_code == 404

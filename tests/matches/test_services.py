@@ -190,8 +190,9 @@ def test_side_effects_run_only_after_commit(match, django_capture_on_commit_call
     with django_capture_on_commit_callbacks() as callbacks:
         match_change_status(match=match, status=S.FIRST_HALF)
 
-    # The frames' publish, the notifications task and the provisional standings task.
-    assert len(callbacks) == 3
+    # The frames' publish, the schedule's, the notifications task and the provisional
+    # standings task.
+    assert len(callbacks) == 4
 
 
 def test_failed_change_schedules_no_side_effect(match, home, django_capture_on_commit_callbacks):

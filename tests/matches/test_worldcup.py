@@ -80,3 +80,21 @@ def test_minutes_and_times_in_both_source_styles():
     assert parse_kickoff("2026-07-19", "15:00 UTC-4", 2026).utcoffset().total_seconds() == -4 * 3600
     with pytest.raises(ValueError):
         parse_minute("ninety")
+
+
+@pytest.mark.django_db
+def test_the_finals_squads_are_whole_and_each_player_is_one_row_in_both_editions():
+    worldcup_load(year=2022)
+    worldcup_load(year=2026)  # squads that name "Kylian Mbappé", reports that say "Mbappé"
+
+    france = Player.objects.filter(team__code="FRA")
+    mbappe = france.filter(name__contains="Mbappé")
+
+    assert [p.name for p in mbappe] == ["Kylian Mbappé"]
+    assert Player.objects.filter(team__code="ARG").count() >= 26  # the final's XI and bench
+    final = Match.objects.get(slug="arg-vs-fra-2022-12-18")
+    assert {
+        e.player.name for e in final.events.filter(team__code="FRA", kind__contains="goal")
+    } == {"Kylian Mbappé"}
+    names = list(Player.objects.values_list("team_id", "name"))
+    assert len(names) == len(set(names))

@@ -175,3 +175,17 @@ def test_leaderboard_top_me_and_around(match, home, fans, api):
     assert [e["rank"] for e in mine["around"]] == [1, 2, 3, 4]
     assert per_match["top"][0]["points"] == 10
     assert api.get("/api/v1/leaderboards/global/?n=500").status_code == 400
+
+
+def test_a_match_states_the_rules_it_is_scored_by(knockout_match, api):
+    from predictions.models import ScoringRules
+
+    ScoringRules.objects.create(
+        competition=knockout_match.competition, exact_score=12, stage_multipliers={"final": 3}
+    )
+
+    rules = api.get(f"/api/v1/matches/{knockout_match.slug}/rules/").json()
+
+    assert (rules["exact_score"], rules["winner"], rules["multiplier"]) == (12, 3, 3)
+    assert rules["penalties_decide_winner"] is True
+    assert api.get("/api/v1/matches/no-such-match/rules/").status_code == 404

@@ -5,8 +5,13 @@
 const RECONNECT_BASE_MS = 500; // backoff: random(0, min(CAP, BASE * 2^attempt)), full jitter
 const RECONNECT_CAP_MS = 30000;
 const POLL_MS = 5000; // REST polling (ETag) when WebSockets are unavailable
-const PING_MS = 25000;
+const PING_MS = 25000; // the server closes sockets silent for 60 s (4011)
+// Liveness (docs/protocol.md, "Liveness"): the server writes a heartbeat to a socket that had
+// nothing for 5 s, so a live connection brings a message at least every 10 s. Past
+// STALE_MS without one this page can no longer vouch for what it shows.
+const STALE_MS = 15000;
 const REPORT_MS = 5000; // latency reports ({"op":"lat"}): what this client measured, batched
+const FETCH_TIMEOUT_MS = 10000; // a request on a dead connection must not hang for minutes
 const FAILS_BEFORE_POLLING = 3; // socket attempts that never opened before polling starts
 const NO_RETRY = new Set([4001, 4003, 4009, 4010]); // the protocol says: do not reconnect
 
@@ -22,18 +27,47 @@ function h(tag, attrs = {}, ...kids) {
   return el;
 }
 const flag = (code) => h("span", { class: `flag f-${code}`, "aria-hidden": "true" });
+const plural = (n, one, many = `${one}s`) => `${n} ${n === 1 ? one : many}`;
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+// ---- the server's clock ----------------------------------------------------------------
+// "Now" is the server's: the lock and the match clock never trust the phone's clock. Each
+// `pong` (and heartbeat) carries the server's time; a pong's sample is corrected by half its
+// round trip, the best (least delayed) recent one wins.
+const clock = {
+  offset: 0, known: false, samples: [],
+  now() { return Date.now() + this.offset; },
+  sample(serverMs, rttMs = 0) {
+    this.samples.push([rttMs, serverMs + rttMs / 2 - Date.now()]);
+    if (this.samples.length > 8) this.samples.shift();
+    this.offset = [...this.samples].sort((a, b) => a[0] - b[0])[0][1];
+    this.known = true;
+  },
+  fromHeader(date) { if (!this.known && date) { const t = Date.parse(date); if (t) this.offset = t + 500 - Date.now(); } },
+};
 
 // ---- session and REST -----------------------------------------------------------------
 
 const me = JSON.parse(localStorage.getItem("me") || "null"); // {token, user, username}
-const device = localStorage.getItem("device") || crypto.randomUUID().slice(0, 12);
-localStorage.setItem("device", device);
+// This browser (its push subscription is registered under it) ...
+const browserId = localStorage.getItem("device") || crypto.randomUUID().slice(0, 12);
+localStorage.setItem("device", browserId);
+// ... and this tab's socket: each tab has its own device id, so two tabs of one fan never
+// evict each other; eviction (4010) stays for this tab's own reconnect racing its old socket
+// (docs/webapp.md, "Many tabs").
+const device = `${browserId}.${crypto.randomUUID().slice(0, 6)}`;
 
-async function api(path, { method = "GET", body } = {}) {
+async function api(path, { method = "GET", body, retries = 2 } = {}) {
   const headers = { Accept: "application/json" };
   if (me) headers.Authorization = `Token ${me.token}`;
   if (body !== undefined) headers["Content-Type"] = "application/json";
-  const res = await fetch(`/api/v1/${path}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+  const res = await fetch(`/api/v1/${path}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), signal: AbortSignal.timeout(FETCH_TIMEOUT_MS) });
+  clock.fromHeader(res.headers.get("Date"));
+  // Briefly unavailable (a board being rebuilt, a database blink): the server says when.
+  if (res.status === 503 && retries > 0 && method === "GET") {
+    await sleep(Math.min(10, Number(res.headers.get("Retry-After")) || 1) * 1000);
+    return api(path, { method, body, retries: retries - 1 });
+  }
   const data = res.status === 204 ? null : await res.json().catch(() => null);
   if (!res.ok) throw Object.assign(new Error((data && (data.detail || JSON.stringify(data))) || res.statusText), { status: res.status, data });
   return data;
@@ -41,55 +75,85 @@ async function api(path, { method = "GET", body } = {}) {
 const results = (page) => (Array.isArray(page) ? page : page.results);
 
 // ---- the socket ------------------------------------------------------------------------
+// One object, one state: connecting, live, stale, reconnecting, polling, offline (docs/webapp.md).
 
 const conn = {
   ws: null, attempt: 0, opened: false, fails: 0, timer: null, pinger: null, reporter: null, polling: null,
   rtt: null, pingAt: 0, seen: [], // round trip of the last ping; [ch, seq, arrival] to report
+  heardAt: 0, // performance.now() of the last message on the current socket
   subs: new Map(), // channel -> handler(frame)
   seqs: new Map(), // match channel -> last seq applied
+  current: "connecting",
+  log: [], // [state, Date.now()] of the last 50 changes (the browser tests read it)
 
   state(s) {
+    if (s !== this.current && this.log.push([s, Date.now()]) > 50) this.log.shift();
+    this.current = s;
     const el = $("#conn"); el.dataset.state = s; el.textContent = s;
+    document.body.dataset.conn = s; // what is on screen is marked as not current unless live
   },
-  touch() { $("#updated").textContent = new Date().toLocaleTimeString(); },
+  touch() { $("#updated").textContent = new Date(clock.now()).toLocaleTimeString(); },
 
   connect() {
     clearTimeout(this.timer);
     if (!("WebSocket" in window)) return this.poll();
+    if (this.current !== "stale" && this.current !== "connecting") this.state("reconnecting");
     const proto = location.protocol === "https:" ? "wss" : "ws";
     let ws;
     try { ws = new WebSocket(`${proto}://${location.host}/ws/?device=${device}`); }
     catch { return this.retry(); }
     this.ws = ws; this.opened = false;
     ws.onopen = () => {
-      this.opened = true; this.attempt = 0; this.fails = 0; this.stopPolling();
+      if (this.ws !== ws) return;
+      this.opened = true; this.attempt = 0; this.fails = 0; this.heardAt = performance.now();
+      this.stopPolling();
       this.state("live"); this.touch();
       if (me) this.send({ op: "auth", token: me.token }); // in a frame, never in the URL
       for (const ch of this.subs.keys()) this.sendSub(ch);
-      this.ping(); // at once too: the first round trip makes latency reports possible
+      this.ping(); // at once too: the round trip and the server's clock
       this.pinger = setInterval(() => this.ping(), PING_MS);
       this.reporter = setInterval(() => this.report(), REPORT_MS);
     };
-    ws.onmessage = (e) => { this.touch(); for (const line of e.data.split("\n")) if (line) this.dispatch(JSON.parse(line)); };
+    ws.onmessage = (e) => {
+      if (this.ws !== ws) return; // an abandoned socket that woke up: its news is old
+      this.heardAt = performance.now();
+      if (this.current === "stale") this.state("live");
+      this.touch();
+      for (const line of e.data.split("\n")) if (line) this.dispatch(JSON.parse(line));
+    };
     ws.onclose = (e) => {
-      clearInterval(this.pinger); clearInterval(this.reporter); this.seen = []; this.rtt = null;
       if (this.ws !== ws) return;
-      this.ws = null;
+      this.drop();
       if (!this.opened) this.fails += 1;
       if (e.code === 4001 && me) return signOut();
-      if (NO_RETRY.has(e.code)) return this.state(e.code === 4010 ? "opened elsewhere" : "offline");
+      if (NO_RETRY.has(e.code)) return this.state("offline");
       if (e.code === 4008) this.attempt += 3; // rate limited: back off harder
       // A reconnect storm: the server says when to come back (retry=<ms>, already spread).
       const busy = e.code === 4014 && /retry=(\d+)/.exec(e.reason || "");
       this.retry(busy ? Number(busy[1]) : null);
     };
   },
+  drop() {
+    clearInterval(this.pinger); clearInterval(this.reporter); this.seen = []; this.rtt = null;
+    const ws = this.ws; this.ws = null;
+    if (ws && ws.readyState < 2) try { ws.close(); } catch { /* already gone */ }
+  },
   retry(after = null) {
-    this.state("reconnecting");
+    if (this.current !== "stale") this.state(navigator.onLine === false ? "offline" : "reconnecting");
     if (this.fails >= FAILS_BEFORE_POLLING) this.poll();
     const delay = after ?? Math.random() * Math.min(RECONNECT_CAP_MS, RECONNECT_BASE_MS * 2 ** this.attempt);
     this.attempt += 1;
     this.timer = setTimeout(() => this.connect(), delay);
+  },
+  // The watchdog: silence past STALE_MS means a dead network that never said so (a tunnel,
+  // a NAT that forgot the flow). Say so, fetch the truth over REST, and start a fresh socket:
+  // the frozen one may never close.
+  watch() {
+    if (!this.ws || !this.opened || performance.now() - this.heardAt < STALE_MS) return;
+    this.state("stale");
+    this.drop();
+    this.refresh();
+    this.connect();
   },
   send(frame) { if (this.ws && this.ws.readyState === 1) this.ws.send(JSON.stringify(frame)); },
   ping() { this.pingAt = performance.now(); this.send({ op: "ping" }); },
@@ -113,10 +177,14 @@ const conn = {
   },
   sub(ch, handler) { this.subs.set(ch, handler); this.sendSub(ch); },
   unsub(ch) { if (this.subs.delete(ch)) this.send({ op: "unsub", ch }); },
-  unsubAll() { for (const ch of [...this.subs.keys()]) this.unsub(ch); },
 
   dispatch(f) {
-    if (f.t === "pong" && this.pingAt) { this.rtt = Math.round(performance.now() - this.pingAt); this.pingAt = 0; return; }
+    if (f.t === "pong") {
+      if (this.pingAt) { this.rtt = Math.round(performance.now() - this.pingAt); this.pingAt = 0; }
+      if (f.ts) clock.sample(f.ts, this.rtt ?? 0);
+      return;
+    }
+    if (f.t === "hb") { if (!clock.known && f.ts) clock.sample(f.ts); return; }
     const handler = f.ch && this.subs.get(f.ch);
     if (!f.ch || !f.ch.startsWith("match:")) { if (handler) handler(f); return; }
     const last = this.seqs.get(f.ch) || 0;
@@ -130,85 +198,167 @@ const conn = {
     if (handler) handler(f);
   },
 
+  // The REST truth of every followed match, once: its snapshot is the socket's own frame.
+  async refresh(etags = new Map()) {
+    for (const ch of [...this.subs.keys()]) {
+      if (!ch.startsWith("match:")) continue;
+      const res = await fetch(`/api/v1/matches/${ch.slice(6)}/live/`, { headers: etags.has(ch) ? { "If-None-Match": etags.get(ch) } : {}, signal: AbortSignal.timeout(FETCH_TIMEOUT_MS) }).catch(() => null);
+      if (!res || res.status !== 200) continue;
+      etags.set(ch, res.headers.get("ETag"));
+      const snap = await res.json().catch(() => null);
+      if (!snap || !this.subs.has(ch)) continue;
+      // Only forward: a snapshot older than what this page applied would undo frames.
+      if ((this.seqs.get(ch) || 0) <= snap.seq) { this.touch(); this.dispatch(snap); }
+    }
+  },
   // Fallback: poll the REST live snapshot of each match channel, with ETag (304s are free).
   poll() {
     if (this.polling) return;
     this.state("polling");
     const etags = new Map();
-    const tick = async () => {
-      for (const ch of this.subs.keys()) {
-        if (!ch.startsWith("match:")) continue;
-        const res = await fetch(`/api/v1/matches/${ch.slice(6)}/live/`, { headers: etags.has(ch) ? { "If-None-Match": etags.get(ch) } : {} }).catch(() => null);
-        if (!res || res.status !== 200) continue;
-        etags.set(ch, res.headers.get("ETag"));
-        this.touch();
-        this.dispatch(await res.json());
-      }
-    };
-    tick();
-    this.polling = setInterval(tick, POLL_MS);
+    this.refresh(etags);
+    this.polling = setInterval(() => this.refresh(etags), POLL_MS);
   },
-  stopPolling() { clearInterval(this.polling); this.polling = null; if (this.ws) this.state("live"); },
+  stopPolling() { clearInterval(this.polling); this.polling = null; },
 };
 
-// ---- live match state, from snapshots and deltas ----------------------------------------
+// ---- live match state, from snapshots and deltas: one reducer ---------------------------
 
-const live = new Map(); // slug -> {h, a, s, ps, st, m, ev: [...], w}
-const STATUS = { scheduled: "", first_half: "1st", half_time: "HT", second_half: "2nd", extra_time: "ET", penalties: "Penalties", suspended: "SUSP", finished: "FT", postponed: "PP", abandoned: "AB", cancelled: "CANC" };
+const live = new Map(); // slug -> {h, a, s, ps, st, m, pos, ko, pa, pm, ev: [...], w}
+const STATUS = { scheduled: "", first_half: "1st", half_time: "HT", second_half: "2nd", extra_time: "ET", penalties: "Pens", suspended: "SUSP", finished: "FT", postponed: "PP", abandoned: "AB", cancelled: "CANC" };
+const LIVE_STATUSES = new Set(["first_half", "half_time", "second_half", "extra_time", "penalties", "suspended"]);
+const DONE_STATUSES = new Set(["finished", "abandoned", "cancelled"]);
+const EVENT_TYPES = new Set(["goal", "disallow", "correct", "card", "sub", "miss", "var", "pen", "status"]);
+
+// Events by seq, oldest first: a snapshot, the REST timeline and live deltas all merge here,
+// so a fan who joined late and one who watched see the same list.
+function mergeEvents(into, items) {
+  const bySeq = new Map(into.map((e) => [e.seq, e]));
+  for (const e of items) bySeq.set(e.seq, e);
+  return [...bySeq.values()].sort((a, b) => a.seq - b.seq);
+}
 
 function apply(slug, f) {
-  if (f.t === "snap") { live.set(slug, { ...f.d, ev: [...(f.d.ev || [])] }); return live.get(slug); }
+  if (f.t === "snap") {
+    const before = live.get(slug);
+    const m = { ...f.d, ev: mergeEvents(before ? before.ev : [], f.d.ev || []) };
+    live.set(slug, m);
+    return m;
+  }
   const m = live.get(slug);
   if (!m) return null;
   const d = f.d || {};
-  if (d.s) m.s = d.s;
-  if (d.ps) m.ps = d.ps;
-  if (d.st) m.st = d.st;
-  if (d.m) m.m = d.m;
+  for (const key of ["s", "ps", "st", "m", "ko", "pa", "pm"]) if (d[key] !== undefined) m[key] = d[key];
   if (d.pos !== undefined) m.pos = d.pos;
-  if (d.ko) m.ko = d.ko; // a delayed or rescheduled kick-off
-  if (["goal", "disallow", "correct", "card", "sub", "miss", "var", "pen", "status"].includes(f.t)) m.ev.push({ t: f.t, seq: f.seq, ...d });
+  if (EVENT_TYPES.has(f.t)) m.ev = mergeEvents(m.ev, [{ t: f.t, seq: f.seq, ...d }]);
   return m;
 }
 
-function minute(m) { return m.st && STATUS[m.st] !== undefined && ["first_half", "second_half", "extra_time"].includes(m.st) ? `${m.m}'` : STATUS[m.st] ?? ""; }
+// The match clock, run here from the period's start by the server's clock (docs/protocol.md,
+// "The match clock"); never behind the latest event's minute (a feed ahead of the wall
+// clock, as in a sped-up replay). `45+2'`, `HT`, `ET 105'`, `Pens`.
+const PERIOD_END = { first_half: 45, second_half: 90, extra_time: 120 };
+function minute(m, now = clock.now()) {
+  if (!m || !m.st) return "";
+  const end = PERIOD_END[m.st];
+  if (end === undefined) return STATUS[m.st] ?? "";
+  let at = m.m || 0;
+  if (m.pa) at = Math.max(at, (m.pm || 0) + Math.floor(Math.max(0, now - m.pa * 1000) / 60000) + 1);
+  at = Math.max(at, 1);
+  const text = at > end ? `${end}+${at - end}'` : `${at}'`;
+  return m.st === "extra_time" ? `ET ${text}` : text;
+}
+const eventMinute = (e) => (e.m === undefined ? "" : e.x ? `${e.m}+${e.x}'` : `${e.m}'`);
+
+// A match as a list row shows it: from REST (`status`, scores) or from live state (`st`, `s`).
+function rowStatus(st, ps, kickoff, m) {
+  if (st === "scheduled") return new Date(kickoff).toLocaleString([], { weekday: "short", hour: "2-digit", minute: "2-digit" });
+  const base = m ? minute(m) : STATUS[st] ?? st;
+  return ps && DONE_STATUSES.has(st) ? `${base} · ${ps.join("-")} pens` : ps ? `${base} ${ps.join("-")}` : base;
+}
 
 // ---- views ---------------------------------------------------------------------------------
 
 const view = () => $("#view");
 let leaving = []; // cleanup of the current view (unsubscribe, timers)
 function show(...nodes) { view().replaceChildren(...nodes); }
+function every(ms, fn) { const t = setInterval(fn, ms); leaving.push(() => clearInterval(t)); }
 
 function matchRow(m) {
-  const st = h("span", { class: "st" }, m.status === "scheduled" ? new Date(m.kickoff).toLocaleString([], { weekday: "short", hour: "2-digit", minute: "2-digit" }) : STATUS[m.status] ?? m.status);
-  const hs = h("span", { class: "sc" }, m.status === "scheduled" ? "" : m.home_score);
-  const as = h("span", { class: "sc" }, m.status === "scheduled" ? "" : m.away_score);
-  const row = h("a", { class: `row${["first_half", "half_time", "second_half", "extra_time", "penalties", "suspended"].includes(m.status) ? " live" : ""}`, href: `#/m/${m.slug}`, "data-slug": m.slug },
+  const pens = m.home_pens !== null && m.home_pens !== undefined ? [m.home_pens, m.away_pens] : null;
+  const state = { st: m.status, s: [m.home_score, m.away_score], ps: pens, ko: m.kickoff };
+  const st = h("span", { class: "st" });
+  const hs = h("span", { class: "sc" }), as = h("span", { class: "sc" });
+  const row = h("a", { class: "row", href: `#/m/${m.slug}`, "data-slug": m.slug },
     h("div", { class: "teams" },
       h("span", { class: "team" }, flag(m.home.code), m.home.name, h("span", { style: "flex:1" }), hs),
       h("span", { class: "team" }, flag(m.away.code), m.away.name, h("span", { style: "flex:1" }), as)),
     st);
-  row.update = (x) => { hs.textContent = x.s[0]; as.textContent = x.s[1]; st.textContent = minute(x); };
+  row.paint = () => {
+    const x = live.get(m.slug);
+    const cur = x && x.st ? x : state;
+    const scheduled = cur.st === "scheduled" || cur.st === "postponed";
+    hs.textContent = scheduled ? "" : cur.s[0]; as.textContent = scheduled ? "" : cur.s[1];
+    st.textContent = cur.st === "postponed" ? "PP" : rowStatus(cur.st, cur.ps, state.ko, x && x.st ? x : null);
+    row.classList.toggle("live", LIVE_STATUSES.has(cur.st));
+  };
+  row.schedule = (d) => { Object.assign(state, { st: d.st, s: d.s || state.s, ps: d.ps || state.ps, ko: d.ko || state.ko }); row.paint(); };
+  row.state = state;
+  row.paint();
   return row;
 }
 
 async function liveList() {
   const [now, soon, done] = await Promise.all([
     api("matches/?status=live"),
-    api(`matches/?status=scheduled&date_from=${new Date().toISOString().slice(0, 10)}`),
-    api(`matches/?status=finished&date_from=${new Date(Date.now() - 7 * 86400000).toISOString().slice(0, 10)}`),
+    api(`matches/?status=scheduled&date_from=${new Date(clock.now()).toISOString().slice(0, 10)}`),
+    api(`matches/?status=finished&date_from=${new Date(clock.now() - 7 * 86400000).toISOString().slice(0, 10)}`),
   ]);
   const rows = new Map();
-  const section = (title, list, empty) => [h("h2", {}, title), h("div", { class: "card" }, list.length ? list.map((m) => { const r = matchRow(m); rows.set(m.slug, r); return r; }) : h("p", { class: "muted" }, empty))];
-  show(...section("Live now", results(now), "No match in play."), ...section("Upcoming", results(soon).slice(0, 10), "Nothing scheduled."), ...section("Results", results(done).slice(-10).reverse(), "No results this week."));
-  for (const m of results(now)) {
-    const ch = `match:${m.slug}`;
-    conn.sub(ch, (f) => { const x = apply(m.slug, f); if (x && x.s) rows.get(m.slug).update(x); });
-    leaving.push(() => conn.unsub(ch));
-  }
+  const sections = {};
+  const section = (key, title, list, empty) => {
+    const card = h("div", { class: "card", id: `list-${key}` });
+    const note = h("p", { class: "muted" }, empty);
+    sections[key] = { card, note };
+    for (const m of list) { const r = matchRow(m); rows.set(m.slug, r); card.append(r); }
+    if (!list.length) card.append(note);
+    return [h("h2", {}, title), card];
+  };
+  // A row moves to the section its status belongs in; live rows follow their match channel.
+  const place = (row) => {
+    const st = row.state.st;
+    const key = LIVE_STATUSES.has(st) ? "live" : DONE_STATUSES.has(st) ? "done" : "soon";
+    const { card } = sections[key];
+    if (row.parentNode !== card) { key === "done" || key === "live" ? card.prepend(row) : card.append(row); }
+    for (const { card: c, note } of Object.values(sections)) {
+      const empty = !c.querySelector(".row");
+      if (empty && !note.isConnected) c.append(note); else if (!empty && note.isConnected) note.remove();
+    }
+    const ch = `match:${row.dataset.slug}`;
+    if (key === "live" && !conn.subs.has(ch)) {
+      conn.sub(ch, (f) => { if (apply(row.dataset.slug, f)) row.paint(); });
+      leaving.push(() => conn.unsub(ch));
+    }
+  };
+  show(...section("live", "Live now", results(now), "No match in play."), ...section("soon", "Upcoming", results(soon).slice(0, 10), "Nothing scheduled."), ...section("done", "Results", results(done).slice(-10).reverse(), "No results this week."));
+  for (const row of rows.values()) place(row);
+  conn.sub("schedule", async (f) => {
+    if (f.t !== "status" || !f.d) return;
+    let row = rows.get(f.d.m);
+    if (!row) {
+      if (!LIVE_STATUSES.has(f.d.st)) return; // not on this page and not live: nothing to move
+      const m = await api(`matches/${f.d.m}/`).catch(() => null);
+      if (!m || rows.has(f.d.m)) return;
+      row = matchRow(m); rows.set(m.slug, row);
+    }
+    row.schedule(f.d);
+    place(row);
+  });
+  leaving.push(() => conn.unsub("schedule"));
+  every(1000, () => { for (const row of rows.values()) if (row.classList.contains("live")) row.paint(); });
 }
 
-const PHASE = { first_half: "Kick-off", half_time: "Half time", second_half: "Second half", extra_time: "Extra time", penalties: "Penalty shootout", suspended: "Play suspended", finished: "Full time", postponed: "Postponed", abandoned: "Abandoned", cancelled: "Cancelled" };
+const PHASE = { first_half: "Kick-off", half_time: "Half time", second_half: "Second half", extra_time: "Extra time", penalties: "Penalty shootout", suspended: "Play suspended", finished: "Full time", postponed: "Postponed", abandoned: "Abandoned", cancelled: "Cancelled", scheduled: "Scheduled" };
 
 function eventLine(e, all) {
   const who = e.p || e.tm;
@@ -226,41 +376,54 @@ function eventLine(e, all) {
       : PHASE[e.st] || e.st,
   }[e.t];
   const cancelled = e.t === "goal" && all.some((x) => (x.t === "disallow" || x.t === "correct") && x.ref === e.seq);
-  return h("li", { "data-t": e.t }, h("span", { class: "m" }, e.m ? `${e.m}'` : ""), e.tm ? flag(e.tm) : "", h("span", { class: cancelled ? "off" : "" }, what ? what() : e.t));
+  return h("li", { "data-t": e.t, "data-seq": e.seq }, h("span", { class: "m" }, e.t === "pen" || e.t === "status" ? "" : eventMinute(e)), e.tm ? flag(e.tm) : "", h("span", { class: cancelled ? "off" : "" }, what ? what() : e.t));
 }
 
 async function matchPage(slug) {
   const match = await api(`matches/${slug}/`);
   const scoreH = h("span", { id: "score-h" }, match.home_score), scoreA = h("span", { id: "score-a" }, match.away_score);
   const status = h("div", { class: "sub", id: "status" }), watching = h("div", { class: "sub muted", id: "watching" });
+  const notCurrent = h("div", { class: "sub stale-note", id: "stale-note" }, "Not current: reconnecting…");
   const tl = h("ol", { class: "tl", id: "timeline", reversed: true });
+  const pens = match.home_pens !== null ? [match.home_pens, match.away_pens] : null;
+  // Until the socket's snapshot arrives, the REST detail is the state.
+  if (!live.has(slug)) live.set(slug, { st: match.status, s: [match.home_score, match.away_score], ps: pens, m: match.minute, ev: [] });
   let rendering = false;
-  const render = (m) => {
+  const render = () => {
+    const m = live.get(slug);
+    if (!m) return;
     status.textContent = `${minute(m)}${m.ps ? ` · pens ${m.ps.join("-")}` : ""}`;
     if (m.w !== undefined) watching.textContent = `${m.w} watching`;
     tl.replaceChildren(...[...m.ev].reverse().map((e) => eventLine(e, m.ev)));
   };
+  const later = () => { if (!rendering) { rendering = true; requestAnimationFrame(() => { rendering = false; render(); }); } };
   const ch = `match:${slug}`;
+  const onStatus = [];
   conn.sub(ch, (f) => {
     if (f.t === "err") return;
     const m = apply(slug, f);
     if (!m) return;
     // Optimistic: the big score first, in this very event, before anything else re-renders.
     scoreH.textContent = m.s[0]; scoreA.textContent = m.s[1];
-    if (!rendering) { rendering = true; requestAnimationFrame(() => { rendering = false; render(live.get(slug) || m); }); }
+    if (m.st) for (const fn of onStatus) fn(m, f);
+    later();
   });
   leaving.push(() => conn.unsub(ch));
+  // The whole timeline, as a live watcher collected it (the snapshot carries the last 20).
+  api(`matches/${slug}/timeline/`).then((t) => { const m = live.get(slug); if (m) { m.ev = mergeEvents(m.ev, t.ev); later(); } }).catch(() => {});
+  every(1000, () => { const m = live.get(slug); if (m && PERIOD_END[m.st]) status.textContent = `${minute(m)}${m.ps ? ` · pens ${m.ps.join("-")}` : ""}`; });
   const preds = h("div", { class: "card", id: "predictions" });
   const chat = h("div", { class: "card", id: "chat" });
   show(
     h("div", { class: "card" },
       h("div", { class: "score" }, flag(match.home.code), scoreH, "–", scoreA, flag(match.away.code)),
-      h("div", { class: "sub" }, `${match.home.name} v ${match.away.name}`), status, watching),
+      h("div", { class: "sub" }, `${match.home.name} v ${match.away.name}`), status, notCurrent, watching),
     h("h2", {}, "Timeline"), h("div", { class: "card" }, tl),
     h("h2", {}, "Predictions"), preds,
     h("h2", {}, "Chat"), chat,
   );
-  predictions(match, preds);
+  render();
+  predictions(match, preds, onStatus);
   chatPanel(slug, chat);
   status.after(followButton({ match: slug }, `${match.home.code} v ${match.away.code}`));
   if (conn.delay) watching.after(h("div", { class: "sub muted", id: "delayed" }, `Delayed ${conn.delay} s (spoiler delay)`));
@@ -277,16 +440,26 @@ async function registerPush() {
   if (!config.vapid_public_key) return "Push notifications are not configured on this server.";
   if ((await Notification.requestPermission()) !== "granted") return "Notifications are blocked for this site.";
   const subscribe = async () => {
-    const reg = await navigator.serviceWorker.register("/sw.js");
+    await navigator.serviceWorker.register("/sw.js");
+    // A new registration has no active worker yet: pushManager.subscribe needs one.
+    const reg = await navigator.serviceWorker.ready;
     const key = Uint8Array.from(atob(config.vapid_public_key.replace(/-/g, "+").replace(/_/g, "/")), (c) => c.charCodeAt(0));
     const sub = (await reg.pushManager.getSubscription()) || (await reg.pushManager.subscribe({ userVisibleOnly: true, applicationServerKey: key }));
-    await api("push/devices/", { method: "POST", body: { device_id: device, subscription: sub.toJSON() } });
+    await api("push/devices/", { method: "POST", body: { device_id: browserId, subscription: sub.toJSON() } });
     return "Push notifications are on for this browser.";
   };
   // A browser without a reachable push service may never answer the subscription.
   const late = new Promise((resolve) => setTimeout(() => resolve("The browser's push service did not answer; try again later."), 15000));
   try { return await Promise.race([subscribe(), late]); }
-  catch (err) { return `Push notifications are unavailable here (${err.message}).`; }
+  catch (err) { return pushTrouble(err); }
+}
+
+// A browser's push errors in plain words.
+function pushTrouble(err) {
+  if (err.name === "NotAllowedError") return "Notifications are blocked for this site: allow them in the browser's settings.";
+  if (err.name === "AbortError" || err.name === "NotSupportedError") return "This browser could not reach its push service; try again later.";
+  if (err.status) return `The server refused this browser's registration: ${err.message}`;
+  return "Push notifications are unavailable in this browser.";
 }
 
 function followButton(target, label) {
@@ -312,40 +485,135 @@ function followButton(target, label) {
 const KINDS = {
   score: "Exact score", winner: "Winner", first_scorer: "First scorer", possession: "Possession",
 };
+const BANDS = [[1, "Home < 40%"], [2, "Home 40-49%"], [3, "Home 50-59%"], [4, "Home 60%+"]];
+const bandOf = (pos) => (pos < 40 ? 1 : pos < 50 ? 2 : pos < 60 ? 3 : 4);
+const sign = (n) => Math.sign(n);
 
-async function predictions(match, root) {
-  const counts = await api(`matches/${match.slug}/prediction-counts/`).catch(() => null);
-  const locked = () => match.status !== "scheduled" || new Date(match.kickoff) <= new Date();
+function countdownText(ms) {
+  const s = Math.max(0, Math.floor(ms / 1000));
+  const d = Math.floor(s / 86400), hh = Math.floor(s / 3600) % 24, mm = Math.floor(s / 60) % 60;
+  return d ? `Locks in ${d}d ${hh}h` : `Locks in ${hh}h ${mm}m ${s % 60}s`;
+}
+
+// What a pick says in words, and after settlement which rule paid it (docs/scoring.md).
+function pickText(kind, p, match, players) {
+  if (kind === "score") return `${p.home_goals}-${p.away_goals}`;
+  if (kind === "winner") return { H: match.home.name, D: "Draw", A: match.away.name }[p.outcome];
+  if (kind === "first_scorer") return p.no_goal ? "No goal" : (players.find((x) => x.id === p.player) || {}).name || "a player";
+  return (BANDS.find(([b]) => b === p.band) || [0, ""])[1];
+}
+function ruleText(kind, p, m, rules) {
+  if (p.status === "void") return "void: the match was not completed";
+  const [hs, as] = m.s || [0, 0];
+  if (kind === "score") {
+    if (p.home_goals === hs && p.away_goals === as) return "exact score";
+    if (p.home_goals - p.away_goals === hs - as) return "right goal difference";
+    if (sign(p.home_goals - p.away_goals) === sign(hs - as)) return "right outcome";
+    return "score missed";
+  }
+  if (kind === "winner") {
+    const shootout = m.ps && hs === as && rules && rules.penalties_decide_winner;
+    const outcome = shootout ? (m.ps[0] > m.ps[1] ? "H" : "A") : hs > as ? "H" : hs < as ? "A" : "D";
+    return `${p.outcome === outcome ? "right" : "wrong"}${shootout ? " (the shootout decides the winner)" : ""}`;
+  }
+  if (kind === "possession") return m.pos === undefined ? "no possession figure: 0" : p.band === bandOf(m.pos) ? "right band" : "wrong band";
+  return p.points > 0 ? "right" : "wrong";
+}
+
+async function predictions(match, root, onStatus) {
+  const slug = match.slug;
+  const [counts, rules] = await Promise.all([api(`matches/${slug}/prediction-counts/`).catch(() => null), api(`matches/${slug}/rules/`).catch(() => null)]);
+  let status = match.status, kickoff = Date.parse(match.kickoff);
+  // Locked at kick-off by the server's clock, or as soon as a frame says the match started,
+  // whichever comes first; a postponed match stays open (docs/scoring.md).
+  const locked = () => (status === "scheduled" ? clock.now() >= kickoff : status !== "postponed");
   const countdown = h("p", { class: "muted", id: "lock" });
+  const total = counts ? h("p", { class: "muted" }, `${plural(counts.total, "fan")} predicted`) : "";
+  const rulesLink = h("a", { href: `#/rules/${slug}` }, "How points are scored");
   const tick = () => {
-    const left = Math.max(0, new Date(match.kickoff) - new Date());
-    countdown.textContent = locked() ? "Predictions are locked." : `Locks in ${Math.floor(left / 3600000)}h ${Math.floor(left / 60000) % 60}m ${Math.floor(left / 1000) % 60}s`;
+    const shut = locked();
+    countdown.textContent = shut ? "Predictions are locked." : countdownText(kickoff - clock.now());
+    for (const el of root.querySelectorAll("form input, form select, form button")) el.disabled = shut;
   };
-  tick();
-  const timer = setInterval(tick, 1000);
-  leaving.push(() => clearInterval(timer));
-  const total = counts ? h("p", { class: "muted" }, `${counts.total} fans predicted`) : null;
-  if (!me) return root.replaceChildren(countdown, total || "", h("a", { href: "#/signin" }, "Sign in to predict"));
-  const mine = results(await api("me/predictions/")).filter((p) => p.match === match.slug);
-  const players = (await Promise.all([match.home.code, match.away.code].map((c) => api(`teams/${c}/players/`).catch(() => [])))).flat();
-  const pick = (kind) => mine.find((p) => p.kind === kind) || {};
+  onStatus.push((m, f) => {
+    status = m.st;
+    if (f && f.t === "status" && f.d && f.d.ko) kickoff = Date.parse(f.d.ko);
+    tick();
+  });
+  every(1000, tick);
+  if (!me) { root.replaceChildren(countdown, total, h("a", { href: "#/signin" }, "Sign in to predict"), " · ", rulesLink); tick(); return; }
+  const [mineAll, players] = await Promise.all([
+    api("me/predictions/").then(results),
+    Promise.all([match.home.code, match.away.code].map((c) => api(`teams/${c}/players/`).catch(() => []))).then((x) => x.flat()),
+  ]);
+  const mine = new Map(mineAll.filter((p) => p.match === slug).map((p) => [p.kind, p]));
   const msg = h("p", { id: "pred-msg", class: "muted" });
-  const field = (kind, inputs) => h("form", { "data-kind": kind, on: { submit: async (e) => {
-    e.preventDefault();
-    const data = Object.fromEntries(new FormData(e.target));
-    for (const k of ["home_goals", "away_goals", "band", "player"]) if (data[k] !== undefined) data[k] = data[k] === "" ? undefined : Number(data[k]);
-    if (data.player === 0) { delete data.player; data.no_goal = true; }
-    try { await api(`matches/${match.slug}/predictions/${kind}/`, { method: "PUT", body: data }); msg.textContent = `${KINDS[kind]} saved.`; msg.className = "ok"; }
-    catch (err) { msg.textContent = err.message; msg.className = "err"; }
-  } } }, h("label", {}, KINDS[kind]), inputs, h("button", { disabled: locked() }, "Save"));
-  const num = (name, value) => h("input", { name, type: "number", min: 0, max: 30, value: value ?? "", required: true, inputmode: "numeric", "aria-label": name });
-  const select = (name, options, value) => h("select", { name }, options.map(([v, label]) => h("option", { value: v, selected: String(v) === String(value ?? "") }, label)));
-  root.replaceChildren(countdown, total || "",
-    field("score", h("div", { class: "tabs" }, num("home_goals", pick("score").home_goals), num("away_goals", pick("score").away_goals))),
-    field("winner", select("outcome", [["H", match.home.name], ["D", "Draw"], ["A", match.away.name]], pick("winner").outcome)),
-    field("first_scorer", select("player", [[0, "No goal"], ...players.map((p) => [p.id, p.name])], pick("first_scorer").player)),
-    field("possession", select("band", [[1, "Home < 40%"], [2, "Home 40-50%"], [3, "Home 50-60%"], [4, "Home > 60%"]], pick("possession").band)),
-    msg);
+  const picked = (kind) => {
+    const p = mine.get(kind);
+    const line = h("p", { class: "pick", "data-pick": kind });
+    if (!p) line.append(locked() ? "You did not pick." : "Not picked yet.");
+    else {
+      line.append("Your pick: ", h("b", {}, pickText(kind, p, match, players)));
+      if (p.status === "settled" || p.status === "void") {
+        const m = live.get(slug) || { s: [match.home_score, match.away_score] };
+        line.append(" · ", h("b", { class: "pts", "data-points": p.points }, plural(p.points, "pt")), ` (${ruleText(kind, p, m, rules)})`);
+      }
+    }
+    return line;
+  };
+  const field = (kind, inputs) => {
+    const line = picked(kind);
+    return h("form", { "data-kind": kind, on: { submit: async (e) => {
+      e.preventDefault();
+      if (locked()) return tick();
+      const data = Object.fromEntries(new FormData(e.target));
+      for (const k of ["home_goals", "away_goals", "band", "player"]) if (data[k] !== undefined) data[k] = data[k] === "" ? undefined : Number(data[k]);
+      if (data.player === 0) { delete data.player; data.no_goal = true; }
+      try {
+        mine.set(kind, await api(`matches/${slug}/predictions/${kind}/`, { method: "PUT", body: data }));
+        msg.textContent = `${KINDS[kind]} saved.`; msg.className = "ok";
+        e.target.querySelector(".pick").replaceWith(picked(kind));
+      } catch (err) { msg.textContent = err.status === 409 ? "Predictions are locked." : err.message; msg.className = "err"; }
+    } } }, h("label", {}, KINDS[kind]), line, inputs, h("button", {}, "Save"));
+  };
+  const num = (name, value, label) => h("input", { name, type: "number", min: 0, max: 30, value: value ?? "", required: true, inputmode: "numeric", "aria-label": label });
+  // The first option is "Choose": nothing is shown as picked that the fan did not pick.
+  const select = (name, label, options, value) => h("select", { name, required: true, "aria-label": label },
+    h("option", { value: "", selected: value === undefined || value === null }, "Choose…"),
+    options.map(([v, text]) => h("option", { value: v, selected: value !== undefined && value !== null && String(v) === String(value) }, text)));
+  const score = mine.get("score") || {}, winner = mine.get("winner") || {}, scorer = mine.get("first_scorer") || {}, pos = mine.get("possession") || {};
+  root.replaceChildren(countdown, total,
+    field("score", h("div", { class: "tabs" }, num("home_goals", score.home_goals, `${match.home.name} goals`), num("away_goals", score.away_goals, `${match.away.name} goals`))),
+    field("winner", select("outcome", "Winner", [["H", match.home.name], ["D", "Draw"], ["A", match.away.name]], winner.outcome)),
+    field("first_scorer", select("player", "First scorer", [[0, "No goal"], ...players.map((p) => [p.id, p.name])], scorer.no_goal ? 0 : scorer.player)),
+    field("possession", select("band", "Possession", BANDS, pos.band)),
+    msg, rulesLink);
+  tick();
+}
+
+// The rules a match is scored by, for fans (docs/scoring.md, from the server's own figures).
+async function rulesPage(slug) {
+  const r = slug ? await api(`matches/${slug}/rules/`) : null;
+  const pts = (n) => plural(n, "point");
+  const rows = r ? [
+    ["Exact score", pts(r.exact_score)],
+    ["Right goal difference (not exact)", pts(r.goal_difference)],
+    ["Right outcome only (home win, draw, away win)", pts(r.score_outcome)],
+    ["Winner", pts(r.winner)],
+    ["First scorer (own goals never count; \"No goal\" wins when no other goal does)", pts(r.first_scorer)],
+    ["Possession band of the home team", pts(r.possession)],
+  ] : [];
+  show(h("h2", {}, "How points are scored"), h("div", { class: "card", id: "rules" },
+    r ? h("table", { class: "board" }, h("tbody", {}, rows.map(([a, b]) => h("tr", {}, h("td", {}, a), h("td", {}, b))))) : h("p", {}, "Open a match and follow “How points are scored” for its figures."),
+    h("p", {}, "The score kinds do not add up: an exact score pays the exact score only."),
+    r ? h("p", {}, r.extra_time_counts ? "Goals in extra time count in the score." : "Only the score after 90 minutes counts; extra time does not.") : "",
+    r ? h("p", { id: "rules-shootout" }, r.penalties_decide_winner
+      ? "Winner after a shootout: the team that wins the shootout is the winner, so “Draw” earns nothing, while an exact score of the level result still pays."
+      : "A match level after extra time is a draw for the winner pick, whoever wins the shootout.") : "",
+    r && r.multiplier > 1 ? h("p", {}, `This match counts ${r.multiplier} times (its stage's multiplier).`) : "",
+    r && r.rarity_bonus ? h("p", {}, `A right pick earns up to ${pts(r.rarity_bonus)} more, the fewer fans shared it.`) : "",
+    r && r.jokers ? h("p", {}, "A joker, one per round, doubles your points on one match.") : "",
+    h("p", { class: "muted" }, "Predictions lock at the actual kick-off by the server's clock.")));
 }
 
 // ---- chat ------------------------------------------------------------------------------------
@@ -499,6 +767,7 @@ async function route() {
     else if (page === "leagues") await leagues();
     else if (page === "alerts") await alertsPage();
     else if (page === "signin") signIn();
+    else if (page === "rules") await rulesPage(rest[0]);
     else await liveList();
   } catch (err) {
     // Offline or a server restart: keep what is on screen, say so, and try again shortly.
@@ -518,6 +787,9 @@ async function loadDelay() {
 const signin = $("#signin");
 if (me) { signin.textContent = `Sign out ${me.username}`; signin.href = "#/"; signin.addEventListener("click", (e) => { e.preventDefault(); signOut(); }); }
 window.addEventListener("hashchange", route);
+window.addEventListener("offline", () => conn.state("offline"));
+window.addEventListener("online", () => { if (!conn.ws) { conn.attempt = 0; conn.connect(); } else conn.watch(); });
+setInterval(() => conn.watch(), 1000);
 conn.connect();
 loadDelay().finally(route);
-window.livescore = { conn, live }; // for the browser tests and the curious
+window.livescore = { conn, live, clock, minute, device }; // for the browser tests and the curious
