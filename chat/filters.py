@@ -11,6 +11,8 @@ import re
 import time
 from dataclasses import dataclass, field
 
+import ada_url
+
 from chat import text as chat_text
 from chat.models import AllowedDomain, BlockedTerm
 
@@ -23,7 +25,6 @@ _LINK = re.compile(
     r"|\b(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,24}\b(?:/[^\s]*)?",
     re.IGNORECASE,
 )
-_HOST = re.compile(r"^(?:[a-z][a-z0-9+.-]*://)?([^/:?#\s]+)", re.IGNORECASE)
 # Dotted words that are not links: abbreviations and numbers ("e.g", "3.5", "u.s.a").
 _NOT_A_TLD = frozenset({"eg", "ie", "etc", "vs", "am", "pm"})
 
@@ -79,10 +80,19 @@ class Filters:
 
 
 def _host(link: str) -> str | None:
-    found = _HOST.match(link)
-    if found is None:
+    """The host a browser would go to for `link`, by the WHATWG URL rules (a backslash is a
+    slash, userinfo is not the host, percent-escapes and IDNA are decoded), else None."""
+    try:
+        parsed = ada_url.URL(link if "://" in link else f"http://{link}")
+    except ValueError:
+        # Not a URL a browser would open, but with a scheme it still looks like one: refused
+        # (no allowed domain matches a host marked invalid).
+        if "://" not in link:
+            return None
+        return f"{link.split('://', 1)[1].split('/', 1)[0].lower()} (not a valid URL)"
+    host = parsed.hostname.lower().rstrip(".")
+    if not host:
         return None
-    host = found.group(1).lower().rstrip(".")
     labels = host.split(".")
     if (
         "://" not in link

@@ -353,12 +353,15 @@ async def history_text(client: aioredis.Redis, room_id: int, user_id: int | None
     return f'{{"ch":"{chat_channel(room_id)}","t":"hist","d":{{"m":[{items}]{state}}}}}'
 
 
-async def banned_until(client: aioredis.Redis, room_id: int, user_id: int) -> int | None:
-    """If a ban (in the room or everywhere) shuts this user out: its end in unix ms (0: until
-    lifted); else None."""
-    for value in await client.mget(sanction_key(room_id, user_id), sanction_key(None, user_id)):
+async def ban_state(client: aioredis.Redis, room_id: int, user_id: int) -> tuple[bool, int | None]:
+    """(whether chat's hot state is built, the end in unix ms of a ban in the room or
+    everywhere that shuts this user out (0: until lifted), else None), in one read. Not
+    built means Redis lost the sanctions: the caller rebuilds before trusting None."""
+    keys = (sanction_key(room_id, user_id), sanction_key(None, user_id), BUILT_KEY)
+    *sanctions, built = await client.mget(*keys)
+    for value in sanctions:
         if value:
             kind, _, until = (value.decode() if isinstance(value, bytes) else value).partition(":")
             if kind == "ban":
-                return int(until)
-    return None
+                return bool(built), int(until)
+    return bool(built), None

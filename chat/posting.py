@@ -42,6 +42,11 @@ class Prepared:
     text_hash: str  # of its letters and digits: duplicates punctuated differently still match
 
 
+def banned(until_ms: int) -> Refused:
+    """The refusal of a banned fan's read or post (until: unix ms, 0 until lifted)."""
+    return Refused("banned", "you are banned from this room", 403, until=until_ms)
+
+
 def check_cid(cid: object) -> Refused | None:
     if not isinstance(cid, str) or not CID_PATTERN.fullmatch(cid):
         return Refused("bad_frame", "cid must be 1-64 printable ASCII characters")

@@ -8,8 +8,9 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.db.models import Q, QuerySet
+from django.utils import timezone
 
-from chat.models import Message, Room, RoomModerator
+from chat.models import Message, Room, RoomModerator, Sanction
 from core.caches import TTLCache
 from predictions.models import LeagueMember
 
@@ -79,6 +80,21 @@ def display_name(user_id: int) -> str:
     name = (first or username)[:30]
     _names.set(user_id, name)
     return name
+
+
+def active_ban(room_id: int, user_id: int | None) -> Sanction | None:
+    """The ban (in this room or everywhere) that shuts this user out now, from PostgreSQL,
+    the truth: a REST read does not depend on chat's hot state surviving in Redis."""
+    if not user_id:
+        return None
+    now = timezone.now()
+    return (
+        Sanction.objects.filter(user_id=user_id, kind=Sanction.Kind.BAN, lifted_at__isnull=True)
+        .filter(Q(room_id=room_id) | Q(room__isnull=True))
+        .filter(Q(until__isnull=True) | Q(until__gt=now))
+        .order_by("until")
+        .first()
+    )
 
 
 def can_moderate(user: Any, room: Room) -> bool:

@@ -50,9 +50,14 @@ async def may_read(room_id: int, user_id: int | None, scripts: live.Scripts) -> 
         return Refused("unknown_channel", "no such room", 404)
     if not await may_write(room, user_id):
         return Refused("forbidden", "only the league's members read this room", 403)
-    if user_id and (until := await live.banned_until(scripts.client, room_id, user_id)) is not None:  # type: ignore[arg-type]
-        return Refused("banned", "you are banned from this room", 403, until=until)
-    return None
+    if not user_id:
+        return None
+    built, until = await live.ban_state(scripts.client, room_id, user_id)  # type: ignore[arg-type]
+    if not built:  # Redis lost chat's state: its bans come back from PostgreSQL first
+        if not await _rebuild():
+            return Refused("unavailable", "chat is being restored; try again shortly", 503)
+        built, until = await live.ban_state(scripts.client, room_id, user_id)  # type: ignore[arg-type]
+    return None if until is None else posting.banned(until)
 
 
 async def say(

@@ -7,14 +7,14 @@ from typing import Any
 
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
-from rest_framework import permissions, status
+from rest_framework import permissions, serializers, status
 from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.serializers import Serializer
 from rest_framework.views import APIView
 
-from chat import selectors, services
+from chat import posting, selectors, services
 from chat.models import Room, Sanction
 from chat.serializers import (
     ClearSerializer,
@@ -33,12 +33,20 @@ Auth = permissions.IsAuthenticated
 
 
 def _readable_room(request: Request, room_id: int) -> Room:
-    """The room if this user may read it; 404 otherwise (a league room's existence is not
-    revealed to outsiders)."""
+    """The room if this user may read it: a member (any fan, for a match room) who is not
+    banned, or one of the room's moderators (they moderate every room, league rooms
+    included: docs/operations.md). 404 for outsiders (a league room's existence is not
+    revealed), 403 `banned` for a banned fan (docs/chat.md: a ban cannot read or post)."""
     room = get_object_or_404(Room.objects.select_related("match"), pk=room_id)
+    if selectors.can_moderate(request.user, room):
+        return room
     info = selectors.room_info(room.pk)
     if info is None or not selectors.is_member(info, request.user.pk):
         raise NotFound("no such room")
+    ban = selectors.active_ban(room.pk, request.user.pk)
+    if ban is not None:
+        until = int(ban.until.timestamp() * 1000) if ban.until else 0
+        raise services.ChatError(posting.banned(until))
     return room
 
 
@@ -55,6 +63,21 @@ def _only(request: Request, allowed: set[str]) -> None:
         raise ValidationError(
             {name: f"unknown parameter; allowed: {sorted(allowed)}" for name in unknown}
         )
+
+
+def _integer(request: Request, name: str, reason: str) -> int | None:
+    """A query parameter that must be a whole number (ASCII digits: "²" and "٣" pass
+    str.isdigit() and fail int()), by the same field the serializers use; None if absent."""
+    raw = request.query_params.get(name)
+    if raw is None:
+        return None
+    field = serializers.IntegerField(min_value=0, max_value=2**63 - 1)
+    try:
+        if not raw.isascii():
+            raise serializers.ValidationError(reason)
+        return int(field.run_validation(raw))
+    except serializers.ValidationError:
+        raise ValidationError({name: reason}) from None
 
 
 class RoomLookupView(APIView):
@@ -74,9 +97,8 @@ class RoomLookupView(APIView):
         slug, league = request.query_params.get("match"), request.query_params.get("league")
         if (slug is None) == (league is None):
             raise ValidationError({"detail": "give exactly one of match, league"})
-        if league is not None and not league.isdigit():
-            raise ValidationError({"league": "must be an integer"})
-        room = selectors.room_for(match_slug=slug, league_id=int(league) if league else None)
+        league_id = _integer(request, "league", "must be a league id")
+        room = selectors.room_for(match_slug=slug, league_id=league_id)
         if room is None:
             raise NotFound("no such room")
         return Response(RoomSerializer(_readable_room(request, room.pk)).data)
@@ -114,12 +136,10 @@ class MessagesView(APIView):
     def get(self, request: Request, room_id: int) -> Response:
         """History, newest first, 50 per page; page on with `before` = the last id you got."""
         _only(request, {"before"})
-        before = request.query_params.get("before")
-        if before is not None and not before.isdigit():
-            raise ValidationError({"before": "must be a message id"})
+        before = _integer(request, "before", "must be a message id")
         room = _readable_room(request, room_id)
         services.flush_pending()  # the newest page includes what was just said
-        page = selectors.history_page(room, request.user.pk, int(before) if before else None)
+        page = selectors.history_page(room, request.user.pk, before)
         return Response(MessageSerializer(page, many=True).data)
 
     @extend_schema(

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from axes.helpers import get_cool_off
 from django.contrib.auth import authenticate
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import permissions, serializers, status
 from rest_framework.authtoken.models import Token
@@ -62,3 +64,20 @@ class TokenView(APIView):
             forget_token(token.key)
             token.delete()
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+def lockout_response(
+    request: HttpRequest, original_response: HttpResponse | None, credentials: dict | None
+) -> HttpResponse:
+    """What a locked-out sign-in gets (django-axes' AXES_LOCKOUT_CALLABLE): 429 with
+    Retry-After, as JSON on the API (docs/operations.md: every 429 of the API is JSON with
+    Retry-After), as text on the admin's login page."""
+    cool_off = get_cool_off(request)
+    seconds = int(cool_off.total_seconds()) if cool_off else 900
+    detail = f"too many wrong passwords for this username: try again in {(seconds + 59) // 60} min"
+    if request.path.startswith("/api/"):
+        response: HttpResponse = JsonResponse({"detail": detail, "code": "locked_out"}, status=429)
+    else:
+        response = HttpResponse(detail, status=429, content_type="text/plain; charset=utf-8")
+    response["Retry-After"] = str(seconds)
+    return response

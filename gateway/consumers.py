@@ -234,7 +234,9 @@ class GatewayConsumer(AsyncWebsocketConsumer):
             self._error(P.ERR_BAD_FRAME, "op must be a string")
             return
         if self._auth_timer is not None and op != "auth":
-            self._error(P.ERR_FORBIDDEN, 'authenticate first: {"op":"auth","token":...}')
+            cid = frame.get("cid") if op == "say" else None
+            extra = {"cid": cid} if isinstance(cid, str) and len(cid) <= 64 else {}
+            self._error(P.ERR_FORBIDDEN, 'authenticate first: {"op":"auth","token":...}', **extra)
             return
         name = self.OPS.get(op)
         if name is None:
@@ -320,11 +322,13 @@ class GatewayConsumer(AsyncWebsocketConsumer):
         if channel is None:
             return
         cid = frame.get("cid")
+        # Every refusal of a `say` names its cid: clients match refusals to messages by it.
         if channel.kind != "chat":
-            self._error(P.ERR_BAD_CHANNEL, "say is for chat:room:<id> channels", ch=channel.name)
+            wrong = chat.Refused(P.ERR_BAD_CHANNEL, "say is for chat:room:<id> channels")
+            self._chat_refused(channel.name, wrong, cid)
             return
         if self.user_id is None:
-            self._error(P.ERR_FORBIDDEN, "sign in to chat", ch=channel.name)
+            self._chat_refused(channel.name, chat.Refused(P.ERR_FORBIDDEN, "sign in to chat"), cid)
             return
         refused = chat.check_cid(cid)
         if refused is None:

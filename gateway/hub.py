@@ -70,6 +70,10 @@ SCORE_FIRST_SECONDS = 0.3
 # Client latency reports (`lat`, docs/protocol.md): the frames a report may name, per channel,
 # and the latency above which a report describes a resume after an absence, not delivery.
 ARRIVALS_KEPT = 64
+# A frame ahead of a gap the timeline cannot fill yet (its predecessor's publish is still on
+# the way from another worker) waits this long for it, so every socket gets every frame in
+# order; then it goes out anyway and clients resume across the gap with `since`.
+HOLD_SECONDS = 0.25
 CLIENT_LATENCY_MAX = 60.0
 # Whether goal and card frames note who saw them, for the notifications pipeline to skip
 # their pushes (off when PUSH_SKIP_LIVE_KINDS is empty).
@@ -79,7 +83,9 @@ SEEN_LIVE = bool(getattr(settings, "PUSH_SKIP_LIVE_KINDS", ()))
 class _Feed:
     """Local sockets on one channel and the last seq the hub delivered to them."""
 
-    __slots__ = ("arrived", "channel", "delayed", "last_seq", "pending", "ready", "sockets")
+    __slots__ = (
+        "arrived", "channel", "delayed", "held", "last_seq", "pending", "ready", "sockets",
+    )  # fmt: skip
 
     def __init__(self, channel: Channel) -> None:
         self.channel = channel
@@ -88,6 +94,9 @@ class _Feed:
         # every other socket stays as it is; their frames are written that much later
         self.delayed: dict[Connection, int] | None = None
         self.last_seq = 0
+        # frames that arrived ahead of a gap, seq -> (text, correlation id), held for at
+        # most HOLD_SECONDS for the missing ones (two workers publish out of order)
+        self.held: dict[int, tuple[str, str]] | None = None
         self.ready: asyncio.Future[None] | None = None
         # chat shards: messages gathered for the next tick's batch
         self.pending: list[str] | None = [] if channel.kind == "chat" else None
@@ -275,9 +284,51 @@ class Hub:
         if seq <= feed.last_seq:
             return  # already delivered (a replay, or a publish raced by a newer one)
         if feed.last_seq and seq > feed.last_seq + 1:
-            for missing_seq, missing in await self.timeline_since(feed.channel.key, feed.last_seq):
-                if missing_seq < seq:
-                    self._broadcast(feed, missing_seq, missing)
+            await self._fill_gap(feed, seq)
+            if seq <= feed.last_seq:
+                return
+            if seq > feed.last_seq + 1:
+                self._hold(feed, seq, text, cid)
+                return
+        self._fanout(feed, seq, text, cid)
+        self._release_next(feed)
+
+    async def _fill_gap(self, feed: _Feed, seq: int) -> None:
+        """Deliver, from the timeline, the frames between the last delivered and `seq` that
+        are stored already, in order, stopping at the first still missing."""
+        for missing_seq, missing in await self.timeline_since(feed.channel.key, feed.last_seq):
+            if missing_seq >= seq or missing_seq != feed.last_seq + 1:
+                break
+            self._broadcast(feed, missing_seq, missing)
+
+    def _hold(self, feed: _Feed, seq: int, text: str, cid: str) -> None:
+        first = not feed.held
+        feed.held = feed.held or {}
+        feed.held[seq] = (text, cid)
+        if first:
+            asyncio.get_running_loop().call_later(
+                HOLD_SECONDS, lambda: spawn(self._give_up_waiting(feed))
+            )
+
+    def _release_next(self, feed: _Feed) -> None:
+        """Held frames that are now next in line go out."""
+        while feed.held and (nxt := feed.held.pop(feed.last_seq + 1, None)) is not None:
+            self._fanout(feed, feed.last_seq + 1, *nxt)
+        if feed.held:
+            for old in [s for s in feed.held if s <= feed.last_seq]:
+                del feed.held[old]
+
+    async def _give_up_waiting(self, feed: _Feed) -> None:
+        """The hold ran out: what the timeline has now, then every held frame in order."""
+        if not feed.held:
+            return
+        await self._fill_gap(feed, min(feed.held))
+        held, feed.held = feed.held, None
+        for seq in sorted(held):
+            if seq > feed.last_seq:
+                self._fanout(feed, seq, *held[seq])
+
+    def _fanout(self, feed: _Feed, seq: int, text: str, cid: str) -> None:
         with correlated(cid), tracer.start_as_current_span("gateway.fanout") as span:
             span.set_attribute("livescore.channel", feed.channel.name)
             span.set_attribute("livescore.seq", seq)
@@ -308,6 +359,7 @@ class Hub:
 
     def _reset(self, feed: _Feed) -> None:
         feed.last_seq = 0
+        feed.held = None
         for conn in feed.sockets:
             conn.seqs[feed.channel.name] = 0
 

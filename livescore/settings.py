@@ -81,6 +81,7 @@ AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 5, minimum=1)
 AXES_COOLOFF_TIME = dt.timedelta(minutes=env_int("AXES_COOLOFF_MINUTES", 15, minimum=1))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "core.accounts.lockout_response"  # JSON with Retry-After on the API
 # Client IPs (for lockouts and per-IP rate limits) are REMOTE_ADDR: the ASGI servers run
 # with --proxy-headers and take X-Forwarded-For only from trusted proxies
 # (FORWARDED_ALLOW_IPS), so a client cannot pick its own identity with that header.

@@ -37,10 +37,24 @@ def preferences_set(*, user: User, **fields: Any) -> Preferences:
     return prefs
 
 
-def device_register(*, user: User, device_id: str, **fields: Any) -> tuple[Device, bool]:
-    """Register (or refresh) a device of this fan. A browser subscription registered by
-    another fan before (a shared browser, a new sign-in) moves to this one."""
+class DeviceLimitReached(Exception):
+    """The fan has `limit` devices already (PUSH_DEVICES_PER_USER)."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"at most {limit} devices; delete one first")
+
+
+def device_register(
+    *, user: User, device_id: str, limit: int, **fields: Any
+) -> tuple[Device, bool]:
+    """Register (or refresh) a device of this fan, at most `limit` of them. A browser
+    subscription registered by another fan before (a shared browser, a new sign-in) moves to
+    this one. The fan's row is locked while counting, so a burst of registrations cannot
+    all see room for one more."""
     with transaction.atomic():
+        User.objects.select_for_update().filter(pk=user.pk).first()
+        if Device.objects.filter(user=user).exclude(device_id=device_id).count() >= limit:
+            raise DeviceLimitReached(limit)
         endpoint = fields.get("endpoint")
         if endpoint:
             Device.objects.filter(endpoint=endpoint).exclude(

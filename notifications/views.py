@@ -136,15 +136,15 @@ class DeviceListView(APIView):
         Registering the same `device_id` again replaces its subscription (200)."""
         body = DeviceRequestSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        others = Device.objects.filter(user=_fan(request)).exclude(
-            device_id=body.validated_data["device_id"]
-        )
-        if others.count() >= settings.PUSH_DEVICES_PER_USER:
-            limit = settings.PUSH_DEVICES_PER_USER
-            raise ValidationError({"device_id": f"at most {limit} devices; delete one first"})
-        device, created = services.device_register(
-            user=_fan(request), device_id=body.validated_data["device_id"], **body.device_fields()
-        )
+        try:
+            device, created = services.device_register(
+                user=_fan(request),
+                device_id=body.validated_data["device_id"],
+                limit=settings.PUSH_DEVICES_PER_USER,
+                **body.device_fields(),
+            )
+        except services.DeviceLimitReached as full:
+            raise ValidationError({"device_id": str(full)}) from None
         code = status.HTTP_201_CREATED if created else status.HTTP_200_OK
         return Response(DeviceSerializer(device).data, status=code)
 

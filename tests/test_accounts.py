@@ -54,3 +54,22 @@ def test_guessing_is_rate_limited(api, settings):
 
 def test_signing_out_needs_a_token(api):
     assert api.delete("/api/v1/auth/token/").status_code == 401
+
+
+@pytest.mark.django_db
+def test_the_api_sign_in_lockout_is_json_with_retry_after(settings):
+    from django.contrib.auth.models import User
+    from rest_framework.test import APIClient
+
+    User.objects.create_user("locky", password="the-right-one-1")
+    api = APIClient()
+    url = "/api/v1/auth/token/"
+    for _ in range(settings.AXES_FAILURE_LIMIT):
+        api.post(url, {"username": "locky", "password": "wrong"}, format="json")
+
+    locked = api.post(url, {"username": "locky", "password": "the-right-one-1"}, format="json")
+
+    assert locked.status_code == 429
+    assert locked["Content-Type"] == "application/json"
+    assert locked.json()["code"] == "locked_out" and "try again" in locked.json()["detail"]
+    assert int(locked["Retry-After"]) == settings.AXES_COOLOFF_TIME.total_seconds()

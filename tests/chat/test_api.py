@@ -343,3 +343,61 @@ def test_the_flush_is_idempotent(room, fans):
     services.flush_pending()
 
     assert Message.objects.count() == 1
+
+
+# ---- hostile world, round 3 --------------------------------------------------------------------
+
+
+def league_room(fans):
+    (owner, owner_api), (_member, member_api), _ = fans
+    league = league_create(owner=owner, name="Office")
+    invite = owner_api.post(f"/api/v1/leagues/{league.pk}/invites/").json()["code"]
+    member_api.post("/api/v1/leagues/join/", {"code": invite}, format="json")
+    return Room.objects.get(league=league)
+
+
+def test_a_moderator_moderates_a_league_room_they_are_not_in(fans, moderator):
+    room = league_room(fans)
+    (_, _), (member, member_api), _ = fans
+    mod = token_client(moderator)
+    post(member_api, room, "rude words", "c1")
+
+    banned = sanction(mod, room, member, "ban")
+    listed = mod.get(f"/api/v1/chat/rooms/{room.pk}/sanctions/")
+    slowed = mod.patch(
+        f"/api/v1/chat/rooms/{room.pk}/", {"slow_seconds": 10, "reason": "calm"}, format="json"
+    )
+    cleared = mod.post(
+        f"/api/v1/chat/rooms/{room.pk}/clear/", {"user": member.pk, "reason": "x"}, format="json"
+    )
+
+    assert banned.status_code == 201 and listed.status_code == 200
+    assert slowed.status_code == 200 and cleared.status_code == 200
+    assert history(mod, room).status_code == 200  # a moderator reads what they moderate
+
+
+def test_a_banned_league_member_cannot_read_the_room_over_rest(fans, moderator):
+    room = league_room(fans)
+    (_, owner_api), (member, member_api), _ = fans
+    post(owner_api, room, "members only", "c1")
+    sanction(token_client(moderator), room, member, "ban")
+    client().flushdb()  # and not even after Redis lost the sanctions
+
+    answer = history(member_api, room)
+
+    assert answer.status_code == 403 and answer.json()["code"] == "banned"
+    assert "members only" not in answer.content.decode()
+
+
+@pytest.mark.parametrize("query", [{"before": "²"}, {"before": "٣"}, {"before": "-1"}])
+def test_history_parameters_are_validated_never_a_500(api, room, query):
+    answer = history(api, room, **query)
+
+    assert answer.status_code == 400 and "before" in answer.json()
+
+
+@pytest.mark.parametrize("league", ["²", "١٢", "1.5", "x"])
+def test_room_lookup_parameters_are_validated_never_a_500(api, league):
+    answer = api.get("/api/v1/chat/rooms/", {"league": league})
+
+    assert answer.status_code == 400 and "league" in answer.json()

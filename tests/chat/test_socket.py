@@ -463,3 +463,33 @@ async def test_posts_survive_a_redis_restart_that_lost_the_script(room, people):
 
     assert [r["t"] for r in replies] == ["ack"] * 3
     assert len({r["d"]["id"] for r in replies}) == 3
+
+
+async def test_after_a_redis_loss_a_banned_fan_still_cannot_read(room, people, moderator):
+    ana, _, _ = people
+    await sync_to_async(services.sanction)(
+        actor=moderator, user_id=ana.pk, kind="ban", room=room, minutes=None, reason="abuse"
+    )
+    client().flushdb()  # chat's hot state is gone; nobody has posted since
+    ws = await connect(ana)
+
+    refused = await join(ws, room)
+
+    assert refused["t"] == "err" and refused["code"] == "banned"
+    await ws.disconnect()
+
+
+async def test_every_refusal_of_say_carries_its_cid(room, people):
+    anonymous = await connect()
+    signed_in = await connect(people[0])
+
+    signed_out = await say(anonymous, room, "hi", "k3v9-1")
+    await signed_in.send_json_to(
+        {"op": "say", "ch": "leaderboard:global", "text": "x", "cid": "k3v9-2"}
+    )
+    wrong_channel = await frame(signed_in)
+
+    assert signed_out["code"] == "forbidden" and signed_out["cid"] == "k3v9-1"
+    assert wrong_channel["code"] == "bad_channel" and wrong_channel["cid"] == "k3v9-2"
+    await anonymous.disconnect()
+    await signed_in.disconnect()

@@ -82,6 +82,11 @@ def test_substring_and_pattern_terms():
         ("tickets at https://www.fifa.com/tickets", True),
         ("fifa.com has it", True),
         ("e.g. 3.5 goals, u.s.a", True),  # not links
+        # Browsers read a backslash as a slash (WHATWG URL rules): the host is evil.example.
+        ("https://evil.example\\.fifa.com/", False),
+        ("https://fifa.com@evil.example/", False),  # userinfo, not the host
+        ("https://evil.example%2F.fifa.com/", False),
+        ("https://FIFA.com./news", True),
     ],
 )
 def test_links_only_to_allowed_domains(message, allowed):

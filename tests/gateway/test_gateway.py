@@ -452,3 +452,44 @@ async def test_the_schedule_channel_announces_status_changes_of_every_match(matc
     assert (second["d"]["st"], second["d"]["s"]) == ("half_time", [1, 0])
     assert await ws.receive_nothing(timeout=0.3)
     await ws.disconnect()
+
+
+async def test_a_frame_ahead_of_a_gap_waits_for_the_late_one_and_both_arrive_in_order(match):
+    from realtime.channels import match_channel, pubsub_name
+    from realtime.frames import Frame
+
+    ws = await connect()
+    await sub(ws, f"match:{match.slug}")
+    await kick_off(match)  # seq 1 delivered: the hub's last seq is 1
+    assert (await frame(ws))["seq"] == 1
+    channel = match_channel(match.slug)
+    early = Frame(channel, "card", {"tm": "ARG", "m": 9, "c": "y"}, seq=3).text
+    late = Frame(channel, "card", {"tm": "FRA", "m": 8, "c": "y"}, seq=2).text
+    publisher = redis_client()
+
+    # Two workers: seq 3 is published (and stored) before seq 2 is stored or published.
+    publisher.publish(pubsub_name(channel), early)
+    await asyncio.sleep(0.05)
+    publisher.publish(pubsub_name(channel), late)
+    got = [await frame(ws), await frame(ws)]
+
+    assert [f["seq"] for f in got] == [2, 3]
+    await ws.disconnect()
+
+
+async def test_a_frame_ahead_of_a_gap_that_never_fills_goes_out_after_the_hold(match):
+    from realtime.channels import match_channel, pubsub_name
+    from realtime.frames import Frame
+
+    ws = await connect()
+    await sub(ws, f"match:{match.slug}")
+    await kick_off(match)
+    assert (await frame(ws))["seq"] == 1
+    channel = match_channel(match.slug)
+    started = time.monotonic()
+
+    redis_client().publish(pubsub_name(channel), Frame(channel, "card", {"c": "y"}, seq=3).text)
+    got = await frame(ws)
+
+    assert got["seq"] == 3 and time.monotonic() - started >= hub_module.HOLD_SECONDS
+    await ws.disconnect()

@@ -89,7 +89,9 @@ def notify(sender: Celery, *events) -> None:
 def fan(receiver: Receiver, n: int, *, team=None, match=None, kinds=None, **prefs) -> User:
     user = User.objects.create_user(f"fan{n}")
     services.follow_set(user=user, team=team, match=match, kinds=kinds)
-    services.device_register(user=user, device_id=f"d{n}", backend="webpush", **_keys(receiver, n))
+    services.device_register(
+        user=user, device_id=f"d{n}", limit=10, backend="webpush", **_keys(receiver, n)
+    )
     if prefs:
         services.preferences_set(user=user, **prefs)
     return user
@@ -242,7 +244,7 @@ def test_a_failing_push_service_trips_the_breaker_which_closes_by_itself(
 def test_the_http_api_backend_gets_its_json_message(push_worker, sender, receiver, match, home):
     user = User.objects.create_user("mini")
     services.follow_set(user=user, team=home, match=None, kinds=["kickoff"])
-    services.device_register(user=user, device_id="app", backend="http", token="tok-1")
+    services.device_register(user=user, device_id="app", limit=10, backend="http", token="tok-1")
     kick_off(sender, match)
     wait_until(lambda: pushes(receiver), 30, "the http push")
 

@@ -202,7 +202,7 @@ def test_the_final_replays_live_to_3_3_and_4_2_on_penalties(phone, web):
 
     first_goal = next(i for i, p in enumerate(plan) if p.event.get("kind") == "goal")
     send_all(web, plan[: first_goal + 1])
-    phone.wait_for_function("document.querySelector('#score-h').textContent === '1'")
+    phone.wait_for_function("() => document.querySelector('#score-h').textContent === '1'")
     shot(phone, "match-goal")
     phone.goto(f"{web.url}/#/")  # the live list, then back: each view subscribes afresh
     phone.wait_for_selector(f".live[data-slug='{replay.slug}'] .sc:text('1')")
@@ -210,7 +210,9 @@ def test_the_final_replays_live_to_3_3_and_4_2_on_penalties(phone, web):
     phone.goto(f"{web.url}/#/m/{replay.slug}")
     phone.wait_for_selector("#timeline li")
     send_all(web, plan[first_goal + 1 :])
-    phone.wait_for_function("document.querySelector('#status').textContent === 'FT · pens 4-2'")
+    phone.wait_for_function(
+        "() => document.querySelector('#status').textContent === 'FT · pens 4-2'"
+    )
 
     assert phone.inner_text("#score-h") == "3" and phone.inner_text("#score-a") == "3"
     assert phone.locator("#timeline li[data-t=disallow]").count() >= 1
@@ -229,7 +231,7 @@ def test_the_client_reports_the_goal_latency_it_saw(phone, web):
 
     first_goal = next(i for i, p in enumerate(plan) if p.event.get("kind") == "goal")
     send_all(web, plan[: first_goal + 1])
-    phone.wait_for_function("document.querySelector('#score-h').textContent === '1'")
+    phone.wait_for_function("() => document.querySelector('#score-h').textContent === '1'")
 
     def reported() -> bool:
         phone.wait_for_timeout(250)  # Playwright's waits pump the page's timers
@@ -254,7 +256,7 @@ def test_a_restarted_server_reconnects_and_converges_without_a_reload(phone, web
         send_all(Server("uvicorn", port, server), plan[half:])
         phone.wait_for_selector("#conn[data-state=live]", timeout=60_000)
         phone.wait_for_function(
-            "document.querySelector('#status').textContent.includes('4-2')", timeout=60_000
+            "() => document.querySelector('#status').textContent.includes('4-2')", timeout=60_000
         )
         expected = rest_score(Server("uvicorn", port, server), replay.slug)
         got = (int(phone.inner_text("#score-h")), int(phone.inner_text("#score-a")))
@@ -288,7 +290,7 @@ def test_a_blocked_socket_is_noticed_and_recovered_by_seq(phone, web):
     phone.wait_for_selector("#timeline", state="attached")
     third = len(plan) // 3
     send_all(web, plan[:third])
-    phone.wait_for_function("window.livescore.conn.seqs.size > 0")
+    phone.wait_for_function("() => window.livescore.conn.seqs.size > 0")
     blocked["on"] = True
     send_all(web, plan[third : 2 * third])
     # Playwright delivers the socket's messages to the route only while it waits itself.
@@ -299,7 +301,9 @@ def test_a_blocked_socket_is_noticed_and_recovered_by_seq(phone, web):
     phone.wait_for_timeout(1500)  # the rest of this third is applied meanwhile, and lost too
     blocked["on"] = False
     send_all(web, plan[2 * third :])  # the next frame shows a gap: the page resumes with since
-    phone.wait_for_function("document.querySelector('#status').textContent === 'FT · pens 4-2'")
+    phone.wait_for_function(
+        "() => document.querySelector('#status').textContent === 'FT · pens 4-2'"
+    )
 
     assert blocked["dropped"] > 0
     assert (int(phone.inner_text("#score-h")), int(phone.inner_text("#score-a"))) == (3, 3)
@@ -326,7 +330,7 @@ def test_a_prediction_is_made_changed_and_then_locked(phone, web):
     form.locator("input[name=home_goals]").fill("3")
     form.locator("button").click()
     phone.wait_for_function(
-        "document.querySelector('#pred-msg').textContent === 'Exact score saved.'"
+        "() => document.querySelector('#pred-msg').textContent === 'Exact score saved.'"
     )
     wait_until(lambda: fan.prediction_set.filter(kind="score", home_goals=3).exists(), 10, "saved")
 
@@ -399,7 +403,7 @@ def test_a_fan_follows_a_match_and_the_page_says_why_no_push_here(phone, web):
     # The follow stands either way; the page says whether this browser gets pushes (headless
     # Chromium usually has no push service) and why not.
     phone.wait_for_function(
-        "document.querySelector('#push-note').textContent !== ''", timeout=40_000
+        "() => document.querySelector('#push-note').textContent !== ''", timeout=40_000
     )
     status, headers, body = fetch(f"{web.url}/sw.js")
     assert status == 200 and b"showNotification" in gzip_or_plain(headers, body)
@@ -450,6 +454,11 @@ def phone_at(browser, url: str, context=None):
     page = context.new_page()
     page.set_default_timeout(20_000)
     page.trouble = []
+    page.add_init_script(
+        "addEventListener('securitypolicyviolation', (e) =>"
+        " console.error(`CSP violation: ${e.violatedDirective} ${e.blockedURI}`))"
+    )
+    page.on("console", lambda m: "CSP violation" in m.text and page.trouble.append(m.text))
     page.on("pageerror", lambda err: page.trouble.append(f"error: {err}"))
     page.on("response", lambda r: r.status == 404 and page.trouble.append(f"404: {r.url}"))
     page.goto(url)
@@ -462,7 +471,7 @@ def shown_score(page) -> tuple[int, int]:
 
 def until_pens(page, timeout: int = 60_000) -> None:
     page.wait_for_function(
-        "document.querySelector('#status')?.textContent === 'FT · pens 4-2'", timeout=timeout
+        "() => document.querySelector('#status')?.textContent === 'FT · pens 4-2'", timeout=timeout
     )
 
 
@@ -475,7 +484,7 @@ def test_a_frozen_connection_leaves_live_within_the_bound_and_recovers_the_truth
         page = phone_at(browser, f"{net.url}/#/m/{replay.slug}")
         page.wait_for_selector("#conn[data-state=live]")
         send_all(web, plan[: first_goal + 1])
-        page.wait_for_function("document.querySelector('#score-h').textContent === '1'")
+        page.wait_for_function("() => document.querySelector('#score-h').textContent === '1'")
         net.freeze()  # a tunnel: no packet either way, no close ...
         net.refuse()  # ... and no new connection either, until the tunnel ends
         frozen = time.time()
@@ -483,7 +492,7 @@ def test_a_frozen_connection_leaves_live_within_the_bound_and_recovers_the_truth
         page.wait_for_timeout(3000)
         still_live = page.get_attribute("#conn", "data-state")
         page.wait_for_function(
-            "window.livescore.conn.log.some(([s]) => s === 'stale')", timeout=30_000
+            "() => window.livescore.conn.log.some(([s]) => s === 'stale')", timeout=30_000
         )
         log = page.evaluate("window.livescore.conn.log")
         stale_after = next(at for s, at in log if s == "stale") / 1000 - frozen
@@ -544,9 +553,9 @@ def test_the_clock_ticks_between_events_from_the_servers_time(browser, web):
     match_rebuild(Match.objects.select_related("home", "away").get(pk=replay.pk))
 
     page = phone_at(browser, f"{web.url}/#/m/{replay.slug}")
-    page.wait_for_function("document.querySelector('#status')?.textContent === \"10'\"")
+    page.wait_for_function("() => document.querySelector('#status')?.textContent === \"10'\"")
     page.wait_for_function(
-        "document.querySelector('#status')?.textContent === \"11'\"", timeout=15_000
+        "() => document.querySelector('#status')?.textContent === \"11'\"", timeout=15_000
     )
     seen = set()
     for _ in range(5):
@@ -614,7 +623,7 @@ def test_a_late_joiner_sees_the_watchers_timeline_and_nothing_fails_in_a_replay(
     late = phone_at(browser, f"{web.url}/#/m/{replay.slug}")
     until_pens(late)
     late.wait_for_function(
-        f"document.querySelectorAll('#timeline li').length === "
+        f"() => document.querySelectorAll('#timeline li').length === "
         f"{watcher.locator('#timeline li').count()}"
     )
     rest = web.get_json(f"/api/v1/matches/{replay.slug}/timeline/")["ev"]
@@ -669,3 +678,38 @@ def test_only_picked_kinds_show_as_picked_and_points_per_pick_after_settlement(b
     assert "0 pts (wrong (the shootout decides the winner))" in winner_line
     assert "the team that wins the shootout is the winner" in shootout_rule
     assert not trouble
+
+
+def test_boards_being_rebuilt_are_retried_after_retry_after_not_shown_as_an_error(browser, web):
+    from core.redis import client as redis_client
+
+    redis_client().flushdb()  # Redis lost the boards: the first read answers 503
+    page = phone_at(browser, "about:blank")
+    statuses = []
+    page.on("response", lambda r: "leaderboards" in r.url and statuses.append(r.status))
+    page.goto(f"{web.url}/#/boards")
+    page.wait_for_selector("#board", timeout=30_000)
+
+    assert statuses[0] == 503 and statuses[-1] == 200
+    assert page.locator("#view .err").count() == 0
+    page.context.close()
+
+
+def test_the_page_has_a_strict_csp_that_stops_an_injected_script(browser, web):
+    _, headers, _ = fetch(f"{web.url}/")
+    policy = dict(
+        part.strip().split(" ", 1) for part in headers["content-security-policy"].split(";")
+    )
+    page = phone_at(browser, f"{web.url}/#/")
+    page.wait_for_selector("#conn[data-state=live]")
+    page.evaluate(
+        """() => { const s = document.createElement('script');
+        s.textContent = 'window.injected = 1'; document.body.append(s); }"""
+    )
+    page.wait_for_timeout(300)
+
+    assert policy["script-src"] == "'self'" and policy["object-src"] == "'none'"
+    assert "ws://" in policy["connect-src"] and "'unsafe-inline'" not in str(policy)
+    assert page.evaluate("window.injected") is None  # refused by the policy
+    assert any("script-src" in t for t in page.trouble)  # and reported as a violation
+    page.context.close()

@@ -188,3 +188,35 @@ def test_a_fan_has_at_most_so_many_devices(fan):
 
     assert third.status_code == 400 and "at most 2" in str(third.json()["device_id"])
     assert again.status_code == 200  # replacing one of them is fine
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_burst_of_registrations_never_passes_the_device_cap():
+    from concurrent.futures import ThreadPoolExecutor
+
+    from django.db import connection
+
+    from notifications import services
+
+    fan = User.objects.create_user("bursty")
+    for n in range(9):
+        services.device_register(
+            user=fan, device_id=f"old{n}", limit=10, backend="http", token=f"t{n}"
+        )
+
+    def register_one(n: int) -> str:
+        try:
+            services.device_register(
+                user=fan, device_id=f"new{n}", limit=10, backend="http", token=f"n{n}"
+            )
+            return "ok"
+        except services.DeviceLimitReached:
+            return "full"
+        finally:
+            connection.close()
+
+    with ThreadPoolExecutor(12) as pool:
+        outcomes = list(pool.map(register_one, range(12)))
+
+    assert Device.objects.filter(user=fan).count() == 10
+    assert outcomes.count("ok") == 1 and outcomes.count("full") == 11

@@ -53,7 +53,7 @@ def follower(receiver: Receiver, n: int, match, kinds: list[str], **prefs) -> Us
     services.follow_set(user=user, team=None, match=match, kinds=kinds)
     sub = receiver.subscription(n)
     services.device_register(
-        user=user, device_id="d", backend="webpush", endpoint=sub["endpoint"],
+        user=user, device_id="d", limit=10, backend="webpush", endpoint=sub["endpoint"],
         p256dh=sub["keys"]["p256dh"], auth=sub["keys"]["auth"],
     )  # fmt: skip
     if prefs:

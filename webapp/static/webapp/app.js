@@ -20,6 +20,7 @@ function h(tag, attrs = {}, ...kids) {
   const el = document.createElement(tag);
   for (const [k, v] of Object.entries(attrs)) {
     if (k === "on") for (const [ev, fn] of Object.entries(v)) el.addEventListener(ev, fn);
+    else if (k === "style") el.style.cssText = v; // CSSOM: allowed by the page's CSP, an attribute is not
     else if (v !== null && v !== undefined && v !== false) el.setAttribute(k, v === true ? "" : v);
   }
   for (const kid of kids.flat()) if (kid !== null && kid !== undefined && kid !== false)
@@ -281,6 +282,15 @@ function rowStatus(st, ps, kickoff, m) {
 
 const view = () => $("#view");
 let leaving = []; // cleanup of the current view (unsubscribe, timers)
+// A view is an async function: a fan who navigates on before its reads answer must not have
+// the old view drawn over the new one (or its subscriptions left behind). Each view takes
+// its `show` and `stale` from begin(), bound to the route it was started for.
+let routeToken = 0;
+function begin() {
+  const token = routeToken;
+  const stale = () => token !== routeToken;
+  return { stale, show: (...nodes) => { if (!stale()) view().replaceChildren(...nodes); return !stale(); } };
+}
 function show(...nodes) { view().replaceChildren(...nodes); }
 function every(ms, fn) { const t = setInterval(fn, ms); leaving.push(() => clearInterval(t)); }
 
@@ -309,11 +319,13 @@ function matchRow(m) {
 }
 
 async function liveList() {
+  const { show, stale } = begin();
   const [now, soon, done] = await Promise.all([
     api("matches/?status=live"),
     api(`matches/?status=scheduled&date_from=${new Date(clock.now()).toISOString().slice(0, 10)}`),
     api(`matches/?status=finished&date_from=${new Date(clock.now() - 7 * 86400000).toISOString().slice(0, 10)}`),
   ]);
+  if (stale()) return;
   const rows = new Map();
   const sections = {};
   const section = (key, title, list, empty) => {
@@ -380,7 +392,9 @@ function eventLine(e, all) {
 }
 
 async function matchPage(slug) {
+  const { show, stale } = begin();
   const match = await api(`matches/${slug}/`);
+  if (stale()) return;
   const scoreH = h("span", { id: "score-h" }, match.home_score), scoreA = h("span", { id: "score-a" }, match.away_score);
   const status = h("div", { class: "sub", id: "status" }), watching = h("div", { class: "sub muted", id: "watching" });
   const notCurrent = h("div", { class: "sub stale-note", id: "stale-note" }, "Not current: reconnecting…");
@@ -593,6 +607,7 @@ async function predictions(match, root, onStatus) {
 
 // The rules a match is scored by, for fans (docs/scoring.md, from the server's own figures).
 async function rulesPage(slug) {
+  const { show } = begin();
   const r = slug ? await api(`matches/${slug}/rules/`) : null;
   const pts = (n) => plural(n, "point");
   const rows = r ? [
@@ -654,12 +669,16 @@ async function chatPanel(slug, root) {
 
 function boardTable(board) {
   const row = (e) => h("tr", { class: me && e.user_id === me.user ? "me" : "" }, h("td", {}, e.rank), h("td", {}, e.name), h("td", {}, e.points));
+  // An empty board says so (a table with no rows is an invisible one).
+  if (!board.top.length) return h("p", { class: "muted", id: "board" }, "No points on this board yet: it fills as matches finish.");
   const around = (board.around || []).filter((e) => !board.top.some((t) => t.user_id === e.user_id));
   return h("table", { class: "board", id: "board" }, h("tbody", {}, board.top.map(row), around.length ? [h("tr", {}, h("td", { colspan: 3 }, "…")), around.map(row)] : []));
 }
 
 async function boards(scope) {
+  const { show, stale } = begin();
   const leagues = me ? await api("leagues/").catch(() => []) : [];
+  if (stale()) return;
   const tabs = h("div", { class: "tabs" }, h("a", { href: "#/boards", class: !scope ? "on" : "" }, "Global"), leagues.map((l) => h("a", { href: `#/boards/league/${l.id}`, class: scope === `league/${l.id}` ? "on" : "" }, l.name)));
   const path = scope ? `leaderboards/${scope}/?n=20` : "leaderboards/global/?n=20";
   const card = h("div", { class: "card" });
@@ -668,12 +687,13 @@ async function boards(scope) {
       const board = await api(path);
       // While a match is live the standings are provisional: "if it ended now" (docs/scoring.md).
       const live = board.provisional ? h("span", { class: "pill var", id: "provisional" }, "LIVE: if it ended now") : "";
-      card.replaceChildren(h("p", { class: "muted" }, `${board.size} fans `, live), boardTable(board));
+      card.replaceChildren(h("p", { class: "muted" }, `${plural(board.size, "fan")} `, live), boardTable(board));
     }
     catch (err) { card.replaceChildren(h("p", { class: "err" }, err.message)); }
   };
   show(tabs, card);
   await load();
+  if (stale()) return;
   const ch = `leaderboard:${scope ? scope.replace("/", ":") : "global"}`;
   conn.sub(ch, (f) => { if (f.t === "lb") load(); });
   leaving.push(() => conn.unsub(ch));
@@ -685,8 +705,10 @@ async function boards(scope) {
 }
 
 async function leagues() {
+  const { show, stale } = begin();
   if (!me) return show(h("p", {}, h("a", { href: "#/signin" }, "Sign in"), " to play in leagues."));
   const list = await api("leagues/");
+  if (stale()) return;
   const out = h("p", { id: "league-msg" });
   const act = (fn) => async (e) => { e.preventDefault(); try { await fn(new FormData(e.target)); } catch (err) { out.textContent = err.message; out.className = "err"; } };
   show(
@@ -704,8 +726,10 @@ async function leagues() {
 // ---- alerts: push preferences and follows (docs/notifications.md) ---------------------------
 
 async function alertsPage() {
+  const { show, stale } = begin();
   if (!me) return show(h("p", {}, h("a", { href: "#/signin" }, "Sign in"), " to get push notifications."));
   const [prefs, follows] = await Promise.all([api("push/preferences/"), api("push/follows/")]);
+  if (stale()) return;
   const out = h("p", { id: "alerts-msg" });
   // A fan who never chose keeps UTC on the server: offer the browser's own zone.
   const zone = prefs.timezone === "UTC" ? Intl.DateTimeFormat().resolvedOptions().timeZone || "UTC" : prefs.timezone;
@@ -760,6 +784,7 @@ async function signOut() {
 async function route() {
   for (const done of leaving) done();
   leaving = [];
+  routeToken += 1;
   const [, page, ...rest] = location.hash.replace(/^#/, "").split("/");
   try {
     if (page === "m") await matchPage(rest[0]);

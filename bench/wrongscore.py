@@ -1,0 +1,223 @@
+"""Wrong-score seconds: how long a fan's screen shows a score that is not the server's truth.
+
+The real stack on 127.0.0.1 (a uvicorn web process, a Celery worker, PostgreSQL, Redis) and
+headless Chromium at phone size. The page is served through a TCP proxy of the benchmark's
+own (tests/integration/netproxy.py), which models the network: while the 2022 final is
+replayed through the signed feed (`--speed` times real time, with the simulator's chaos),
+
+1. frozen for 60 s from just before the first goal: no packet either way, no close, and no
+   new connection either (a phone in a tunnel);
+2. dropped for 10 s from just before the third goal: every connection reset, new ones
+   refused;
+3. slowed for 60 s from just before the fifth goal: `--latency` seconds added to every
+   chunk each way (about a slow 3G link).
+
+Every 200 ms the score on the page is compared with the REST truth (read from the server
+directly, not through the proxy). Wrong-score seconds is the total time the two differed
+beyond a 2 s grace after each change of the truth. Each run measures the web client as it
+is, and beside it the same client with its liveness watchdog switched off (what it did
+before it timed the connection: the baseline), in the same run.
+
+    bash scripts/bench.sh bench/wrongscore.py --runs 3 --speed 30
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "livescore.settings")
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")  # Playwright's sync API
+
+import django  # noqa: E402
+
+django.setup()
+
+from bench.topology import healthy, wait_for  # noqa: E402
+from core.net import free_port  # noqa: E402
+from matches import simulator  # noqa: E402
+from matches.models import Match  # noqa: E402
+from matches.worldcup import worldcup_load  # noqa: E402
+from tests.integration.netproxy import Proxy  # noqa: E402
+
+GRACE = 2.0
+TICK = 0.2
+PHASES = (("freeze", 0, 60.0), ("drop", 2, 10.0), ("slow", 4, 60.0))  # name, goal index, s
+
+
+def truth(web: str, slug: str) -> tuple[int, int]:
+    with urllib.request.urlopen(f"{web}/api/v1/matches/{slug}/", timeout=5) as response:
+        match = json.loads(response.read())
+    return match["home_score"], match["away_score"]
+
+
+def on_page(page) -> tuple[int, int] | None:  # type: ignore[no-untyped-def]
+    got = page.evaluate(
+        "[document.querySelector('#score-h')?.textContent, "
+        "document.querySelector('#score-a')?.textContent]"
+    )
+    return (int(got[0]), int(got[1])) if got[0] and got[1] else None
+
+
+def schedule(plan: list[simulator.Planned], speed: float) -> list[tuple[str, float, float]]:
+    """(phase, start, end) in seconds after the replay starts, each placed over a goal."""
+    goals = [p.clock / speed for p in plan if p.event.get("kind") in ("goal", "penalty_goal")]
+    return [(name, goals[index] - 3, goals[index] - 3 + length) for name, index, length in PHASES]
+
+
+def network(net: Proxy, phases: list[tuple[str, float, float]], started: float, latency: float):  # type: ignore[no-untyped-def]
+    """Run the network's phases on their schedule (a thread)."""
+    for name, start, end in phases:
+        time.sleep(max(0.0, started + start - time.monotonic()))
+        if name == "freeze":
+            net.freeze()
+            net.refuse()
+        elif name == "drop":
+            net.drop()
+        else:
+            net.slow(latency)
+        time.sleep(max(0.0, started + end - time.monotonic()))
+        net.restore()
+        net.slow(0.0)
+
+
+def one_run(browser, web: str, port: int, speed: float, latency: float, watchdog: bool) -> dict:  # type: ignore[no-untyped-def]
+    source = Match.objects.select_related("home", "away").get(slug="arg-vs-fra-2022-12-18")
+    replay = simulator.replay_create(source=source)
+    plan = simulator.add_chaos(simulator.replay_plan(source=source, replay=replay), home_code="ARG")
+    net = Proxy(port)
+    context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True)
+    if not watchdog:  # the baseline: the client as it was before it timed its connection
+        context.add_init_script(
+            "addEventListener('DOMContentLoaded', () => {"
+            " window.livescore.conn.watch = () => {}; })"
+        )
+    page = context.new_page()
+    page.goto(f"{net.url}/#/m/{replay.slug}")
+    page.wait_for_selector("#conn[data-state=live]", timeout=30_000)
+    send = lambda event: simulator.post_event(base_url=web, provider="demo", event=event)  # noqa: E731
+    phases = schedule(plan, speed)
+    started = time.monotonic()
+    feeder = threading.Thread(target=lambda: list(simulator.run(plan, speed=speed, send=send)))
+    feeder.start()
+    threading.Thread(target=network, args=(net, phases, started, latency), daemon=True).start()
+    wrong, changed_at, last_truth, by_phase = 0.0, started, truth(web, replay.slug), {}
+    deadline = started + plan[-1].clock / speed + 60
+    while time.monotonic() < deadline:
+        now = time.monotonic()
+        current = truth(web, replay.slug)
+        if current != last_truth:
+            last_truth, changed_at = current, now
+        shown = on_page(page)
+        if shown != current and now - changed_at > GRACE:
+            wrong += TICK
+            phase = next((n for n, a, b in phases if a <= now - started <= b + 30), "other")
+            by_phase[phase] = by_phase.get(phase, 0.0) + TICK
+        if not feeder.is_alive() and shown == current and now - changed_at > 10:
+            break
+        page.wait_for_timeout(TICK * 1000)
+    feeder.join(60)
+    final = on_page(page), truth(web, replay.slug)
+    context.close()
+    net.close()
+    return {
+        "watchdog": watchdog,
+        "wrong_seconds": round(wrong, 1),
+        "by_phase": {k: round(v, 1) for k, v in by_phase.items()},
+        "converged": final[0] == final[1],
+    }
+
+
+def start_stack(logs: Path) -> tuple[str, int, list[subprocess.Popen]]:
+    env = {**os.environ, "LIVESCORE_VAR_DIR": str(logs), "WS_IDLE_TIMEOUT": "60"}
+    subprocess.run(
+        [sys.executable, "manage.py", "collectstatic", "--noinput", "-v0"],
+        cwd=ROOT,
+        env=env,
+        check=True,
+    )
+    port = free_port()
+    web_env = {**env, "WEB_PORT": str(port), "HOST": "127.0.0.1", "ASGI_SERVER": "uvicorn"}
+    celery = str(Path(sys.executable).parent / "celery")
+    procs = [
+        subprocess.Popen(
+            ["bash", "scripts/serve.sh"],
+            cwd=ROOT,
+            env=web_env,
+            stdout=(logs / "web.log").open("w"),
+            stderr=subprocess.STDOUT,
+        ),
+        subprocess.Popen(
+            [
+                celery,
+                "-A",
+                "livescore",
+                "worker",
+                "-Q",
+                "events,settlement,notifications,default,realtime",
+                "-c",
+                "2",
+                "-l",
+                "warning",
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=(logs / "worker.log").open("w"),
+            stderr=subprocess.STDOUT,
+        ),
+    ]
+    wait_for(lambda: healthy(port), 60, "the web process")
+    return f"http://127.0.0.1:{port}", port, procs
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--speed", type=float, default=30.0)
+    parser.add_argument("--latency", type=float, default=0.3, help="seconds per chunk, slowed")
+    parser.add_argument("--json", type=Path)
+    args = parser.parse_args()
+    from playwright.sync_api import sync_playwright
+
+    worldcup_load(year=2022)
+    logs = Path(tempfile.mkdtemp(prefix="wrongscore-"))
+    web, port, procs = start_stack(logs)
+    chromium = os.environ.get("CHROMIUM_BIN") or shutil.which("chromium")
+    results = []
+    try:
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
+            for n in range(args.runs):
+                for watchdog in (True, False):
+                    result = one_run(browser, web, port, args.speed, args.latency, watchdog)
+                    print(
+                        f"run {n + 1} {'client' if watchdog else 'baseline'}: {result}", flush=True
+                    )
+                    results.append(result)
+            browser.close()
+    finally:
+        for proc in procs:
+            proc.terminate()
+    for watchdog in (True, False):
+        figures = [r["wrong_seconds"] for r in results if r["watchdog"] == watchdog]
+        name = "client" if watchdog else "baseline (no liveness watchdog)"
+        print(f"{name}: wrong-score seconds median {statistics.median(figures)} "
+              f"(range {min(figures)}-{max(figures)}) over {len(figures)} runs")  # fmt: skip
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=2))
+
+
+if __name__ == "__main__":
+    main()
