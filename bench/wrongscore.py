@@ -28,7 +28,6 @@ import json
 import os
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
@@ -45,11 +44,9 @@ import django  # noqa: E402
 
 django.setup()
 
-from bench.topology import healthy, wait_for  # noqa: E402
-from core.net import free_port  # noqa: E402
+from bench.stack import LocalStack  # noqa: E402
 from matches import simulator  # noqa: E402
 from matches.models import Match  # noqa: E402
-from matches.worldcup import worldcup_load  # noqa: E402
 from tests.integration.netproxy import Proxy  # noqa: E402
 
 GRACE = 2.0
@@ -140,48 +137,6 @@ def one_run(browser, web: str, port: int, speed: float, latency: float, watchdog
     }
 
 
-def start_stack(logs: Path) -> tuple[str, int, list[subprocess.Popen]]:
-    env = {**os.environ, "LIVESCORE_VAR_DIR": str(logs), "WS_IDLE_TIMEOUT": "60"}
-    subprocess.run(
-        [sys.executable, "manage.py", "collectstatic", "--noinput", "-v0"],
-        cwd=ROOT,
-        env=env,
-        check=True,
-    )
-    port = free_port()
-    web_env = {**env, "WEB_PORT": str(port), "HOST": "127.0.0.1", "ASGI_SERVER": "uvicorn"}
-    celery = str(Path(sys.executable).parent / "celery")
-    procs = [
-        subprocess.Popen(
-            ["bash", "scripts/serve.sh"],
-            cwd=ROOT,
-            env=web_env,
-            stdout=(logs / "web.log").open("w"),
-            stderr=subprocess.STDOUT,
-        ),
-        subprocess.Popen(
-            [
-                celery,
-                "-A",
-                "livescore",
-                "worker",
-                "-Q",
-                "events,settlement,notifications,default,realtime",
-                "-c",
-                "2",
-                "-l",
-                "warning",
-            ],
-            cwd=ROOT,
-            env=env,
-            stdout=(logs / "worker.log").open("w"),
-            stderr=subprocess.STDOUT,
-        ),
-    ]
-    wait_for(lambda: healthy(port), 60, "the web process")
-    return f"http://127.0.0.1:{port}", port, procs
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=3)
@@ -191,25 +146,17 @@ def main() -> None:
     args = parser.parse_args()
     from playwright.sync_api import sync_playwright
 
-    worldcup_load(year=2022)
     logs = Path(tempfile.mkdtemp(prefix="wrongscore-"))
-    web, port, procs = start_stack(logs)
     chromium = os.environ.get("CHROMIUM_BIN") or shutil.which("chromium")
     results = []
-    try:
-        with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
-            for n in range(args.runs):
-                for watchdog in (True, False):
-                    result = one_run(browser, web, port, args.speed, args.latency, watchdog)
-                    print(
-                        f"run {n + 1} {'client' if watchdog else 'baseline'}: {result}", flush=True
-                    )
-                    results.append(result)
-            browser.close()
-    finally:
-        for proc in procs:
-            proc.terminate()
+    with LocalStack(logs) as stack, sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
+        for n in range(args.runs):
+            for watchdog in (True, False):
+                result = one_run(browser, stack.web, stack.port, args.speed, args.latency, watchdog)
+                print(f"run {n + 1} {'client' if watchdog else 'baseline'}: {result}", flush=True)
+                results.append(result)
+        browser.close()
     for watchdog in (True, False):
         figures = [r["wrong_seconds"] for r in results if r["watchdog"] == watchdog]
         name = "client" if watchdog else "baseline (no liveness watchdog)"

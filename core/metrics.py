@@ -97,6 +97,12 @@ QUEUED = _metric(
     "livescore_ws_queued_frames", "Frames waiting for slow sockets (sampled every 5 s)",
     multiprocess_mode="livesum",
 )  # fmt: skip
+TASKS = _metric(
+    Gauge,
+    "livescore_ws_tasks", "asyncio tasks in the gateway processes (sampled every 5 s): a leak "
+    "shows as growth after sockets close",
+    multiprocess_mode="livesum",
+)  # fmt: skip
 FRAMES_SENT = _metric(Counter, "livescore_ws_frames_total", "Frames written to sockets", ["kind"])
 FRAMES_DROPPED = _metric(
     Counter,

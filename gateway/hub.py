@@ -574,6 +574,7 @@ class Hub:
             conn.close(protocol.CLOSE_IDLE)
         queued = [len(c.queue or ()) + len(c.low or ()) for c in self.connections.values()]
         metrics.QUEUED.set(sum(queued))
+        metrics.TASKS.set(len(asyncio.all_tasks()))
         if len(self.connections) > self._frozen_at + 100:
             gc.freeze()
             self._frozen_at = len(self.connections)

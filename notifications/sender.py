@@ -37,6 +37,7 @@ from django.conf import settings
 from core import metrics
 from core.redis import client
 from notifications.backends import Backend, Message, Outcome, Request, Target, backends
+from notifications.endpoints import SafeResolver, UnsafeAddress
 
 logger = logging.getLogger("livescore.notifications")
 CLAIMS_TTL = 6 * 3600
@@ -188,6 +189,13 @@ class Sender:
                 request.url, data=request.body, headers=request.headers
             ) as r:
                 return backend.outcome(r.status, r.headers, await r.read())
+        except aiohttp.ClientConnectorError as error:
+            if isinstance(error.os_error, UnsafeAddress):
+                # The name now points inside: refused for good, never retried.
+                logger.warning("push refused: %s", error.os_error)
+                return Outcome("failed", 0)
+            logger.warning("push to %s failed: %r", backend.name, error)
+            return Outcome("retry", 0)
         except (TimeoutError, aiohttp.ClientError, OSError) as error:
             logger.warning("push to %s failed: %r", backend.name, error)
             return Outcome("retry", 0)
@@ -239,11 +247,15 @@ class Sender:
 
 def _session() -> aiohttp.ClientSession:
     """The process's HTTP client: keep-alive connections (at most PUSH_CONCURRENCY), TLS
-    verified against the system's CAs (or PUSH_CA_FILE), no cookies."""
+    verified against the system's CAs (or PUSH_CA_FILE), every resolved address checked
+    (SafeResolver), no cookies."""
     ssl_context = ssl.create_default_context(cafile=settings.PUSH_CA_FILE or None)
     return aiohttp.ClientSession(
         connector=aiohttp.TCPConnector(
-            limit=settings.PUSH_CONCURRENCY, keepalive_timeout=60, ssl=ssl_context
+            limit=settings.PUSH_CONCURRENCY,
+            keepalive_timeout=60,
+            ssl=ssl_context,
+            resolver=SafeResolver(),
         ),
         timeout=aiohttp.ClientTimeout(total=settings.PUSH_TIMEOUT),
         cookie_jar=aiohttp.DummyCookieJar(),

@@ -121,6 +121,43 @@ def test_bad_subscriptions_are_refused_with_a_clear_400(fan, sub, field):
     assert not Device.objects.exists()
 
 
+# Hostile world, round 3: with PUSH_ENDPOINT_HOSTS empty ("any public host"), names that
+# mean loopback or internal are still refused, and so is an address in a WHATWG spelling.
+@override_settings(PUSH_ALLOW_LOCAL_ENDPOINTS=False, PUSH_ENDPOINT_HOSTS=[])
+@pytest.mark.parametrize(
+    "endpoint",
+    [
+        "https://localhost/wp/1",
+        "https://LOCALHOST/wp/1",
+        "https://localhost./wp/1",
+        "https://push.localhost/wp/1",
+        "https://metadata.google.internal/computeMetadata/v1/",
+        "https://metadata/wp/1",
+        "https://printer.local/wp/1",
+        "https://router.home.arpa/wp/1",
+        "https://0x7f.1/wp/1",
+        "https://2130706433/wp/1",
+        "https://[::ffff:127.0.0.1]/wp/1",
+        "https://169.254.169.254/latest/meta-data/",
+        "https://100.64.0.1/wp/1",
+        "https://224.0.0.1/wp/1",
+    ],
+)
+def test_special_use_names_and_inner_addresses_are_refused_with_any_host_allowed(fan, endpoint):
+    answer = register(token_client(fan), sub={**SUB, "endpoint": endpoint})
+
+    assert answer.status_code == 400, answer.json()
+    assert "endpoint" in str(answer.json())
+    assert not Device.objects.exists()
+
+
+@override_settings(PUSH_ALLOW_LOCAL_ENDPOINTS=False, PUSH_ENDPOINT_HOSTS=[])
+def test_a_public_name_is_accepted_with_any_host_allowed(fan):
+    answer = register(token_client(fan), sub={**SUB, "endpoint": "https://push.example.org/wp/1"})
+
+    assert answer.status_code == 201, answer.json()
+
+
 def test_a_device_id_and_the_backend_are_checked(fan):
     api = token_client(fan)
 

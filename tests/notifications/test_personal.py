@@ -121,3 +121,29 @@ def test_an_abandoned_match_pushes_no_points(receiver, match, home):
         send([personal.points_chunk(chunk_id)])
 
     assert chunk_ids and receiver.records() == []
+
+
+# Hostile world, round 3: a name is checked again when the sender connects (DNS can change
+# after registration). `localhost` stands for a public name that now resolves to loopback.
+def test_a_name_that_resolves_inside_is_refused_at_send_time_and_never_contacted(receiver):
+    from notifications.backends import Message, Target
+    from notifications.sender import Sender
+
+    sub = receiver.subscription(9)
+    target = Target(
+        pk=990001, user_id=1, backend="webpush",
+        endpoint=sub["endpoint"].replace("127.0.0.1", "localhost"),
+        p256dh=sub["keys"]["p256dh"], auth=sub["keys"]["auth"],
+    )  # fmt: skip
+    message = Message(b'{"title":"Goal"}', 60, "high", "m")
+    outside = Sender()  # its own connections and DNS cache: nothing reused from another test
+    try:
+        with override_settings(PUSH_ALLOW_LOCAL_ENDPOINTS=False):
+            refused = outside.send(990001, [target], lambda _: message)
+        assert (refused.failed, refused.sent, refused.retry) == (1, 0, 0)
+        assert receiver.stats()["received"] == 0
+
+        allowed = Sender().send(990002, [target], lambda _: message)  # the local receiver
+        assert allowed.sent == 1 and receiver.stats()["received"] == 1
+    finally:
+        outside.close()
