@@ -119,14 +119,19 @@ class CachedTokenAuthentication(TokenAuthentication):
         return token.user, token
 
 
+def forget_tokens(keys: Iterable[str]) -> None:
+    """Refuse these tokens in this process from now on (the revoking request's own)."""
+    for key in keys:
+        _tokens.set(key, None)
+
+
 def revoke_tokens(keys: Iterable[str]) -> None:
     """Tokens that must stop working everywhere: refused at once in this process, within
     REVOCATION_POLL_SECONDS in the others (read by `_apply_revocations`)."""
     keys = list(keys)
     if not keys:
         return
-    for key in keys:
-        _tokens.set(key, None)
+    forget_tokens(keys)
     try:
         client().eval(_REVOKE, 2, REVOKED_KEY, REVOKED_SEQ, REVOKED_KEEP, *keys)
     except RedisError as error:  # the other processes' caches expire within their TTL

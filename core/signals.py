@@ -12,12 +12,13 @@ from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 from rest_framework.authtoken.models import Token
 
-from core.auth import revoke_tokens
+from core.auth import forget_tokens, revoke_tokens
 
 
 @receiver(post_delete, sender=Token, dispatch_uid="core.token_deleted")
 def token_deleted(sender: type[Token], instance: Token, **kwargs: Any) -> None:
     key = instance.key
+    forget_tokens([key])  # this process at once; the others once the deletion commits
     transaction.on_commit(lambda: revoke_tokens([key]))
 
 
@@ -26,4 +27,5 @@ def user_deactivated(sender: type[User], instance: User, **kwargs: Any) -> None:
     if instance.is_active:
         return
     keys = list(Token.objects.filter(user_id=instance.pk).values_list("key", flat=True))
+    forget_tokens(keys)
     transaction.on_commit(lambda: revoke_tokens(keys))
