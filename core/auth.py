@@ -6,8 +6,8 @@ put one per socket on PostgreSQL at once. When the database blinks, an expired e
 served rather than failing every signed-in fan at once (stale-if-error, up to STALE_SECONDS).
 
 Revocation crosses processes through Redis: signing out, deleting a token and deactivating
-a user append the token to a revocation log (a sorted set, scored by a counter the Lua
-script increments, so readers never miss an entry written late), and every process reads
+a user append the token to a revocation log (a sorted set scored by Redis' clock in a Lua
+script, so readers never miss an entry written late), and every process reads
 the log's new entries at most REVOCATION_POLL_SECONDS apart before it trusts its cache. A
 revoked token stops working on every process within about a second; while Redis is
 unreachable the bound falls back to TOKEN_CACHE_SECONDS (docs/operations.md, "Sessions").
@@ -34,17 +34,24 @@ TOKEN_CACHE_SECONDS = 30.0
 STALE_SECONDS = 600.0  # how old a cached answer may be when the database is unreachable
 REVOCATION_POLL_SECONDS = 1.0
 REVOCATION_RETRY_SECONDS = 5.0  # after Redis failed to answer: the cache's bound applies
-REVOKED_KEY, REVOKED_SEQ = "auth:revoked", "auth:revoked:seq"
+REVOKED_KEY, REVOKED_SEQ = "auth:revoked", "auth:revoked:last"
 REVOKED_KEEP = 100_000  # entries kept: far more than a poll interval's sign-outs
 _tokens: TTLCache[str, Token | None] = TTLCache(TOKEN_CACHE_SECONDS, max_entries=100_000)
 
-# KEYS: the log, its counter. ARGV: keep, then the token keys. Scores are the counter's.
+# KEYS: the log, its last score. ARGV: keep, then the token keys. A score is Redis' clock
+# in microseconds, kept above the last one written: scripts run one at a time, so a later
+# revocation always scores higher, and after Redis restarts empty (or the log is flushed)
+# the clock is still past every score a process has seen.
 _REVOKE = """
+local t = redis.call('TIME')
+local last = tonumber(redis.call('GET', KEYS[2]) or '0')
 for i = 2, #ARGV do
-  redis.call('ZADD', KEYS[1], redis.call('INCR', KEYS[2]), ARGV[i])
+  last = math.max(tonumber(t[1]) * 1000000 + tonumber(t[2]), last + 1)
+  redis.call('ZADD', KEYS[1], last, ARGV[i])
 end
+redis.call('SET', KEYS[2], string.format('%.0f', last))
 redis.call('ZREMRANGEBYRANK', KEYS[1], 0, -tonumber(ARGV[1]) - 1)
-return redis.call('GET', KEYS[2])
+return 1
 """
 
 
@@ -72,8 +79,8 @@ def _apply_revocations() -> None:
 
 
 def _new_revocations() -> list[tuple[bytes, float]]:
-    """The log's entries this process has not applied, in one round trip. A counter below
-    what was seen means Redis lost the log (restarted empty): read it from the start."""
+    """The log's entries this process has not applied, in one round trip. A last score below
+    what was seen means Redis lost the log (restarted empty): read what it holds now."""
     seen = _Log.seen
     pipe = client().pipeline(transaction=False)
     pipe.get(REVOKED_SEQ)
