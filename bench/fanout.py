@@ -165,11 +165,11 @@ class Publisher:
 
     def prepare(self) -> None:
         """The snapshot a livescore gateway serves on `sub` (as the score worker leaves it)."""
-        from realtime.channels import snapshot_key
-        from realtime.frames import encode
+        from realtime import publish
+        from realtime.frames import Frame
 
-        snap = encode({"ch": CHANNEL, "t": "snap", "seq": 0, "d": {"h": "BEN", "a": "MAR"}})
-        self.redis.hset(snapshot_key(SLUG), mapping={"seq": 0, "text": snap})
+        snap = Frame(CHANNEL, "snap", {"h": "BEN", "a": "MAR"})
+        publish.replace_state(publish.LiveState(SLUG, 0, snap, live=False, kickoff=0), [])
 
     def publish(self, seq: int) -> float:
         """Publish goal `seq`; returns the wall time just before it left."""
@@ -188,7 +188,7 @@ class Publisher:
             from realtime import publish
 
             wire = Frame(CHANNEL, frame["t"], frame["d"], seq=seq)
-            state = publish.LiveState(SLUG, seq, wire.text, live=True, kickoff=0)
+            state = publish.LiveState(SLUG, seq, wire, live=True, kickoff=0)
             publish.publish_now(wire, state=state)
         return sent_at
 

@@ -22,7 +22,9 @@ import redis
 import redis.asyncio as aioredis
 from django.conf import settings
 
-from realtime.channels import chat_channel, chat_shard
+from chat.frames import history_frame
+from realtime.channels import chat_channel, chat_shard_prefix
+from realtime.publish import WireScript
 
 BUILT_KEY = "chat:built"
 PENDING_KEY = "chat:pending"  # accepted messages not yet in PostgreSQL (JSON records)
@@ -79,27 +81,29 @@ def sanction_key(room_id: int | None, user_id: int) -> str:
     return f"chat:sx:{room_id or '*'}:{user_id}"
 
 
-# The frames a room-wide script publishes to every shard are built in Lua from this prefix.
+# KEYS: shards hash. ARGV: shard pubsub prefix, frame text, frame type, user it concerns.
+# Publishes a room-wide frame on every shard.
 _FANOUT = """
 local n = redis.call('HLEN', KEYS[1])
 if n == 0 then n = 1 end
 for i = 0, n - 1 do
-  redis.call('PUBLISH', ARGV[1] .. i, ARGV[2])
+  emit(ARGV[1] .. i, ARGV[3], 0, ARGV[4], ARGV[2])
 end
 return n
 """
 
-# KEYS: shards hash, operator slow key, auto slow key. ARGV: shard pubsub prefix, room id.
-# Publishes the room's slow mode as it stands now (`room` frame) on every shard.
+# KEYS: shards hash, operator slow key, auto slow key. ARGV: shard pubsub prefix, the room's
+# channel name. Publishes the room's slow mode as it stands now (`room`, chat/frames.py's
+# RoomState) on every shard.
 _ANNOUNCE = """
 local op = tonumber(redis.call('GET', KEYS[2]) or '0')
 local auto = tonumber(redis.call('GET', KEYS[3]) or '0')
-local frame = '{"ch":"chat:room:' .. ARGV[2] .. '","t":"room","d":{"slow":' ..
+local frame = '{"ch":"' .. ARGV[2] .. '","t":"room","d":{"slow":' ..
   math.max(op, auto) .. (auto > op and ',"auto":1' or '') .. '}}'
 local n = redis.call('HLEN', KEYS[1])
 if n == 0 then n = 1 end
 for i = 0, n - 1 do
-  redis.call('PUBLISH', ARGV[1] .. i, frame)
+  emit(ARGV[1] .. i, 'room', 0, 0, frame)
 end
 return n
 """
@@ -129,7 +133,8 @@ return 0
 # ARGV: 1 room, 2 user id, 3 cid, 4 text hash, 5 cid as JSON, 6 name as JSON, 7 text as JSON,
 # 8 author's shard (-1: none), 9 per-minute refill, 10 burst, 11 room per second,
 # 12 auto-slow rate, 13 auto-slow seconds, 14 auto-slow hold, 15 duplicate seconds,
-# 16 room duplicates, 17 history length, 18 shadow ttl, 19 cid ttl
+# 16 room duplicates, 17 history length, 18 shadow ttl, 19 cid ttl, 20 shard pubsub prefix
+# The accepted item (chat/frames.py's Item) is published to the author's shard as type "m".
 _SAY = """
 if redis.call('EXISTS', 'chat:built') == 0 then return {'rebuild'} end
 local room, uid = ARGV[1], ARGV[2]
@@ -208,7 +213,7 @@ else
   local shards = redis.call('HLEN', p .. 'shards')
   local shard = tonumber(ARGV[8])
   if shard < 0 or shard >= shards then shard = shards > 0 and (now % shards) or 0 end
-  redis.call('PUBLISH', 'rt:chat:room:' .. room .. ':s' .. shard, item)
+  emit(ARGV[20] .. shard, 'm', 0, uid, item)
 end
 redis.call('RPUSH', 'chat:pending', '{"r":' .. room .. ',"c":' .. ARGV[5] .. ',"sh":' ..
   (shadow and 1 or 0) .. ',"m":' .. item .. '}')
@@ -269,6 +274,7 @@ def say_args(
         HISTORY_LENGTH,
         SHADOW_TTL_SECONDS,
         CID_TTL_SECONDS,
+        chat_shard_prefix(room_id),
     ]
 
 
@@ -278,9 +284,10 @@ class Scripts:
 
     def __init__(self, client: redis.Redis | aioredis.Redis) -> None:
         self.client = client
-        self.say = client.register_script(_SAY)
-        self.fanout = client.register_script(_FANOUT)
-        self.announce = client.register_script(_ANNOUNCE)
+        # the scripts that publish, through realtime's envelope and sink
+        self.say = WireScript(client, _SAY)
+        self.fanout = WireScript(client, _FANOUT)
+        self.announce = WireScript(client, _ANNOUNCE)
         self.join = client.register_script(_JOIN)
         self.leave = client.register_script(_LEAVE)
 
@@ -288,37 +295,18 @@ class Scripts:
 # ---- frames every shard of a room gets ------------------------------------------------------
 
 
-def room_frame(room_id: int, t: str, data: dict[str, Any]) -> str:
-    payload = {"ch": chat_channel(room_id), "t": t, "d": data}
-    return json.dumps(payload, separators=(",", ":"), ensure_ascii=False)
-
-
-def fanout(scripts: Scripts, room_id: int, text: str) -> Any:
-    """Publish `text` on every shard of the room (awaitable on an asyncio client)."""
-    return scripts.fanout(keys=[shards_key(room_id)], args=[_shard_prefix(room_id), text])
+def fanout(scripts: Scripts, room_id: int, text: str, t: str, user_id: int = 0) -> Any:
+    """Publish a room-wide frame (chat/frames.py) on every shard of the room (awaitable on an
+    asyncio client)."""
+    args = [chat_shard_prefix(room_id), text, t, user_id]
+    return scripts.fanout(keys=[shards_key(room_id)], args=args)
 
 
 def announce_slow_mode(scripts: Scripts, room_id: int) -> Any:
     """`room` on every shard: the room's slow mode now (0: off; `auto` when a flood switched
     it on). Awaitable on an asyncio client."""
     keys = [shards_key(room_id), slow_key(room_id), auto_key(room_id)]
-    return scripts.announce(keys=keys, args=[_shard_prefix(room_id), room_id])
-
-
-def _shard_prefix(room_id: int) -> str:
-    return chat_shard(room_id, 0).pubsub.removesuffix("0")
-
-
-def delete_frame(room_id: int, ids: list[int] | None = None, user_id: int | None = None) -> str:
-    """`del`: drop these message ids, or every message of this author (a clear)."""
-    data: dict[str, Any] = {"ids": ids} if ids is not None else {"u": user_id}
-    return room_frame(room_id, "del", data)
-
-
-def kick_frame(room_id: int, user_id: int, reason: str) -> str:
-    """For the gateways, not the fans: take this user's sockets off the room (a ban, or a
-    league member removed); each of those sockets gets `unsub` with the reason."""
-    return room_frame(room_id, "kick", {"u": user_id, "r": reason})
+    return scripts.announce(keys=keys, args=[chat_shard_prefix(room_id), chat_channel(room_id)])
 
 
 # ---- the gateway's reads (asyncio) ----------------------------------------------------------
@@ -347,10 +335,9 @@ async def history_text(client: aioredis.Redis, room_id: int, user_id: int | None
     rows = list(replies[2])
     if user_id and replies[3]:
         rows = sorted(rows + list(replies[3]), key=lambda row: row[1])[-HISTORY_LENGTH:]
-    items = ",".join(member.decode() for member, _ in rows)
     operator, auto = int(replies[0] or 0), int(replies[1] or 0)
-    state = f',"slow":{max(operator, auto)}' + (',"auto":1' if auto > operator else "")
-    return f'{{"ch":"{chat_channel(room_id)}","t":"hist","d":{{"m":[{items}]{state}}}}}'
+    items = [member.decode() for member, _ in rows]
+    return history_frame(room_id, items, max(operator, auto), auto > operator)
 
 
 async def ban_state(client: aioredis.Redis, room_id: int, user_id: int) -> tuple[bool, int | None]:

@@ -16,7 +16,7 @@ from django.db import transaction
 from django.db.models import Count
 from django.utils import timezone
 
-from chat import filters, live, posting, selectors
+from chat import filters, frames, live, posting, selectors
 from chat.models import Message, ModerationAction, Report, Room, Sanction
 from core.errors import DomainError
 from core.metrics import CHAT_POSTS
@@ -73,7 +73,7 @@ def member_removed(*, league_id: int, user_id: int) -> None:
 
 
 def _kick(room_id: int, user_id: int, reason: str) -> None:
-    live.fanout(scripts(), room_id, live.kick_frame(room_id, user_id, reason))
+    live.fanout(scripts(), room_id, frames.kick_frame(room_id, user_id, reason), "kick", user_id)
 
 
 # ---- posting (REST; the socket's `say` runs the same script in the gateway) -----------------
@@ -116,7 +116,7 @@ def post_message(*, user: Any, room: Room, text: object, cid: object) -> live.Sa
 
 
 def _say(args: list[Any]) -> live.Said:
-    reply: list[Any] = scripts().say(args=args)  # type: ignore[assignment]  # sync client
+    reply: list[Any] = scripts().say(args=args)
     return live.said_from(reply)
 
 
@@ -201,7 +201,7 @@ def _withdraw(room_id: int, ids: list[int]) -> None:
     for message_id in ids:
         pipe.zremrangebyscore(live.recent_key(room_id), message_id, message_id)
     pipe.execute()
-    live.fanout(scripts(), room_id, live.delete_frame(room_id, ids=ids))
+    live.fanout(scripts(), room_id, frames.delete_frame(room_id, ids=ids), "del")
 
 
 def clear_user(*, actor: Any, room: Room, user_id: int, reason: str = "") -> int:
@@ -227,7 +227,7 @@ def _clear_live(room_id: int, user_id: int) -> None:
     if doomed:
         redis.zrem(live.recent_key(room_id), *doomed)
     redis.delete(live.shadow_key(room_id, user_id))
-    live.fanout(scripts(), room_id, live.delete_frame(room_id, user_id=user_id))
+    live.fanout(scripts(), room_id, frames.delete_frame(room_id, user_id=user_id), "del")
 
 
 def sanction(

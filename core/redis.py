@@ -85,31 +85,3 @@ def async_client(max_connections: int = 64, url: str | None = None) -> aioredis.
         retry=redis.asyncio.retry.Retry(_backoff(), 3, supported_errors=_RETRY_ON),
     )
     return aioredis.Redis(connection_pool=pool)
-
-
-def publish_packed(messages: list[tuple[bytes, bytes]], batch: int = 10_000) -> None:
-    """PUBLISH many (channel, message) pairs, encoded here straight to the wire protocol.
-
-    For the few producers that publish hundreds of thousands of small messages at once
-    (provisional standings after a goal): redis-py's pipeline spends ~6 µs of Python per
-    command building it, five times what Redis needs to serve it. Replies are read and
-    discarded (the number of receivers)."""
-    pool = client().connection_pool
-    connection = pool.get_connection()
-    try:
-        for start in range(0, len(messages), batch):
-            part = messages[start : start + batch]
-            packed = b"".join(
-                b"*3\r\n$7\r\nPUBLISH\r\n$%d\r\n%b\r\n$%d\r\n%b\r\n"
-                % (len(channel), channel, len(message), message)
-                for channel, message in part
-            )
-            connection.send_packed_command([packed])
-            for _ in part:
-                connection.read_response()
-    except BaseException:
-        # A half-read reply stream must never go back to the pool.
-        connection.disconnect()
-        raise
-    finally:
-        pool.release(connection)

@@ -10,10 +10,10 @@ frame before any chat; chat waiting beyond LOW_QUEUE_LIMIT is dropped, oldest fi
 never closes the socket. A score frame never waits behind queued chat.
 
 Under pressure (the goal moment): frames waiting for a socket go out together, several per
-WebSocket message separated by "\n" (protocol.COALESCE_BYTES), so a socket that fell
+WebSocket message separated by "\n" (limits.COALESCE_BYTES), so a socket that fell
 behind catches up in a few writes instead of one per frame; a socket that keeps up still
 gets one frame per message, unchanged. Of the frames whose newest one is all that matters
-(protocol.LATEST_WINS: leaderboard tops, provisional standings, trending) a newer one
+(limits.LATEST_WINS: leaderboard tops, provisional standings, trending) a newer one
 replaces an older one of the same channel still waiting, so a slow socket is never sent a
 stale top.
 """
@@ -29,6 +29,7 @@ from collections.abc import Callable, Coroutine, Generator
 from typing import Any
 
 from core import metrics
+from gateway import limits
 from realtime import protocol
 
 Send = Callable[[dict[str, Any]], Coroutine[Any, Any, None]]
@@ -104,19 +105,22 @@ class Connection:
         # match channel -> the last seq this client reported latency for (None until it does)
         self.reported: dict[str, int] | None = None
 
-    def push(self, text: str, message: dict[str, Any] | None = None) -> None:
+    def push(
+        self, text: str, message: dict[str, Any] | None = None, latest: str | None = None
+    ) -> None:
         """Write a frame now if the socket can take it, else queue it (bounded). `message`
         is the ASGI message for `text`, shared by every socket a broadcast reaches (servers
-        do not change it), so a broadcast builds it once."""
+        do not change it), so a broadcast builds it once. `latest`: the frame replaces a
+        waiting one that starts the same way (the hub gives its channel and type)."""
         if self.closed:
             return
         self.fresh = True
         if self.sending:
             if self.queue is None:
                 self.queue = deque()
-            if (key := _latest_key(text)) is not None and _replace(self.queue, key):
-                metrics.REPLACED.labels(key.rsplit('"', 1)[-1]).inc()
-            elif len(self.queue) >= protocol.SEND_QUEUE_LIMIT:
+            if latest is not None and _replace(self.queue, latest):
+                metrics.REPLACED.labels(latest.rsplit('"', 2)[-2]).inc()
+            elif len(self.queue) >= limits.SEND_QUEUE_LIMIT:
                 self.queue = None
                 self.close(protocol.CLOSE_SLOW)
                 return
@@ -135,7 +139,7 @@ class Connection:
             return True
         if self.low is None:
             self.low = deque()
-        kept = len(self.low) < protocol.LOW_QUEUE_LIMIT
+        kept = len(self.low) < limits.LOW_QUEUE_LIMIT
         if not kept:
             self.low.popleft()
         self.low.append(text)
@@ -172,7 +176,12 @@ class Connection:
             self.low = None
 
     def deliver(
-        self, channel: str, seq: int, text: str, message: dict[str, Any] | None = None
+        self,
+        channel: str,
+        seq: int,
+        text: str,
+        message: dict[str, Any] | None = None,
+        latest: str | None = None,
     ) -> None:
         """Deliver a channel frame once, in order (frames without seq pass through)."""
         if self.syncing:
@@ -184,7 +193,7 @@ class Connection:
             if seq <= self.seqs.get(channel, 0):
                 return
             self.seqs[channel] = seq
-        self.push(text, message)
+        self.push(text, message, latest)
 
     def close(self, code: int) -> None:
         if self.closed:
@@ -196,34 +205,31 @@ class Connection:
 
 def _take(waiting: deque[str]) -> str:
     """The next message for a socket that fell behind: its oldest waiting frame, with the
-    ones after it while they fit in protocol.COALESCE_BYTES, separated by "\n" (a frame is
+    ones after it while they fit in limits.COALESCE_BYTES, separated by "\n" (a frame is
     compact JSON, which never contains a raw newline)."""
     text = waiting.popleft()
-    if not waiting or len(text) + 1 + len(waiting[0]) > protocol.COALESCE_BYTES:
+    if not waiting or len(text) + 1 + len(waiting[0]) > limits.COALESCE_BYTES:
         return text
     parts, size = [text], len(text)
-    while waiting and size + 1 + len(waiting[0]) <= protocol.COALESCE_BYTES:
+    while waiting and size + 1 + len(waiting[0]) <= limits.COALESCE_BYTES:
         parts.append(waiting.popleft())
         size += 1 + len(parts[-1])
     metrics.COALESCED.inc(len(parts))
     return "\n".join(parts)
 
 
-def _latest_key(text: str) -> str | None:
-    """`{"ch":"<channel>","t":"<type>` of a frame whose newest one is all that matters, else
-    None (frames start with their channel and type: realtime/frames.py)."""
-    at = text.find('","t":"', 6, 120)
-    if at < 0:
-        return None
-    end = text.find('"', at + 7)
-    return text[:end] if text[at + 7 : end] in protocol.LATEST_WINS else None
+def latest_front(channel: str, t: str) -> str | None:
+    """For a frame of which only the newest waiting one matters (limits.LATEST_WINS): the
+    front its waiting predecessors of the same channel and type start with (frames start
+    with their channel and type: realtime/frames.py); None for every other frame."""
+    return f'{{"ch":"{channel}","t":"{t}"' if t in limits.LATEST_WINS else None
 
 
-def _replace(queue: deque[str], key: str) -> bool:
-    """Drop the waiting frame of the same channel and type as `key`; True if there was one."""
-    prefix = key + '"'
+def _replace(queue: deque[str], front: str) -> bool:
+    """Drop the waiting frame that starts with `front` (the same channel and type); True if
+    there was one."""
     for index, waiting in enumerate(queue):
-        if waiting.startswith(prefix):
+        if waiting.startswith(front):
             del queue[index]
             return True
     return False

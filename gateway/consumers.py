@@ -2,6 +2,7 @@
 
 A dispatcher: each client op (`auth`, `sub`, `unsub`, `ping`, `say`, `lat`) has one handler;
 the consumer parses frames and enforces the per-connection rules, delivery is the hub's job.
+`sub` and `unsub`, with what brings a socket up to date, are in gateway/subscriptions.py.
 Every op, frame, error and close code is documented in docs/protocol.md.
 """
 
@@ -13,46 +14,35 @@ import json
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from typing import Any, ClassVar, TypeGuard
+from typing import Any, ClassVar
 from urllib.parse import parse_qs
 
 from channels.consumer import get_handler_name
-from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 
 import chat.sockets as chat
-from chat.live import history_text
 from core import metrics
 from core.errors import UNAVAILABLE, store_of
-from gateway import auth
+from gateway import auth, limits
 from gateway.connection import Connection
 from gateway.hub import Hub, get_hub
-from matches.selectors import live_snapshot_or_rebuild
+from gateway.subscriptions import ClientFrame, Subscriptions, is_int
 from realtime import protocol as P
-from realtime.channels import Channel, match_channel, parse_channel
 from realtime.frames import clock_text, error_text, reply_text
 
 logger = logging.getLogger("livescore.realtime")
-ClientFrame = dict[str, Any]  # a parsed client op
-
-snapshot_from_database = database_sync_to_async(live_snapshot_or_rebuild)
-
-
-def _is_int(value: object) -> TypeGuard[int]:
-    """A JSON integer: bool is an int subclass in Python, but `true` is not a number."""
-    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def _latency_report(frame: ClientFrame) -> tuple[list[list[int]], int] | None:
     """`d` and `rtt` of a `lat` op, or None when they are not `[seq, age ms]` integer pairs
     and a round trip in ms, within bounds."""
     pairs, rtt = frame.get("d"), frame.get("rtt")
-    if not _is_int(rtt) or not 0 <= rtt <= P.MAX_RTT_MS:
+    if not is_int(rtt) or not 0 <= rtt <= P.MAX_RTT_MS:
         return None
     if not isinstance(pairs, list) or not 0 < len(pairs) <= P.MAX_LATENCY_REPORTS:
         return None
     for pair in pairs:
-        if not (isinstance(pair, list) and len(pair) == 2 and all(_is_int(n) for n in pair)):
+        if not (isinstance(pair, list) and len(pair) == 2 and all(is_int(n) for n in pair)):
             return None
         if not (0 < pair[0] < 2**53 and 0 <= pair[1] <= P.MAX_REPORT_AGE_MS):
             return None
@@ -67,7 +57,7 @@ def frame_bytes(raw: str | bytes) -> int:
     return len(raw) if len(raw) <= P.MAX_FRAME_BYTES // 4 else len(raw.encode())
 
 
-class GatewayConsumer(AsyncWebsocketConsumer):
+class GatewayConsumer(Subscriptions, AsyncWebsocketConsumer):
     # Broadcasts arrive through the process hub, not the channel layer: without a layer a
     # consumer costs no per-socket channel name and no pending channel-layer receive.
     channel_layer_alias = "__no_layer__"
@@ -163,7 +153,7 @@ class GatewayConsumer(AsyncWebsocketConsumer):
         await self._release()
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(
-                self.base_send({"type": "websocket.close", "code": code}), P.CLOSE_SEND_SECONDS
+                self.base_send({"type": "websocket.close", "code": code}), limits.CLOSE_SEND_SECONDS
             )
 
     def _send(self, text: str) -> None:
@@ -274,49 +264,6 @@ class GatewayConsumer(AsyncWebsocketConsumer):
             return
         await self._authenticate(token)
 
-    async def on_sub(self, frame: ClientFrame) -> None:
-        channel = self._channel(frame)
-        if channel is None:
-            return
-        since = frame.get("since")
-        if since is not None and (not _is_int(since) or not 0 <= since < 2**53):
-            self._error(P.ERR_BAD_FRAME, "since must be a non-negative integer", ch=channel.name)
-            return
-        delay = frame.get("delay", 0)
-        if (
-            not _is_int(delay)
-            or not 0 <= delay <= P.MAX_DELAY_SECONDS
-            or (delay and channel.kind != "match")
-        ):
-            self._error(
-                P.ERR_BAD_FRAME,
-                f"delay is whole seconds, 0 to {P.MAX_DELAY_SECONDS}, on match channels",
-                ch=channel.name,
-            )
-            return
-        if channel.private and channel.key != str(self.user_id):
-            self._error(P.ERR_FORBIDDEN, "private channel", ch=channel.name)
-            return
-        subscribed = len(self.conn.seqs) + len(self.conn.syncing)
-        if channel.name not in self.conn.seqs and subscribed >= P.MAX_SUBSCRIPTIONS:
-            self._error(P.ERR_TOO_MANY_SUBS, f"at most {P.MAX_SUBSCRIPTIONS}", ch=channel.name)
-            return
-        if channel.kind == "match":
-            await self._subscribe_match(channel, since, delay)
-        elif channel.kind == "chat":
-            await self._subscribe_chat(channel)
-        else:
-            self.conn.seqs.setdefault(channel.name, 0)
-            await self.hub.join(self.conn, channel)
-            self._send(reply_text(ch=channel.name, t="ok"))
-
-    async def on_unsub(self, frame: ClientFrame) -> None:
-        channel = self._channel(frame)
-        if channel is None:
-            return
-        self.hub.leave(self.conn, channel.name)
-        self._send(reply_text(ch=channel.name, t="unsub"))
-
     async def on_say(self, frame: ClientFrame) -> None:
         channel = self._channel(frame)
         if channel is None:
@@ -335,7 +282,7 @@ class GatewayConsumer(AsyncWebsocketConsumer):
             assert isinstance(cid, str)
             shard = (self.conn.chat or {}).get(channel.name, (0, -1))[1]
             answer = await chat.say(
-                self.hub.chat_scripts,
+                self.hub.chat.scripts,
                 user_id=self.user_id,
                 room_id=int(channel.key),
                 text=frame.get("text"),
@@ -388,80 +335,3 @@ class GatewayConsumer(AsyncWebsocketConsumer):
         self._send(reply_text(t="auth", uid=user_id))
         if self.device:
             await self.hub.claim_session(self.conn, user_id, self.device)
-
-    # ---- subscriptions --------------------------------------------------------------------
-
-    def _channel(self, frame: ClientFrame) -> Channel | None:
-        name = frame.get("ch")
-        if not isinstance(name, str):
-            self._error(P.ERR_BAD_FRAME, "ch must be a string")
-            return None
-        channel = parse_channel(name)
-        if channel is None:
-            self._error(P.ERR_BAD_CHANNEL, "no such channel name", ch=name[:80])
-        return channel
-
-    async def _subscribe_match(self, channel: Channel, since: int | None, delay: int) -> None:
-        """Join, then bring the socket up to date; live frames that arrive meanwhile are held
-        and delivered after, deduplicated by seq, so nothing is missed or sent twice. With a
-        spoiler delay the whole stream is shifted: what brings the socket up to date is read
-        now and written `delay` seconds later, as is every live frame after it."""
-        conn, name, slug = self.conn, channel.name, channel.key
-        conn.syncing[name] = []
-        await self.hub.join(conn, channel, delay)
-        try:
-            snap = await self.hub.snapshot(slug) or await snapshot_from_database(slug)
-        except UNAVAILABLE:
-            self.hub.leave(conn, name)
-            raise
-        if snap is None:
-            self.hub.leave(conn, name)
-            self._error(P.ERR_UNKNOWN_CHANNEL, "no such match", ch=name)
-            return
-        current, text = snap
-        texts, last = await self._catch_up(slug, since, current, text)
-        if delay:
-            asyncio.get_running_loop().call_later(delay, self._up_to_date, name, texts, last)
-        else:
-            self._up_to_date(name, texts, last)
-
-    def _up_to_date(self, name: str, texts: list[str], last: int) -> None:
-        conn = self.conn
-        if name not in conn.syncing:  # unsubscribed (or gone) meanwhile
-            return
-        for text in texts:
-            self._send(text)
-        # The channel's own last seq moves only with what the hub writes to every socket:
-        # this catch-up may have read frames from Redis before the hub's pub/sub delivered
-        # them, and the hub must still write those to the others (this socket skips them
-        # by its own seq).
-        held = conn.syncing.pop(name, [])
-        conn.seqs[name] = last
-        for seq, frame in held:
-            conn.deliver(name, seq, frame)
-
-    async def _subscribe_chat(self, channel: Channel) -> None:
-        """Check the room may be read, put the socket on a shard, then send `hist`. A message
-        published between the join and the history read may come twice: clients drop a
-        message id they already hold."""
-        room_id = int(channel.key)
-        refused = await chat.may_read(room_id, self.user_id, self.hub.chat_scripts)
-        if refused is not None:
-            self._error(refused.code, refused.message, ch=channel.name, **refused.extra())
-            return
-        await self.hub.join_chat(self.conn, room_id)
-        self._send(await history_text(self.hub.redis, room_id, self.user_id))
-
-    async def _catch_up(
-        self, slug: str, since: int | None, current: int, snapshot: str
-    ) -> tuple[list[str], int]:
-        """What brings a socket at `since` up to date, and the seq it reaches: `ok`, the
-        missed frames from the timeline, or a snapshot."""
-        if since is not None and since == current:
-            return [reply_text(ch=match_channel(slug), t="ok", seq=current)], current
-        if since is not None and since < current:
-            missed = await self.hub.timeline_since(slug, since)
-            if missed and missed[0][0] == since + 1:
-                return [frame for _, frame in missed], missed[-1][0]
-        watching = max(await self.hub.presence(slug), self.hub.watchers(match_channel(slug)))
-        return [snapshot.replace('"d":{', f'"d":{{"w":{watching},', 1)], current

@@ -21,9 +21,9 @@ from daphne.ws_protocol import WebSocketFactory, WebSocketProtocol
 
 # Copies, not imports: importing realtime.protocol would need Django settings before Daphne
 # has set them up (tests/gateway/test_daphne_limits.py keeps them equal).
-SEND_QUEUE_LIMIT = 64  # realtime.protocol.SEND_QUEUE_LIMIT
+SEND_QUEUE_LIMIT = 64  # gateway.limits.SEND_QUEUE_LIMIT
 CLOSE_SLOW = 4012  # realtime.protocol.CLOSE_SLOW
-MAX_MESSAGE_BYTES = 1_048_576  # realtime.protocol.SERVER_MAX_MESSAGE_BYTES (1 MiB)
+MAX_MESSAGE_BYTES = 1_048_576  # gateway.limits.SERVER_MAX_MESSAGE_BYTES (1 MiB)
 
 
 class LimitedWebSocketProtocol(WebSocketProtocol):

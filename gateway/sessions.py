@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import redis.asyncio as aioredis
 
-from realtime.channels import control_channel
-
 SESSION_SECONDS = 86400
 # Delete only if it is still ours: a newer socket may own the key already.
 _RELEASE = "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end"
@@ -30,10 +28,6 @@ async def claim(
         return None
     owner, _, old_conn = previous.decode().partition("|")
     return owner, old_conn
-
-
-async def tell_evict(redis: aioredis.Redis, owner: str, conn_id: str) -> None:
-    await redis.publish(control_channel(owner), f"evict {conn_id}")
 
 
 async def release(

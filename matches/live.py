@@ -70,15 +70,15 @@ def replay_states(
     return states
 
 
-def snapshot_text(match: Match, events: Sequence[MatchEvent]) -> str:
-    """The snapshot frame text of a match whose timeline is `events`."""
+def snapshot(match: Match, events: Sequence[MatchEvent]) -> Frame:
+    """The snapshot frame of a match whose timeline is `events`."""
     recent = [i for i, e in enumerate(events) if e.kind not in _QUIET_KINDS][-SNAPSHOT_EVENTS:]
     started = _period_start(match, events)
     at = recent if started is None or started in recent else [started, *recent]
     states = dict(zip(at, replay_states(match, events, at=at), strict=True))
     running = clock(events[started], states[started]) if started is not None else None
     data = snapshot_data(match, [events[i] for i in recent], [states[i] for i in recent], running)
-    return snapshot_frame(match.slug, match.seq, data).text
+    return snapshot_frame(match.slug, match.seq, data)
 
 
 def _period_start(match: Match, events: Sequence[MatchEvent]) -> int | None:
@@ -103,7 +103,7 @@ def live_state(match: Match, events: Sequence[MatchEvent]) -> publish.LiveState:
     return publish.LiveState(
         slug=match.slug,
         seq=match.seq,
-        snapshot=snapshot_text(match, events),
+        snapshot=snapshot(match, events),
         live=match.is_live,
         kickoff=int(match.kickoff.timestamp()),
     )
@@ -115,9 +115,9 @@ def frames_for(match: Match, appended: Sequence[MatchEvent]) -> list[Frame]:
     return [event_frame(match.slug, event, state) for event in appended]
 
 
-def match_rebuild(match: Match) -> str:
+def match_rebuild(match: Match) -> Frame:
     """Recreate a match's snapshot and timeline in Redis from the database; returns the
-    snapshot text. Publishes nothing."""
+    snapshot. Publishes nothing."""
     events = timeline(match)
     states = replay_states(match, events)
     frames = [event_frame(match.slug, e, s) for e, s in zip(events, states, strict=True)]
@@ -126,8 +126,8 @@ def match_rebuild(match: Match) -> str:
     return state.snapshot
 
 
-def live_snapshot_or_rebuild(slug: str) -> tuple[int, str] | None:
-    """(seq, snapshot text) of a match for a read: from Redis; rebuilt there from the
+def live_snapshot_or_rebuild(slug: str) -> publish.Stored | None:
+    """A match's snapshot (seq, text, watcher slot) for a read: from Redis; rebuilt there from the
     database when Redis lost it (a write); built from the database alone, storing nothing,
     while Redis is unreachable. None when there is no such match."""
     try:
@@ -137,13 +137,12 @@ def live_snapshot_or_rebuild(slug: str) -> tuple[int, str] | None:
     return stored or _from_database(slug, store=True)
 
 
-def _from_database(slug: str, *, store: bool) -> tuple[int, str] | None:
+def _from_database(slug: str, *, store: bool) -> publish.Stored | None:
     match = Match.objects.select_related("home", "away").filter(slug=slug).first()
     if match is None:
         return None
-    if store:
-        return match.seq, match_rebuild(match)
-    return match.seq, snapshot_text(match, timeline(match))
+    frame = match_rebuild(match) if store else snapshot(match, timeline(match))
+    return publish.Stored(match.seq, frame.text, frame.slot)
 
 
 def live_state_rebuild(*, only_live: bool = False) -> int:

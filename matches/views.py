@@ -91,7 +91,7 @@ class MatchViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
         snapshot = selectors.live_snapshot_or_rebuild(slug)
         if snapshot is None:
             return Response({"detail": "No such match."}, status=status.HTTP_404_NOT_FOUND)
-        seq, text = snapshot
+        seq, text, _ = snapshot
         etag = f'"{slug}:{seq}"'
         if etag in request.headers.get("If-None-Match", ""):
             response = HttpResponseNotModified()

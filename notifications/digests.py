@@ -19,19 +19,17 @@ from collections.abc import Callable
 from functools import cache
 
 import redis as redis_module
-from celery import current_app
 from django.conf import settings
 from django.db import connection
 from django.utils import timezone
 
 from core.redis import client
 from matches.models import Match
+from notifications import effects
 from notifications.backends import Message, Target
 from notifications.kinds import DIGEST
 from notifications.models import Notice, NoticeChunk
 from notifications.notices import scoreline, topic
-
-DIGEST_TASK = "notifications.tasks.digest_task"
 
 
 def _cap_key(match_id: int, user_id: int, window: int) -> str:
@@ -86,7 +84,7 @@ def within_cap(notice: Notice, users: list[tuple[int, int]]) -> set[int]:
         redis.expire(key, span * 10)
         if redis.set(f"{key}:queued", "1", nx=True, ex=span * 10):
             countdown = max(0.0, (window + 1) * span - time.time() + 1)
-            current_app.send_task(DIGEST_TASK, args=[notice.match_id, window], countdown=countdown)
+            effects.digest_schedule(notice.match_id, window, countdown)
     return allowed
 
 

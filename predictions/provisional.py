@@ -33,6 +33,7 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import cache
+from typing import TypedDict
 
 import numpy as np
 import redis
@@ -40,13 +41,12 @@ from django.db import connection
 
 from core.metrics import PROVISIONAL_SECONDS
 from core.redis import board_client as client
-from core.redis import publish_packed
 from matches.models import Match, MatchStatus
 from predictions import leaderboard, scoring, settlement
 from predictions.models import Prediction, ScoringRules, SettlementRun
-from realtime.channels import leaderboard_channel, pubsub_name, user_channel
+from realtime.channels import leaderboard_channel, user_channel
 from realtime.frames import leaderboard_frame
-from realtime.publish import publish_now, published
+from realtime.publish import publish_now, publish_packed
 
 logger = logging.getLogger("livescore.provisional")
 
@@ -372,12 +372,24 @@ def _previous(settled: Tally) -> _Standing:
     )
 
 
+class Standing(TypedDict):
+    """`prov` on user:<id> (docs/protocol.md): a fan's provisional points from match `m`,
+    provisional total and global rank, and how many places the rank moved (`mv`, up > 0).
+    `_personal_frames` writes this shape by hand, for speed."""
+
+    m: str
+    pts: int
+    tot: int
+    rank: int
+    mv: int
+
+
 def _personal_frames(
     slug: str, live: _Live, now: _Standing, before: _Standing
-) -> list[tuple[bytes, bytes]]:
-    """(pub/sub channel, published text) of the `prov` frames for the match's fans whose
-    provisional points or rank moved. Encoded by hand: a goal can move 250,000 fans, and
-    the payload is numbers and a slug."""
+) -> list[tuple[str, str]]:
+    """(channel, text) of the `prov` frames for the match's fans whose provisional points or
+    rank moved. Encoded by hand: a goal can move 250,000 fans, and the payload is numbers
+    and a slug."""
     ranks, totals = now.at(live.users)
     old_ranks, old_totals = before.at(live.users)
     moved = np.nonzero((ranks != old_ranks) | (totals != old_totals))[0]
@@ -390,15 +402,12 @@ def _personal_frames(
         (was - ranks[moved]).tolist(),
         strict=True,
     )
-    # The parts every frame shares, built once: "user:" channels, their pub/sub prefix, and
-    # the correlation mark `published` puts in front (empty outside a correlated task).
-    mark, channel = published(""), user_channel(0)[:-1]
-    pubsub = pubsub_name(channel)
+    channel = user_channel(0)[:-1]  # "user:", built once
     return [
         (
-            f"{pubsub}{user}".encode(),
-            f'{mark}{{"ch":"{channel}{user}","t":"prov","d":{{"m":"{slug}","pts":{points},'
-            f'"tot":{total},"rank":{rank},"mv":{moved_by}}}}}'.encode(),
+            f"{channel}{user}",
+            f'{{"ch":"{channel}{user}","t":"prov","d":{{"m":"{slug}","pts":{points},'
+            f'"tot":{total},"rank":{rank},"mv":{moved_by}}}}}',
         )
         for user, points, total, rank, moved_by in rows
     ]
@@ -471,7 +480,7 @@ def _pass(match_ids: set[int]) -> None:
     boards = time.perf_counter()
     frames = [f for i in changed.values() for f in _personal_frames(i.slug, i, now, before)]
     _top_frames([leaderboard.GLOBAL, *(leaderboard.match_scope(i.slug) for i in changed.values())])
-    publish_packed(frames)
+    publish_packed("prov", frames)
     elapsed = time.perf_counter() - started
     PROVISIONAL_SECONDS.observe(elapsed)
     pipe = client().pipeline(transaction=False)

@@ -101,6 +101,19 @@ def channel_of_pubsub(pubsub: str) -> str:
     return pubsub.removeprefix(PUBSUB_PREFIX)
 
 
+def wire_channel(name: str) -> str:
+    """The channel a frame names on the wire: a chat shard's frames are the room's."""
+    if name.startswith("chat:room:") and ":s" in name:
+        return name.rsplit(":s", 1)[0]
+    return name
+
+
+def chat_shard_prefix(room_id: int) -> str:
+    """The pub/sub names of a room's shards are this followed by the shard's number (what
+    chat's scripts, which pick the shard inside Redis, are given)."""
+    return chat_shard(room_id, 0).pubsub.removesuffix("0")
+
+
 def control_channel(gateway_id: str) -> str:
     """Where a gateway process hears commands for its own sockets (evictions)."""
     return pubsub_name(f"ctl:{gateway_id}")

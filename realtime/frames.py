@@ -55,14 +55,23 @@ class Frame:
     d: dict[str, Any] | None = None
     seq: int = 0
     text: str = field(init=False, repr=False, compare=False)
+    # where a field can be put first into `d` without decoding the text (the gateway writes
+    # a snapshot's live watcher count there): the offset just after `"d":{`; -1 when `d` is
+    # absent or empty
+    slot: int = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        payload: dict[str, Any] = {"ch": self.channel, "t": self.t}
+        head: dict[str, Any] = {"ch": self.channel, "t": self.t}
         if self.seq or self.t == "snap":  # a snapshot states its seq, even 0 (nothing yet)
-            payload["seq"] = self.seq
+            head["seq"] = self.seq
+        text, slot = encode(head), -1
         if self.d is not None:
-            payload["d"] = self.d
-        object.__setattr__(self, "text", encode(payload))
+            # the same bytes as encoding the whole payload at once, with the slot known
+            front = f'{text[:-1]},"d":'
+            text = f"{front}{encode(self.d)}}}"
+            slot = len(front) + 1 if self.d else -1
+        object.__setattr__(self, "text", text)
+        object.__setattr__(self, "slot", slot)
 
 
 # ---- payloads of the frames built outside the match domain ---------------------------------

@@ -1,44 +1,23 @@
-"""The WebSocket protocol's constants: limits, error codes and close codes.
-
-docs/protocol.md documents each of them; keep both in step.
+"""The WebSocket protocol's constants: what a client may rely on (limits, rates, liveness,
+error codes and close codes). docs/protocol.md documents each of them; keep both in step.
+A server's own tuning is gateway/limits.py.
 """
 
 from django.conf import settings
 
 # Limits per connection.
 MAX_FRAME_BYTES = 4096  # a client frame larger than this, in UTF-8 bytes, closes (4009)
-# What the servers themselves accept (uvicorn --ws-max-size, Daphne's message limit): a
-# larger frame is refused by the server with 1009 before the application sees it.
-SERVER_MAX_MESSAGE_BYTES = 1024 * 1024
 MAX_SUBSCRIPTIONS = 20
 MAX_DELAY_SECONDS = 120  # a match subscription's spoiler delay (`sub` with `delay`)
 RATE_PER_SECOND = 10.0  # client frames per second (token bucket) ...
 RATE_BURST = 20  # ... with this burst
 RATE_STRIKES_BEFORE_CLOSE = 20  # frames refused for rate before the socket is closed
-SEND_QUEUE_LIMIT = 64  # frames waiting for a slow socket before it is told to resync
-# Frames waiting for a socket that fell behind go out as one message, separated by "\n",
-# up to this many bytes (0: one frame per message); docs/protocol.md, "Messages".
-# GATEWAY_SPIKE_PROTECTION=0 switches every spike protection below off at once (admission,
-# coalescing, newest-wins, single-flight reads, presence waiting for the score), for
-# bench/spike.py's comparison; docs/operations.md, "The goal moment".
-SPIKE_PROTECTION = getattr(settings, "GATEWAY_SPIKE_PROTECTION", True)
-COALESCE_BYTES = getattr(settings, "GATEWAY_COALESCE_BYTES", 16_384) if SPIKE_PROTECTION else 0
-# Frame types of which only the newest waiting one matters (tops, standings, trending): a
-# newer one replaces an older one of the same channel still waiting for a slow socket.
-LATEST_WINS = frozenset({"lb", "prov", "trend"} if SPIKE_PROTECTION else ())
-HANDSHAKES_PER_SECOND = (
-    getattr(settings, "GATEWAY_HANDSHAKES_PER_SECOND", 500) if SPIKE_PROTECTION else 0
-)
-HANDSHAKE_BURST = getattr(settings, "GATEWAY_HANDSHAKE_BURST", 1000)
-LOW_QUEUE_LIMIT = 4  # best-effort frames (chat batches) waiting; older ones are dropped
-IDLE_TIMEOUT_SECONDS = getattr(settings, "WS_IDLE_TIMEOUT", 60)  # silence before close
 # Liveness the client can see (docs/protocol.md, "Liveness"): a socket written nothing for a
 # heartbeat interval gets `{"t":"hb"}`, so a live connection brings something at least every
 # two intervals; a client that heard nothing for STALE_AFTER_SECONDS can no longer vouch.
 HEARTBEAT_SECONDS = 5.0
 STALE_AFTER_SECONDS = 15.0
 AUTH_TIMEOUT_SECONDS = 10  # a socket awaiting {"op":"auth"} is closed after this
-CLOSE_SEND_SECONDS = 10  # how long a close frame may wait behind a client that stopped reading
 
 # Client latency reports (`lat`): pairs per report, and the bounds of their numbers.
 MAX_LATENCY_REPORTS = 20

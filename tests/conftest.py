@@ -6,6 +6,8 @@ import json
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
 
 import pytest
 import redis
@@ -144,27 +146,42 @@ def queued_tasks(broker, queue: str) -> list[str]:
 @pytest.fixture
 def capture_frames(monkeypatch, django_capture_on_commit_callbacks):
     """Zulip's capture_send_event_calls for frames: `with capture_frames() as frames:` runs
-    the block, commits its on-commit callbacks, and lists every frame published (they are
-    still published). Assert what a service emits, not how it emits it."""
+    the block, commits its on-commit callbacks, and lists every frame that left through
+    realtime.publish's sink, whichever way it left (they are still published): each with
+    its channel, type, seq and payload `d` (a chat message item, type "m", is its own `d`).
+    Assert what a service emits, not how it emits it."""
     from realtime import publish
 
     @contextmanager
     def capture() -> Iterator[list]:
         frames: list = []
-        original = publish.publish_now
+        original = publish.sink
 
-        def record(*published, state=None) -> None:
-            frames.extend(published)
-            original(*published, state=state)
+        def record(sent) -> None:
+            frames.extend(Captured.of(item) for item in sent)
 
-        monkeypatch.setattr(publish, "publish_now", record)
+        monkeypatch.setattr(publish, "sink", record)
         try:
             with django_capture_on_commit_callbacks(execute=True):
                 yield frames
         finally:
-            monkeypatch.setattr(publish, "publish_now", original)
+            monkeypatch.setattr(publish, "sink", original)
 
     return capture
+
+
+@dataclass(frozen=True)
+class Captured:
+    channel: str
+    t: str
+    seq: int
+    d: Any
+
+    @classmethod
+    def of(cls, sent) -> "Captured":
+        decoded = json.loads(sent.text)
+        data = decoded if sent.t == "m" else decoded.get("d")
+        return cls(sent.channel, sent.t, sent.seq, data)
 
 
 @pytest.fixture

@@ -1,6 +1,7 @@
 """The layers of docs/architecture.md, checked: a module imports only from its own layer or
 below (imports inside functions included: a late import hides a dependency, it does not
-remove it)."""
+remove it); only realtime/ publishes or spells the wire's `rt:` prefix; task names travel
+as strings only through the documented seams (`*/effects.py`, `*/tasks.py`)."""
 
 import ast
 from pathlib import Path
@@ -28,6 +29,7 @@ ALLOWED: dict[str, set[str]] = {
         "matches.selectors",
         "chat.live",
         "chat.sockets",
+        "chat.frames",
     },
 }
 PROJECT = {
@@ -71,3 +73,60 @@ def test_the_check_catches_an_upward_import(tmp_path):
     module.write_text("def f():\n    from predictions.tasks import settle_match_task\n")
 
     assert not allowed("matches", next(iter(imported_modules(module))))
+
+
+def app_modules() -> list[Path]:
+    return [
+        path
+        for app in sorted(PROJECT)
+        for path in sorted((ROOT / app).rglob("*.py"))
+        if "migrations" not in path.parts
+    ]
+
+
+def wire_writes(path: Path, root: Path = ROOT) -> list[str]:
+    """Where a module publishes or names a pub/sub channel itself: a `.publish(` call, a
+    string holding Redis' PUBLISH (a Lua script), a string starting with `rt:`."""
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+            if node.func.attr == "publish":
+                found.append(f"{path.relative_to(root)}:{node.lineno} calls .publish")
+        elif isinstance(node, ast.Constant) and isinstance(node.value, str):
+            text = node.value
+            if "PUBLISH" in text or text.startswith("rt:") or "'rt:" in text:
+                found.append(f"{path.relative_to(root)}:{node.lineno} spells the wire")
+    return found
+
+
+def test_only_realtime_writes_to_the_wire():
+    outside = [p for p in app_modules() if p.relative_to(ROOT).parts[0] != "realtime"]
+
+    assert [w for path in outside for w in wire_writes(path)] == []
+
+
+def task_names_sent(path: Path) -> list[str]:
+    """Calls that send a task by name (`send_task`, `signature`)."""
+    return [
+        f"{path.relative_to(ROOT)}:{node.lineno}"
+        for node in ast.walk(ast.parse(path.read_text(), str(path)))
+        if isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Attribute | ast.Name)
+        and getattr(node.func, "attr", getattr(node.func, "id", "")) in ("send_task", "signature")
+    ]
+
+
+def test_task_names_are_sent_only_from_the_seams():
+    seams = {"effects.py", "tasks.py"}
+    outside = [p for p in app_modules() if p.name not in seams]
+
+    assert [s for path in outside for s in task_names_sent(path)] == []
+
+
+def test_the_wire_check_catches_a_publish_and_a_script(tmp_path):
+    module = tmp_path / "bad.py"
+    module.write_text(
+        "def f(r):\n    r.publish('rt:x', 'y')\nLUA = \"redis.call('PUBLISH', KEYS[1], ARGV[1])\"\n"
+    )
+
+    assert len(wire_writes(module, tmp_path)) == 3

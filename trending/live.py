@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import logging
-from typing import Any
+from typing import Any, NotRequired, TypedDict
 
 import redis
 
@@ -24,6 +24,23 @@ LAST_KEY = "trending:last"  # the order last published
 TOP = 20
 GOAL_FRAMES = frozenset({"goal"})
 VAR_FRAMES = frozenset({"var", "disallow"})
+
+
+class Trending(TypedDict):
+    """One row of `trend` on `trending` (docs/protocol.md): the match, its teams, score,
+    minute, watchers and excitement."""
+
+    slug: str
+    h: NotRequired[str]
+    a: NotRequired[str]
+    s: list[int]
+    m: NotRequired[int]
+    w: int
+    x: float
+
+
+def trending_frame(top: list[Trending]) -> Frame:
+    return Frame(TRENDING_CHANNEL, "trend", {"m": top})
 
 
 def _signals(snapshot: dict[str, Any], watchers: int, chat_rate: float) -> Signals:
@@ -78,8 +95,8 @@ def trending_refresh() -> list[str]:
     pipe.getset(LAST_KEY, ",".join(order))
     *_, last = pipe.execute()
     if (last or b"").decode() != ",".join(order):
-        top = [{"slug": s, **json.loads(summary[s])} for s in order]
-        publish_now(Frame(TRENDING_CHANNEL, "trend", {"m": top}))
+        top: list[Trending] = [{"slug": s, **json.loads(summary[s])} for s in order]
+        publish_now(trending_frame(top))
     return order
 
 

@@ -15,6 +15,7 @@ from chat import services
 from chat.models import Message, Room
 from core.redis import client
 from gateway import hub as hub_module
+from gateway import limits
 from gateway.connection import Connection
 from gateway.hub import get_hub
 from livescore.asgi import application
@@ -235,7 +236,7 @@ async def test_budget_keeps_the_newest_and_authors_still_see_their_own(room, peo
     hub = await get_hub()
     feed = hub.feeds[f"chat:room:{room.pk}:s0"]
     await wait_for(lambda: len(feed.pending) == 4)
-    hub.flush_chat(feed)
+    hub.chat.flush(feed)
     batch = await frame(listener)
     ana_frames = [await frame(a), await frame(a)]
 
@@ -432,7 +433,7 @@ async def test_queued_chat_never_delays_a_score_frame():
     async def run():
         conn = Connection(send, close, None)
         conn.push('{"t":"first"}')
-        kept = [conn.push_low(f'{{"t":"chat{i}"}}') for i in range(protocol.LOW_QUEUE_LIMIT + 2)]
+        kept = [conn.push_low(f'{{"t":"chat{i}"}}') for i in range(limits.LOW_QUEUE_LIMIT + 2)]
         conn.push('{"t":"goal"}')
         release.set()
         await asyncio.sleep(0.05)
@@ -442,7 +443,7 @@ async def test_queued_chat_never_delays_a_score_frame():
 
     assert sent[:2] == ['{"t":"first"}', '{"t":"goal"}']
     # The chat kept goes out after the score, together in one message (one frame a line).
-    kept_chat = [f'{{"t":"chat{i}"}}' for i in range(2, protocol.LOW_QUEUE_LIMIT + 2)]
+    kept_chat = [f'{{"t":"chat{i}"}}' for i in range(2, limits.LOW_QUEUE_LIMIT + 2)]
     assert sent[2:] == ["\n".join(kept_chat)]
     assert kept.count(False) == 2
 

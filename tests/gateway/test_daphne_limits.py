@@ -4,6 +4,7 @@ exist, so it cannot import realtime.protocol): they must stay equal."""
 import ast
 from pathlib import Path
 
+from gateway import limits
 from realtime import protocol
 
 SOURCE = Path(__file__).resolve().parents[2] / "gateway" / "daphne_server.py"
@@ -23,6 +24,6 @@ def constants() -> dict[str, object]:
 def test_the_daphne_launcher_enforces_the_documented_limits():
     copied = constants()
 
-    assert copied["SEND_QUEUE_LIMIT"] == protocol.SEND_QUEUE_LIMIT
+    assert copied["SEND_QUEUE_LIMIT"] == limits.SEND_QUEUE_LIMIT
     assert copied["CLOSE_SLOW"] == protocol.CLOSE_SLOW
-    assert copied["MAX_MESSAGE_BYTES"] == protocol.SERVER_MAX_MESSAGE_BYTES
+    assert copied["MAX_MESSAGE_BYTES"] == limits.SERVER_MAX_MESSAGE_BYTES

@@ -13,11 +13,13 @@ from rest_framework.authtoken.models import Token
 from core import metrics
 from core.redis import client as redis_client
 from gateway import hub as hub_module
+from gateway import limits
 from gateway.hub import get_hub
 from livescore.asgi import application
 from matches.models import MatchStatus
 from matches.services import match_change_status, match_record_goal
 from realtime import protocol, publish
+from realtime.publish import sealed
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.asyncio]
 ORIGIN = [(b"origin", settings.WS_ALLOWED_ORIGINS[0].encode())]
@@ -281,7 +283,7 @@ async def test_second_socket_for_same_user_and_device_evicts_the_first(fan, fan_
 
 async def test_silent_sockets_are_closed_by_the_heartbeat_sweep(monkeypatch):
     ws, chatty = await connect(), await connect()
-    monkeypatch.setattr(protocol, "IDLE_TIMEOUT_SECONDS", 0.2)
+    monkeypatch.setattr(limits, "IDLE_TIMEOUT_SECONDS", 0.2)
     await asyncio.sleep(0.3)
     await chatty.send_json_to({"op": "ping"})
     await frame(chatty)
@@ -310,12 +312,12 @@ async def test_a_slow_socket_is_closed_and_does_not_hold_up_others():
 
     slow = hub_module.Connection(never_drains, record_close, None)
     quick = hub_module.Connection(fast, record_close, None)
-    for n in range(protocol.SEND_QUEUE_LIMIT + 2):
+    for n in range(limits.SEND_QUEUE_LIMIT + 2):
         slow.push(f"frame {n}")
         quick.push(f"frame {n}")
     await asyncio.sleep(0)
 
-    assert len(sent) == protocol.SEND_QUEUE_LIMIT + 2
+    assert len(sent) == limits.SEND_QUEUE_LIMIT + 2
     assert slow.closed and closes == [protocol.CLOSE_SLOW]
     stuck.cancel()
 
@@ -463,14 +465,14 @@ async def test_a_frame_ahead_of_a_gap_waits_for_the_late_one_and_both_arrive_in_
     await kick_off(match)  # seq 1 delivered: the hub's last seq is 1
     assert (await frame(ws))["seq"] == 1
     channel = match_channel(match.slug)
-    early = Frame(channel, "card", {"tm": "ARG", "m": 9, "c": "y"}, seq=3).text
-    late = Frame(channel, "card", {"tm": "FRA", "m": 8, "c": "y"}, seq=2).text
+    early = Frame(channel, "card", {"tm": "ARG", "m": 9, "c": "y"}, seq=3)
+    late = Frame(channel, "card", {"tm": "FRA", "m": 8, "c": "y"}, seq=2)
     publisher = redis_client()
 
     # Two workers: seq 3 is published (and stored) before seq 2 is stored or published.
-    publisher.publish(pubsub_name(channel), early)
+    publisher.publish(pubsub_name(channel), sealed(early))
     await asyncio.sleep(0.05)
-    publisher.publish(pubsub_name(channel), late)
+    publisher.publish(pubsub_name(channel), sealed(late))
     got = [await frame(ws), await frame(ws)]
 
     assert [f["seq"] for f in got] == [2, 3]
@@ -488,8 +490,8 @@ async def test_a_frame_ahead_of_a_gap_that_never_fills_goes_out_after_the_hold(m
     channel = match_channel(match.slug)
     started = time.monotonic()
 
-    redis_client().publish(pubsub_name(channel), Frame(channel, "card", {"c": "y"}, seq=3).text)
+    redis_client().publish(pubsub_name(channel), sealed(Frame(channel, "card", {"c": "y"}, seq=3)))
     got = await frame(ws)
 
-    assert got["seq"] == 3 and time.monotonic() - started >= hub_module.HOLD_SECONDS
+    assert got["seq"] == 3 and time.monotonic() - started >= limits.HOLD_SECONDS
     await ws.disconnect()

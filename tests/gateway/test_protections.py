@@ -9,11 +9,13 @@ from channels.testing import WebsocketCommunicator
 from core import metrics
 from core.redis import client as redis_client
 from gateway import hub as hub_module
+from gateway import limits
 from gateway.admission import Admission, SingleFlight
-from gateway.connection import Connection
+from gateway.connection import Connection, latest_front
 from gateway.hub import get_hub
 from livescore.asgi import application
 from realtime import protocol
+from realtime.wire import seal
 from tests.gateway.test_gateway import ORIGIN
 
 
@@ -40,6 +42,16 @@ def frame(channel: str, t: str, n: int) -> str:
 
 def top(scope: str, n: int) -> str:
     return f'{{"ch":"leaderboard:{scope}","t":"lb","d":{{"top":[[{n},10]]}}}}'
+
+
+def push_top(conn: Connection, scope: str, n: int) -> None:
+    """A top as the hub hands it to a socket: with the front it replaces."""
+    conn.push(top(scope, n), latest=latest_front(f"leaderboard:{scope}", "lb"))
+
+
+def published(channel: str, n: int) -> bytes:
+    """Goal `n` as pub/sub carries it to the hub: in its envelope."""
+    return seal("goal", frame(channel, "goal", n), n).encode()
 
 
 async def settle() -> None:
@@ -73,10 +85,10 @@ async def test_a_newer_top_replaces_the_stale_one_waiting_and_the_score_keeps_it
     before = metrics.REPLACED.labels("lb")._value.get()
 
     conn.push(frame("match:a", "goal", 1))
-    conn.push(top("global", 1))
+    push_top(conn, "global", 1)
     conn.push(frame("match:a", "goal", 2))
-    conn.push(top("match:a", 7))
-    conn.push(top("global", 2))  # replaces top 1 of the same channel
+    push_top(conn, "match:a", 7)
+    push_top(conn, "global", 2)  # replaces top 1 of the same channel
     socket.gate.set()
     await settle()
 
@@ -92,7 +104,7 @@ async def test_a_newer_top_replaces_the_stale_one_waiting_and_the_score_keeps_it
 async def test_a_coalesced_message_stays_under_its_size_and_score_frames_are_never_dropped():
     socket = SlowSocket()
     conn = Connection(socket.send, socket.close, None)
-    big = "x" * (protocol.COALESCE_BYTES // 3)
+    big = "x" * (limits.COALESCE_BYTES // 3)
 
     conn.push(frame("match:a", "goal", 1))
     for n in range(2, 8):
@@ -101,7 +113,7 @@ async def test_a_coalesced_message_stays_under_its_size_and_score_frames_are_nev
     await settle()
 
     messages = socket.written[1:]
-    assert all(len(m) <= protocol.COALESCE_BYTES for m in messages)
+    assert all(len(m) <= limits.COALESCE_BYTES for m in messages)
     assert sum(len(m.split("\n")) for m in messages) == 6 and len(messages) == 3
 
 
@@ -236,7 +248,7 @@ async def test_a_resume_ahead_of_the_hub_never_hides_a_frame_from_the_others():
         b = Connection(resuming.send, resuming.close, None)
         await hub.join(a, channel)
         await hub.join(b, channel)
-        await hub._dispatch(channel.pubsub, frame(channel.name, "goal", 1).encode())
+        await hub._dispatch(channel.pubsub, published(channel.name, 1))
 
         # b resumes: its catch-up read seq 2 and 3 from the timeline, ahead of the hub.
         b.syncing[channel.name] = []
@@ -244,7 +256,7 @@ async def test_a_resume_ahead_of_the_hub_never_hides_a_frame_from_the_others():
         consumer = SimpleNamespace(conn=b, _send=b.push)
         GatewayConsumer._up_to_date(consumer, channel.name, late, 3)
         for n in (2, 3):
-            await hub._dispatch(channel.pubsub, frame(channel.name, "goal", n).encode())
+            await hub._dispatch(channel.pubsub, published(channel.name, n))
         await settle()
 
         assert watching.written == [frame(channel.name, "goal", n) for n in (1, 2, 3)]

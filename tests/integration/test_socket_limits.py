@@ -14,7 +14,9 @@ from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
 from core.redis import client as redis_client
+from gateway import limits
 from realtime import channels, protocol
+from realtime.wire import seal
 from tests.integration.wsclient import Fan
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
@@ -39,7 +41,7 @@ def test_size_and_encoding_limits_close_with_documented_codes(servers, kind):
         codes = {}
         cases = {
             "bytes": (json.dumps({"op": "ping", "p": "é" * 2100}, ensure_ascii=False), {}),
-            "server": ("x" * (protocol.SERVER_MAX_MESSAGE_BYTES + 1), {}),
+            "server": ("x" * (limits.SERVER_MAX_MESSAGE_BYTES + 1), {}),
             "utf8": (b'{"op":"ping","p":"\xff\xfe"}', {"text": True}),
         }
         for name, (payload, send) in cases.items():
@@ -88,7 +90,7 @@ def test_a_client_that_stops_reading_is_closed_and_released(servers, match, kind
         sender = aioredis.Redis.from_url(settings.REDIS_URL)
         pinged = 0.0
         for _ in range(600):  # 36 MB: more than any socket buffer on the way
-            await sender.publish(f"rt:{channel}", pad)
+            await sender.publish(channels.pubsub_name(channel), seal("pad", pad))
             await asyncio.sleep(0.01)
             if time.monotonic() - pinged > 0.5:  # alive for the idle sweep, under the rate
                 pinged = time.monotonic()

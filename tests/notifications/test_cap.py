@@ -4,7 +4,7 @@ import pytest
 from django.utils import timezone
 
 from core.redis import client as redis_client
-from notifications import digests
+from notifications import digests, effects
 from notifications.models import Notice
 
 
@@ -12,7 +12,7 @@ from notifications.models import Notice
 def sent_tasks(monkeypatch) -> list:
     sent: list = []
     monkeypatch.setattr(
-        digests.current_app, "send_task", lambda name, **kw: sent.append((name, kw["args"]))
+        effects.current_app, "send_task", lambda name, **kw: sent.append((name, kw["args"]))
     )
     return sent
 
@@ -36,4 +36,4 @@ def test_a_later_goal_counted_first_still_leaves_one_push_and_a_digest(match, se
 
     window = int(now.timestamp() // 60)
     assert redis_client().smembers(f"push:dig:{match.pk}:{window}") == {b"7"}
-    assert sent_tasks == [(digests.DIGEST_TASK, [match.pk, window])]  # scheduled once
+    assert sent_tasks == [(effects.DIGEST_TASK, [match.pk, window])]  # scheduled once

@@ -1,6 +1,5 @@
 """Provisional standings: equal to what settlement would give if the match ended now."""
 
-import json
 import random
 
 import pytest
@@ -15,7 +14,6 @@ from matches.worldcup import worldcup_load
 from predictions import leaderboard, provisional, settlement
 from predictions.models import Joker, Kind, LeagueMember, ScoringRules, UserScore
 from predictions.services import league_create
-from realtime.channels import pubsub_name, user_channel
 from tests.conftest import make_player
 from tests.predictions.conftest import settle
 from tests.predictions.helpers import predict
@@ -129,21 +127,17 @@ def live(match, home, away, fans):
 
 
 @pytest.mark.django_db
-def test_a_goal_sends_each_moved_fan_one_prov_frame(live, fans, home):
+def test_a_goal_sends_each_moved_fan_one_prov_frame(live, fans, home, capture_frames):
     match, messi = live
-    pubsub = redis_client().pubsub()
-    pubsub.subscribe(*(pubsub_name(user_channel(f.pk)) for f in fans))
-    pubsub.get_message(timeout=1)
-
     match_record_goal(match=match, team=home, minute=10, player=messi)
-    provisional.provisional_changed(match.pk)
+
+    with capture_frames() as sent:
+        provisional.provisional_changed(match.pk)
 
     frames: dict[int, list[dict]] = {}
-    while (message := pubsub.get_message(timeout=0.5)) is not None:
-        if message["type"] == "message":
-            frame = json.loads(message["data"])
-            frames.setdefault(int(frame["ch"].split(":")[1]), []).append(frame)
-    pubsub.close()
+    for frame in sent:
+        if frame.channel.startswith("user:"):
+            frames.setdefault(int(frame.channel.split(":")[1]), []).append({"d": frame.d})
     # 0-0 (all on 0, ranked by user id) -> 1-0: fan1 exact (10), fan4 first scorer (5), fan3
     # winner (3), fan2 still 0. Fan1 and fan3 keep their rank and gain points; each moved
     # fan gets exactly one frame.

@@ -1,6 +1,5 @@
 """Trending: the excitement formula, and the board from live matches' Redis state."""
 
-import json
 import time
 
 import pytest
@@ -12,7 +11,7 @@ from core.redis import client as redis_client
 from matches import live
 from matches.models import MatchStatus
 from matches.services import match_change_status, match_disallow_goal, match_record_goal
-from realtime.channels import TRENDING_CHANNEL, presence_key, pubsub_name
+from realtime.channels import presence_key
 from tests.conftest import make_team
 from trending.excitement import Signals, excitement
 from trending.live import trending_refresh
@@ -41,7 +40,7 @@ def clean_redis(db):
 
 @pytest.mark.django_db
 def test_live_matches_are_ranked_served_and_pushed_when_the_order_changes(
-    clean_redis, make_match, home, away
+    clean_redis, make_match, home, away, capture_frames
 ):
     quiet = make_match(day=20)
     busy = make_match(day=21, home=make_team("BRA"), away=make_team("GER"))
@@ -56,19 +55,12 @@ def test_live_matches_are_ranked_served_and_pushed_when_the_order_changes(
     room = room_for_match(busy.pk).pk
     for second in range(int(time.time()) - 4, int(time.time())):
         redis_client().set(chat_live.rate_key(room, second), 40)
-    pubsub = redis_client().pubsub()
-    pubsub.subscribe(pubsub_name(TRENDING_CHANNEL))
-    pubsub.get_message(timeout=1)
-
-    order = trending_refresh()
-    again = trending_refresh()  # nothing changed: nothing published
+    with capture_frames() as sent:
+        order = trending_refresh()
+        again = trending_refresh()  # nothing changed: nothing published
 
     assert order == again == [busy.slug, quiet.slug]  # chat and VAR beat a bigger crowd
-    frames = []
-    while (message := pubsub.get_message(timeout=0.5)) is not None:
-        if message["type"] == "message":
-            frames.append(json.loads(message["data"]))
-    pubsub.close()
+    frames = [{"ch": f.channel, "t": f.t, "d": f.d} for f in sent]
     assert len(frames) == 1 and frames[0]["ch"] == "trending" and frames[0]["t"] == "trend"
     assert [m["slug"] for m in frames[0]["d"]["m"]] == [busy.slug, quiet.slug]
     response = APIClient().get("/api/v1/trending/")
