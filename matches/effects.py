@@ -75,15 +75,16 @@ def suppressed() -> Iterator[None]:
         _suppressed.reset(token)
 
 
-def match_changed(match: Match, appended: list[MatchEvent]) -> None:
-    """Announce, after commit, events just appended to a locked match."""
+def match_changed(match: Match, appended: list[MatchEvent], timeline: list[MatchEvent]) -> None:
+    """Announce, after commit, events just appended to a locked match (`timeline`: all its
+    events, as the change read them under the lock)."""
     if not enabled():
         return
     logger.info(
         "match change match=%s seq=%s kinds=%s", match.slug, match.seq, [e.kind for e in appended]
     )
     frames = live.frames_for(match, appended)
-    publish_on_commit(*frames, state=live.live_state(match, live.timeline(match)))
+    publish_on_commit(*frames, state=live.live_state(match, timeline))
     if any(e.kind in STATUS_KINDS for e in appended):
         publish_on_commit(schedule_frame(match))
     notified = [e.pk for e in appended if e.kind in NOTIFIED_KINDS]

@@ -208,8 +208,7 @@ def _command(event: FeedEvent) -> services.EventCommand:
         target=target,
         detail=p.get("detail") or "",
         value=p.get("value"),
-        provider=event.provider,
-        provider_event_id=event.provider_event_id,
+        source=services.Source(event.provider, event.provider_event_id),
     )
 
 

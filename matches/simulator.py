@@ -50,16 +50,7 @@ def replay_create(*, source: Match, lead_seconds: float = 0) -> Match:
     if slug == source.slug:
         raise services.MatchRuleError("cannot replay a match over itself")
     with transaction.atomic():
-        return services.match_create(
-            competition=source.competition,
-            stage=source.stage,
-            home=source.home,
-            away=source.away,
-            kickoff=now,
-            venue=source.venue,
-            group=source.group,
-            slug=_free_slug(slug),
-        )
+        return services.match_copy(source=source, kickoff=now, slug=_free_slug(slug))
 
 
 def _free_slug(slug: str) -> str:

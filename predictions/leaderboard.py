@@ -1,4 +1,5 @@
-"""Leaderboards in Redis sorted sets: the one module that knows their keys and operations.
+"""Leaderboards in Redis sorted sets: the one module that knows their keys and operations,
+settled (`lb:`) and provisional (`lbp:`, predictions/provisional.py computes them).
 
 Boards: `global`, `match:<slug>` and `league:<id>`. Members are user ids. Writes are always
 absolute values (a fan's current total), never increments, and each carries a version (the
@@ -18,6 +19,7 @@ import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+import numpy as np
 import redis
 
 from core.errors import TemporarilyUnavailable
@@ -27,6 +29,7 @@ TIE_SPACE = 2**29  # user ids
 EXACT_SPACE = 2**7  # exact scores
 POINTS_UNIT = EXACT_SPACE * TIE_SPACE
 PREFIX = "lb:"
+PROVISIONAL_PREFIX = "lbp:"  # provisional boards: settled totals plus live matches' points
 # Outside PREFIX on purpose: `drop()` must not delete them. BUILT_KEY exists while the boards
 # hold everything PostgreSQL does (rebuild_all sets it); a Redis that lost its data has none,
 # and the next read starts one rebuild (REBUILD_LOCK_KEY: one at a time) instead of showing
@@ -88,6 +91,12 @@ def league_scope(league_id: int) -> str:
 
 def board_key(scope: str) -> str:
     return f"{PREFIX}{scope}"
+
+
+def provisional_key(scope: str) -> str:
+    """The provisional ("if it ended now") board of a scope, beside the settled one
+    (predictions/provisional.py writes it whole)."""
+    return f"{PROVISIONAL_PREFIX}{scope}"
 
 
 def _versions_key(scope: str) -> str:
@@ -235,6 +244,36 @@ def remove(scope: str, user_id: int) -> None:
     pipe.hdel(_versions_key(scope), user_id)
     bump(pipe)
     pipe.execute()
+
+
+def encode_many(users: np.ndarray, points: np.ndarray, exacts: np.ndarray) -> np.ndarray:
+    """`encode` over arrays (exact in int64, then in float64 within its
+    documented range)."""
+    tie, space = TIE_SPACE, EXACT_SPACE
+    packed = (points * space + np.minimum(exacts, space - 1)) * tie + (tie - 1 - users)
+    return packed.astype(np.float64)
+
+
+def provisional_replace(
+    pipe: redis.client.Pipeline,
+    scope: str,
+    users: np.ndarray,
+    points: np.ndarray,
+    exacts: np.ndarray,
+) -> None:
+    """Queue the whole board under a new key, swapped in by RENAME: readers see the old or
+    the new board, never half of one."""
+    key = provisional_key(scope)
+    new = f"{key}:new"
+    pipe.delete(new)
+    scores = encode_many(users, points, exacts)
+    for start in range(0, len(users), 10_000):
+        part = slice(start, start + 10_000)
+        pipe.zadd(new, dict(zip(users[part].tolist(), scores[part].tolist(), strict=True)))
+    if len(users):
+        pipe.rename(new, key)
+    else:
+        pipe.delete(key)
 
 
 def claim_rebuild() -> bool:

@@ -27,7 +27,6 @@ settled ones.
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from collections.abc import Callable, Iterable
@@ -42,22 +41,20 @@ from django.db import connection
 from core.metrics import PROVISIONAL_SECONDS
 from core.redis import board_client as client
 from matches.models import Match, MatchStatus
-from predictions import leaderboard, scoring, settlement
-from predictions.models import Prediction, ScoringRules, SettlementRun
+from predictions import leaderboard, picks, scoring
+from predictions.models import SettlementRun
 from realtime.channels import leaderboard_channel, user_channel
 from realtime.frames import leaderboard_frame
 from realtime.publish import publish_now, publish_packed
 
 logger = logging.getLogger("livescore.provisional")
 
-PREFIX = "lbp:"  # provisional boards, beside the settled `lb:` ones
 MATCHES_KEY = "prov:matches"  # hash: match id -> slug, the matches counted in lbp:global
 DIRTY_KEY = "prov:dirty"  # set of match ids whose state changed since their last computation
 LOCK_KEY = "prov:lock"
 RANKS_KEY = "prov:ranks"  # hash: users, ranks, points of the last lbp:global (numpy bytes)
 STATUS_KEY = "prov:status"  # hash: passes, finished_at, seconds, frames of the last pass
 LOCK_SECONDS = 60  # a holder that died lets go after this long; the next change resumes
-PICKS_TTL = 2 * 86400
 TOP_IN_FRAME = 10
 PROVISIONAL_STATUSES = frozenset(
     {
@@ -72,129 +69,13 @@ PROVISIONAL_STATUSES = frozenset(
 
 # The prediction columns that make a pick, and whether its fan's joker is on the match: one
 # class per distinct combination.
-PICK_COLUMNS = ("kind", "home_goals", "away_goals", "outcome", "player_id", "no_goal", "band")
-
-
-def board_key(scope: str) -> str:
-    return f"{PREFIX}{scope}"
-
-
-def _picks_key(match_id: int) -> str:
-    return f"prov:picks:{match_id}"
 
 
 def _points_key(match_id: int) -> str:
     return f"prov:pts:{match_id}"
 
 
-# ---- the picks table -----------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Picks:
-    """A locked match's predictions as classes: `users` are the fans (sorted), and each
-    prediction is (`fan[i]` an index into users, `cls[i]` an index into classes)."""
-
-    users: np.ndarray  # int64
-    fan: np.ndarray  # int32, one per prediction
-    cls: np.ndarray  # int32, one per prediction
-    classes: list[tuple]  # PICK_COLUMNS values of each class, then the joker (bool)
-
-    def counts(self) -> np.ndarray:
-        """Predictions per class (for the rarity bonus and for checks)."""
-        return np.bincount(self.cls, minlength=len(self.classes))
-
-
-def picks_build(match_id: int) -> Picks:
-    """Read the match's predictions once, grouped by pick in PostgreSQL (a few hundred rows,
-    each with its fans' ids as an array)."""
-    columns = ", ".join([*(f"p.{c}" for c in PICK_COLUMNS), settlement.JOKER_PLAYED])
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"""SELECT {columns}, array_agg(p.user_id) FROM predictions_prediction p
-                {settlement.JOKER_JOIN}
-                WHERE p.match_id = %s GROUP BY {columns} ORDER BY {columns}""",
-            [match_id],
-        )
-        rows = cursor.fetchall()
-    classes = [tuple(row[:-1]) for row in rows]
-    per_class = [np.asarray(row[-1], dtype=np.int64) for row in rows]
-    lengths = np.array([len(a) for a in per_class], dtype=np.int64)
-    flat = np.concatenate(per_class) if per_class else np.zeros(0, dtype=np.int64)
-    users, fan = np.unique(flat, return_inverse=True)
-    cls = np.repeat(np.arange(len(classes), dtype=np.int32), lengths)
-    return Picks(users, fan.astype(np.int32), cls, classes)
-
-
-def _picks_store(match_id: int, picks: Picks) -> None:
-    key = _picks_key(match_id)
-    pipe = client().pipeline(transaction=True)
-    pipe.delete(key)
-    pipe.hset(
-        key,
-        mapping={
-            "users": picks.users.tobytes(),
-            "fan": picks.fan.tobytes(),
-            "cls": picks.cls.tobytes(),
-            "classes": json.dumps(picks.classes),
-        },
-    )
-    pipe.expire(key, PICKS_TTL)
-    pipe.execute()
-
-
-def picks_for(match_id: int) -> Picks:
-    """The table from Redis, or built from PostgreSQL and stored (the first computation)."""
-    stored = client().hmget(_picks_key(match_id), ["users", "fan", "cls", "classes"])
-    if all(isinstance(v, bytes) for v in stored):
-        users, fan, cls, classes = stored
-        return Picks(
-            np.frombuffer(users, dtype=np.int64),
-            np.frombuffer(fan, dtype=np.int32),
-            np.frombuffer(cls, dtype=np.int32),
-            [tuple(c) for c in json.loads(classes)],
-        )
-    picks = picks_build(match_id)
-    _picks_store(match_id, picks)
-    return picks
-
-
 # ---- points --------------------------------------------------------------------------------
-
-
-def class_points(picks: Picks, result: scoring.Result, rules: ScoringRules) -> np.ndarray:
-    """Points of each class at `result`: the settlement rule, once per distinct pick, with
-    the rarity bonus from the same counters settlement would use (right and all picks of
-    each kind, over the whole match)."""
-    predictions = _predictions(picks)
-    sizes = picks.counts().tolist()
-    counts: dict[str, list[int]] = {}
-    for prediction, size in zip(predictions, sizes, strict=True):
-        right_total = counts.setdefault(prediction.kind, [0, 0])
-        right_total[0] += size if scoring.hit(prediction, result) else 0
-        right_total[1] += size
-    bonus = scoring.rarity_bonuses({k: (r, t) for k, (r, t) in counts.items()}, rules)
-    out = np.zeros(len(picks.classes), dtype=np.int64)
-    for i, (prediction, values) in enumerate(zip(predictions, picks.classes, strict=True)):
-        out[i] = scoring.points_for(prediction, result, rules, bonus=bonus, joker=values[-1])
-    return out
-
-
-def class_exacts(picks: Picks, result: scoring.Result) -> np.ndarray:
-    """1 for the classes that are a right exact score at `result` (the first tie-break)."""
-    return np.array([scoring.exact(p, result) for p in _predictions(picks)], dtype=np.int64)
-
-
-def _predictions(picks: Picks) -> list[Prediction]:
-    """Each class as an unsaved prediction, for the scoring functions."""
-    return [Prediction(**dict(zip(PICK_COLUMNS, c[:-1], strict=True))) for c in picks.classes]
-
-
-def per_fan(picks: Picks, per_class: np.ndarray) -> np.ndarray:
-    """Each fan's sum of a per-class figure over their predictions (aligned with
-    `picks.users`)."""
-    weights = per_class[picks.cls].astype(np.float64)
-    return np.bincount(picks.fan, weights=weights, minlength=len(picks.users)).astype(np.int64)
 
 
 def match_points(match: Match) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -202,9 +83,9 @@ def match_points(match: Match) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     current state."""
     rules = scoring.rules_for(match)
     result = scoring.match_result(match, rules)
-    picks = picks_for(match.pk)
-    points = per_fan(picks, class_points(picks, result, rules))
-    return picks.users, points, per_fan(picks, class_exacts(picks, result))
+    table = picks.picks_for(match.pk)
+    points = picks.per_fan(table, picks.class_points(table, result, rules))
+    return table.users, points, picks.per_fan(table, picks.class_exacts(table, result))
 
 
 # ---- one pass ------------------------------------------------------------------------------
@@ -232,14 +113,6 @@ def counts_now(match: Match) -> bool:
     return not done.exists()
 
 
-def _encode(users: np.ndarray, points: np.ndarray, exacts: np.ndarray) -> np.ndarray:
-    """leaderboard.encode over arrays (exact in int64, then in float64 within its
-    documented range)."""
-    tie, space = leaderboard.TIE_SPACE, leaderboard.EXACT_SPACE
-    packed = (points * space + np.minimum(exacts, space - 1)) * tie + (tie - 1 - users)
-    return packed.astype(np.float64)
-
-
 def _ranks(users: np.ndarray, points: np.ndarray, exacts: np.ndarray) -> np.ndarray:
     """1-based positions: more points first, then more exact scores, then the lower user id
     (the leaderboards' tie-breaks)."""
@@ -247,27 +120,6 @@ def _ranks(users: np.ndarray, points: np.ndarray, exacts: np.ndarray) -> np.ndar
     ranks = np.empty(len(users), dtype=np.int32)
     ranks[order] = np.arange(1, len(users) + 1, dtype=np.int32)
     return ranks
-
-
-def _write_board(
-    pipe: redis.client.Pipeline,
-    key: str,
-    users: np.ndarray,
-    points: np.ndarray,
-    exacts: np.ndarray,
-) -> None:
-    """Queue the whole board under a new key, swapped in by RENAME: readers see the old or
-    the new board, never half of one."""
-    new = f"{key}:new"
-    pipe.delete(new)
-    scores = _encode(users, points, exacts)
-    for start in range(0, len(users), 10_000):
-        part = slice(start, start + 10_000)
-        pipe.zadd(new, dict(zip(users[part].tolist(), scores[part].tolist(), strict=True)))
-    if len(users):
-        pipe.rename(new, key)
-    else:
-        pipe.delete(key)
 
 
 def _of(live: _Live) -> Tally:
@@ -282,7 +134,7 @@ def _store_points(pipe: redis.client.Pipeline, match_id: int, live: _Live) -> No
         "exacts": live.exacts.tobytes(),
     }
     pipe.hset(key, mapping={**mapping, "slug": live.slug, "finished": int(live.finished)})
-    pipe.expire(key, PICKS_TTL)
+    pipe.expire(key, picks.PICKS_TTL)
 
 
 def _stored_points(match_ids: Iterable[int]) -> dict[int, _Live]:
@@ -415,15 +267,17 @@ def _personal_frames(
 
 def _top_frames(scopes: list[str]) -> None:
     for scope in scopes:
-        rows = client().zrevrange(board_key(scope), 0, TOP_IN_FRAME - 1, withscores=True)
+        rows = client().zrevrange(
+            leaderboard.provisional_key(scope), 0, TOP_IN_FRAME - 1, withscores=True
+        )
         top = [[int(m), leaderboard.decode(s)] for m, s in rows]
         publish_now(leaderboard_frame(leaderboard_channel(scope), {"top": top, "prov": 1}))
 
 
 def _drop(pipe: redis.client.Pipeline, match_id: int, slug: str | None) -> None:
     if slug:
-        pipe.delete(board_key(leaderboard.match_scope(slug)))
-    pipe.delete(_points_key(match_id), _picks_key(match_id))
+        pipe.delete(leaderboard.provisional_key(leaderboard.match_scope(slug)))
+    pipe.delete(_points_key(match_id), picks.picks_key(match_id))
     pipe.hdel(MATCHES_KEY, match_id)
 
 
@@ -443,7 +297,7 @@ def _refresh(match_ids: set[int]) -> dict[int, _Live]:
         live = _Live(match.slug, match.status == MatchStatus.FINISHED, users, points, exacts)
         _store_points(pipe, match_id, live)
         pipe.hset(MATCHES_KEY, match_id, match.slug)
-        _write_board(pipe, board_key(leaderboard.match_scope(match.slug)), *_of(live))
+        leaderboard.provisional_replace(pipe, leaderboard.match_scope(match.slug), *_of(live))
         changed[match_id] = live
     leaderboard.bump(pipe)
     pipe.execute()
@@ -457,7 +311,7 @@ def _pass(match_ids: set[int]) -> None:
     live = {**_stored_points(ids - changed.keys()), **changed}
     if not live:
         pipe = client().pipeline(transaction=False)
-        pipe.delete(board_key(leaderboard.GLOBAL), RANKS_KEY)
+        pipe.delete(leaderboard.provisional_key(leaderboard.GLOBAL), RANKS_KEY)
         leaderboard.bump(pipe)
         pipe.execute()
         return
@@ -466,7 +320,7 @@ def _pass(match_ids: set[int]) -> None:
     users, totals, exacts = _combine(settled, live)
     now = _Standing(users, _ranks(users, totals, exacts), totals)
     pipe = client().pipeline(transaction=False)
-    _write_board(pipe, board_key(leaderboard.GLOBAL), users, totals, exacts)
+    leaderboard.provisional_replace(pipe, leaderboard.GLOBAL, users, totals, exacts)
     pipe.hset(
         RANKS_KEY,
         mapping={
@@ -564,7 +418,7 @@ def view(
     counts provisionally. A league's is ranked here from its members' provisional totals."""
     if members is not None:
         return _league_view(members, n, user_id)
-    key = board_key(scope)
+    key = leaderboard.provisional_key(scope)
     try:
         return leaderboard.read(key, n, user_id, require=key)
     except leaderboard.BoardsLost:
@@ -574,7 +428,7 @@ def view(
 def _league_view(
     members_of: Callable[[], list[int]], n: int, user_id: int | None, radius: int = 5
 ) -> View | None:
-    key = board_key(leaderboard.GLOBAL)
+    key = leaderboard.provisional_key(leaderboard.GLOBAL)
     if not client().exists(key):
         return None
     members = members_of()

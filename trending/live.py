@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import logging
-from typing import Any, NotRequired, TypedDict
+from typing import Any, NotRequired, TypedDict, cast
 
 import redis
 
@@ -49,7 +49,7 @@ def _signals(snapshot: dict[str, Any], watchers: int, chat_rate: float) -> Signa
     return Signals(
         watchers=watchers,
         chat_per_second=chat_rate,
-        score=tuple(snapshot.get("s") or (0, 0)),  # type: ignore[arg-type]
+        score=tuple(snapshot.get("s") or (0, 0)),
         minute=int(snapshot.get("m") or 0),
         goal_minutes=[
             int(e.get("m") or 0)
@@ -91,11 +91,11 @@ def trending_refresh() -> list[str]:
     pipe.delete(TRENDING_KEY, SUMMARY_KEY)
     if scored:
         pipe.zadd(TRENDING_KEY, scored)
-        pipe.hset(SUMMARY_KEY, mapping=summary)
+        pipe.hset(SUMMARY_KEY, mapping=summary)  # type: ignore[arg-type]  # invariant key type
     pipe.getset(LAST_KEY, ",".join(order))
     *_, last = pipe.execute()
     if (last or b"").decode() != ",".join(order):
-        top: list[Trending] = [{"slug": s, **json.loads(summary[s])} for s in order]
+        top = [cast(Trending, {"slug": s, **json.loads(summary[s])}) for s in order]
         publish_now(trending_frame(top))
     return order
 
@@ -106,7 +106,8 @@ def _live_snapshots() -> dict[str, bytes | None]:
     found: dict[str, bytes | None] = {}
     for shard in live_clients():
         try:
-            slugs = [s.decode() for s in shard.zrange(LIVE_INDEX_KEY, 0, -1)]
+            # a sync client answers bytes; the stubs type every reply shape at once
+            slugs = [s.decode() for s in shard.zrange(LIVE_INDEX_KEY, 0, -1)]  # type: ignore[union-attr]
             pipe = shard.pipeline(transaction=False)
             for slug in slugs:
                 pipe.hget(snapshot_key(slug), "text")
@@ -119,5 +120,6 @@ def _live_snapshots() -> dict[str, bytes | None]:
 
 def trending_list(n: int = TOP) -> list[dict[str, Any]]:
     """The stored board, most exciting first (what REST serves)."""
-    rows = [{"slug": s.decode(), **json.loads(v)} for s, v in client().hgetall(SUMMARY_KEY).items()]
+    stored: dict[bytes, bytes] = client().hgetall(SUMMARY_KEY)  # type: ignore[assignment]  # bytes
+    rows = [{"slug": s.decode(), **json.loads(v)} for s, v in stored.items()]
     return sorted(rows, key=lambda row: (-row["x"], row["slug"]))[:n]

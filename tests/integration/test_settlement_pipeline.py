@@ -13,7 +13,7 @@ from rest_framework.authtoken.models import Token
 from core.redis import client as redis_client
 from matches.models import MatchStatus
 from matches.services import match_change_status, match_record_goal
-from predictions import leaderboard, provisional, settlement
+from predictions import leaderboard, settlement
 from predictions.models import Kind, SettlementChunk, SettlementRun, UserScore
 from tests.feedclient import feed_event
 from tests.integration.conftest import db_dsn, start_worker, wait_until
@@ -61,7 +61,7 @@ def test_full_time_from_the_feed_settles_and_tells_each_fan(server, match):
     assert UserScore.objects.get(user=fan).points == 13
     assert leaderboard.check_all() == []
     # Settled: the provisional boards are gone, the settled ones serve.
-    wait_until(lambda: not redis_client().exists(provisional.board_key(leaderboard.GLOBAL)))
+    wait_until(lambda: not redis_client().exists(leaderboard.provisional_key(leaderboard.GLOBAL)))
 
 
 def test_a_worker_killed_mid_chunk_is_finished_by_the_reconciler(match, home, stack_env, tmp_path):

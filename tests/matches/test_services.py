@@ -3,6 +3,7 @@ import pytest
 from matches.models import EventKind, Match, MatchEvent, MatchStatus
 from matches.services import (
     MatchRuleError,
+    Source,
     match_change_status,
     match_correct_goal,
     match_disallow_goal,
@@ -166,13 +167,9 @@ def test_correction_after_full_time_bumps_result_version(match, home, away):
 
 def test_provider_event_id_is_applied_once(match, home):
     play_to(match, S.FIRST_HALF)
-    first = match_record_goal(
-        match=match, team=home, minute=9, provider="p", provider_event_id="g1"
-    )
+    first = match_record_goal(match=match, team=home, minute=9, source=Source("p", "g1"))
 
-    again = match_record_goal(
-        match=match, team=home, minute=9, provider="p", provider_event_id="g1"
-    )
+    again = match_record_goal(match=match, team=home, minute=9, source=Source("p", "g1"))
 
     assert first.created and not again.created and again.event.pk == first.event.pk
     assert match.home_score == 1 and match.seq == 2
@@ -180,8 +177,8 @@ def test_provider_event_id_is_applied_once(match, home):
 
 def test_same_event_id_from_two_providers_are_distinct(match, home):
     play_to(match, S.FIRST_HALF)
-    match_record_goal(match=match, team=home, minute=9, provider="a", provider_event_id="1")
-    match_record_goal(match=match, team=home, minute=10, provider="b", provider_event_id="1")
+    match_record_goal(match=match, team=home, minute=9, source=Source("a", "1"))
+    match_record_goal(match=match, team=home, minute=10, source=Source("b", "1"))
 
     assert match.home_score == 2
 

@@ -20,7 +20,7 @@ from tests.predictions.helpers import predict
 
 
 def board(scope: str) -> dict[int, int]:
-    rows = redis_client().zrange(provisional.board_key(scope), 0, -1, withscores=True)
+    rows = redis_client().zrange(leaderboard.provisional_key(scope), 0, -1, withscores=True)
     return {int(m): leaderboard.decode(s) for m, s in rows}
 
 
@@ -109,8 +109,10 @@ def test_provisional_equals_settlement_at_every_state_of_the_replayed_final(repl
     assert leaderboard.all_points(leaderboard.GLOBAL) == last_global
     # Settlement completed: the settled figures replace the provisional ones.
     provisional.provisional_changed(match.pk)
-    assert not redis_client().exists(provisional.board_key(leaderboard.GLOBAL))
-    assert not redis_client().exists(provisional.board_key(leaderboard.match_scope(match.slug)))
+    assert not redis_client().exists(leaderboard.provisional_key(leaderboard.GLOBAL))
+    assert not redis_client().exists(
+        leaderboard.provisional_key(leaderboard.match_scope(match.slug))
+    )
 
 
 @pytest.fixture
@@ -208,6 +210,6 @@ def test_an_abandoned_match_leaves_the_provisional_standings(live, fans, home):
     match_change_status(match=match, status=MatchStatus.ABANDONED)
     provisional.provisional_changed(match.pk)
 
-    assert not redis_client().exists(provisional.board_key(leaderboard.GLOBAL))
+    assert not redis_client().exists(leaderboard.provisional_key(leaderboard.GLOBAL))
     assert redis_client().hlen(provisional.MATCHES_KEY) == 0
     assert EventKind.STATUS in set(match.events.values_list("kind", flat=True))
