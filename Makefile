@@ -6,7 +6,7 @@ run:  ## the whole system with a live demo on embedded defaults
 test:  ## the whole test suite against throwaway PostgreSQL and Redis servers
 	bash scripts/test.sh
 
-lint:  ## ruff (lint and format) everywhere, mypy on core/, realtime/ and gateway/
+lint:  ## ruff (lint and format) everywhere, mypy on every app (pyproject.toml)
 	bash -c '. scripts/lib.sh && ensure_venv dev'
 	.venv/bin/ruff check .
 	.venv/bin/ruff format --check .

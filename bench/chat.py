@@ -39,7 +39,15 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "livescore.settings")
 
-from bench.fanout import percentile, start_servers, stop, to_ms  # noqa: E402
+from bench.common import (  # noqa: E402
+    cpu_seconds,
+    percentile,
+    start_servers,
+    stop,
+    to_ms,
+    tree_cpu,
+    write_json,
+)
 from bench.loadclient import LoadSocket, client_frame, goal_seq, run_client  # noqa: E402
 
 ORIGIN = "http://127.0.0.1:8000"
@@ -50,23 +58,6 @@ RAISED = {
     "CHAT_AUTO_SLOW_RATE": "1000000",
 }
 SAMPLE_EVERY = 20  # one socket in this many decodes its chat frames for latency
-
-
-def cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def tree_cpu(pid: int) -> float:
-    """CPU of a process and its children (a Celery worker and its pool)."""
-    total = cpu_seconds(pid)
-    children = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True)
-    for child in children.stdout.split():
-        try:
-            total += tree_cpu(int(child))
-        except FileNotFoundError:
-            pass
-    return total
 
 
 # ---- client processes ----------------------------------------------------------------------
@@ -306,7 +297,7 @@ def main() -> None:
         flusher.wait(timeout=30)
     report(results)
     if args.json:
-        Path(args.json).write_text(json.dumps(results, indent=2))
+        write_json(args.json, results)
 
 
 def drive(args, urls, tokens, room, match, pids, flusher_pid) -> dict:

@@ -19,20 +19,28 @@ import json
 import multiprocessing as mp
 import os
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "livescore.settings")
 
-from core.net import free_port  # noqa: E402 - needs the project root on sys.path
+from bench.common import (  # noqa: E402 - needs the project root on sys.path
+    Variant,
+    percentile,
+    rss_kib,
+    server_pids,
+    start_servers,
+    stop,
+    to_ms,
+    wait_port,
+    write_json,
+)
+from core.net import free_port  # noqa: E402
 
 SLUG = "bench-vs-mark-2026-06-01"
 CHANNEL = f"match:{SLUG}"
@@ -40,13 +48,6 @@ ORIGIN = "http://127.0.0.1:8000"
 VARIANTS = ["floor", "livescore-uvicorn", "livescore-daphne", "stock-daphne"]
 # Also available: livescore-uvicorn-nometrics, the same server with every metric switched off
 # (METRICS_ENABLED=0): the baseline of the instrumentation's overhead.
-
-
-def rss_kib(pid: int) -> int:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1])
-    return 0
 
 
 def goal_frame(seq: int) -> dict:
@@ -87,62 +88,6 @@ async def _client(urls: list[str], count: int, ready, commands, results) -> None
 
 
 # ---- server variants -----------------------------------------------------------------------
-
-
-@dataclass
-class Variant:
-    name: str
-    processes: list[subprocess.Popen] = field(default_factory=list)
-    urls: list[str] = field(default_factory=list)
-
-
-def start_servers(name: str, count: int, env: dict[str, str], logs: Path) -> Variant:
-    variant = Variant(name)
-    bin_dir = Path(sys.executable).parent
-    for index in range(count):
-        port = free_port()
-        log = (logs / f"{name}-{index}.log").open("w")
-        if name == "floor":
-            argv = [sys.executable, str(ROOT / "bench" / "floor_server.py"), str(port)]
-            argv += [env["REDIS_URL"], f"rt:{CHANNEL}"]
-            path = "/"
-        else:
-            server = name.split("-")[1]
-            argv = ["bash", str(ROOT / "scripts" / "serve.sh")]
-            env = {**env, "ASGI_SERVER": server, "WEB_PORT": str(port), "VENV": str(bin_dir.parent)}
-            path = "/ws/stock/" if name.startswith("stock") else "/ws/"
-        proc = subprocess.Popen(argv, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-        variant.processes.append(proc)
-        variant.urls.append(f"ws://127.0.0.1:{port}{path}")
-        wait_port(port, proc)
-    return variant
-
-
-def wait_port(port: int, proc: subprocess.Popen) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        with socket.socket() as s:
-            if s.connect_ex(("127.0.0.1", port)) == 0:
-                return
-        if proc.poll() is not None:
-            raise RuntimeError(f"server on {port} exited")
-        time.sleep(0.2)
-    raise RuntimeError(f"server on {port} did not listen")
-
-
-def server_pids(variant: Variant) -> list[int]:
-    """The real server pids (serve.sh execs the server, so the shell pid is the server)."""
-    return [p.pid for p in variant.processes]
-
-
-def stop(variant: Variant) -> None:
-    for proc in variant.processes:
-        proc.send_signal(signal.SIGTERM)
-    for proc in variant.processes:
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
 
 
 # ---- publishing, the way each variant publishes -------------------------------------------
@@ -196,17 +141,6 @@ class Publisher:
 # ---- one variant ---------------------------------------------------------------------------
 
 
-def percentile(values: list[float], q: float) -> float | None:
-    if not values:
-        return None
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
-
-
-def to_ms(seconds: float | None) -> int | None:
-    return None if seconds is None else round(seconds * 1000)
-
-
 def run_variant(name: str, args: argparse.Namespace, redis_url: str, logs: Path) -> dict:
     env = {
         **os.environ,
@@ -227,7 +161,7 @@ def run_variant(name: str, args: argparse.Namespace, redis_url: str, logs: Path)
     publisher = Publisher(name, redis_url)
     publisher.redis.flushdb()
     publisher.prepare()
-    variant = start_servers(name, args.servers, env, logs)
+    variant = start_servers(name, args.servers, env, logs, CHANNEL)
     try:
         time.sleep(1.0)
         idle_rss = sum(rss_kib(pid) for pid in server_pids(variant))
@@ -344,7 +278,7 @@ def main() -> None:
         redis_proc.terminate()
     report(results)
     if args.json:
-        Path(args.json).write_text(json.dumps(results, indent=2))
+        write_json(args.json, results)
     if not os.environ.get("BENCH_KEEP"):
         shutil.rmtree(workdir, ignore_errors=True)
 

@@ -41,7 +41,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "livescore.settings")
 
-from bench.chat import tree_cpu  # noqa: E402
+from bench.common import tree_cpu  # noqa: E402
 from bench.pushreceiver import Receiver, gone, subscription  # noqa: E402
 
 PAYLOAD = b'{"v":1,"kind":"goal","match":"ben-vs-mar","title":"GOAL! BEN 1-0 MAR","body":"23\'"}'

@@ -44,8 +44,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "livescore.settings")
 
-from bench.fanout import percentile  # noqa: E402
-from bench.fanout import to_ms as ms  # noqa: E402
+from bench.common import percentile  # noqa: E402
+from bench.common import to_ms as ms  # noqa: E402
 from bench.loadclient import OP_TEXT, Busy, LoadSocket, client_frame, run_client  # noqa: E402
 from bench.topology import healthy, wait_for  # noqa: E402
 
@@ -300,12 +300,12 @@ class Stack:
 
     def cpu(self) -> dict[str, float]:
         """CPU seconds so far of each part (with its children: a worker's pool)."""
-        from bench.chat import tree_cpu
+        from bench.common import tree_cpu
 
         return {name: tree_cpu(p.pid) for name, p in self.procs.items()}
 
     def rss_mib(self) -> dict[str, float]:
-        from bench.fanout import rss_kib
+        from bench.common import rss_kib
 
         out = {}
         for name, proc in self.procs.items():

@@ -1,7 +1,7 @@
 """Chat in the operators' console: rooms (slow mode, moderators), messages, the report
 queue, sanctions, the blocklist and allowed link domains, and the audit trail.
 
-Every moderation action here goes through chat/services.py, so it is audited with the
+Every moderation action here goes through chat/moderation.py, so it is audited with the
 operator as actor and reaches every client, exactly as over the API. Message text is shown
 escaped (Django admin escapes whatever it displays)."""
 
@@ -17,7 +17,7 @@ from django.db.models import Count, Q, QuerySet
 from django.http import HttpRequest
 from django.utils.html import format_html_join
 
-from chat import filters, services
+from chat import filters, moderation
 from chat.models import (
     AllowedDomain,
     BlockedTerm,
@@ -74,7 +74,7 @@ class RoomAdmin(admin.ModelAdmin):
         if "slow_seconds" in form.changed_data:
             seconds = obj.slow_seconds
             obj.slow_seconds = Room.objects.get(pk=obj.pk).slow_seconds
-            services.set_slow_mode(
+            moderation.slow_mode_set(
                 actor=request.user, room=obj, seconds=seconds, reason=form.cleaned_data["reason"]
             )
             obj.refresh_from_db()
@@ -98,12 +98,14 @@ class MessageAdmin(admin.ModelAdmin):
 
     @admin.action(description="Delete (from history and every client)")
     def delete_messages(self, request: HttpRequest, queryset: QuerySet[Message]) -> None:
-        delete = lambda m: services.delete_message(actor=request.user, message_id=m.pk)  # noqa: E731
+        delete = lambda m: moderation.message_delete(actor=request.user, message_id=m.pk)  # noqa: E731
         _run(request, "deleted", delete, queryset)
 
     @admin.action(description="Restore a hidden message (dismiss its reports)")
     def restore_messages(self, request: HttpRequest, queryset: QuerySet[Message]) -> None:
-        restore = lambda m: services.review(actor=request.user, message_id=m.pk, uphold=False)  # noqa: E731
+        def restore(m: Message) -> object:
+            return moderation.report_review(actor=request.user, message_id=m.pk, uphold=False)
+
         _run(request, "restored", restore, queryset.filter(hidden=True))
 
 
@@ -157,13 +159,13 @@ class ReportAdmin(admin.ModelAdmin):
     @admin.action(description="Uphold: delete the message")
     def uphold(self, request: HttpRequest, queryset: QuerySet[Report]) -> None:
         ids = set(queryset.values_list("message_id", flat=True))
-        work = lambda i: services.review(actor=request.user, message_id=i, uphold=True)  # noqa: E731
+        work = lambda i: moderation.report_review(actor=request.user, message_id=i, uphold=True)  # noqa: E731
         _run(request, "deleted", work, ids)
 
     @admin.action(description="Dismiss: restore the message")
     def dismiss(self, request: HttpRequest, queryset: QuerySet[Report]) -> None:
         ids = set(queryset.values_list("message_id", flat=True))
-        work = lambda i: services.review(actor=request.user, message_id=i, uphold=False)  # noqa: E731
+        work = lambda i: moderation.report_review(actor=request.user, message_id=i, uphold=False)  # noqa: E731
         _run(request, "restored", work, ids)
 
 
@@ -189,14 +191,14 @@ class SanctionAdmin(admin.ModelAdmin):
 
     def save_model(self, request: HttpRequest, obj: Sanction, form: Any, change: bool) -> None:
         data = form.cleaned_data
-        obj.pk = services.sanction(
+        obj.pk = moderation.sanction_create(
             actor=request.user, user_id=data["user"].pk, kind=data["kind"], room=data["room"],
             minutes=data["minutes"], reason=data["reason"],
         ).pk  # fmt: skip
 
     @admin.action(description="Lift")
     def lift(self, request: HttpRequest, queryset: QuerySet[Sanction]) -> None:
-        work = lambda s: services.lift(actor=request.user, sanction_id=s.pk)  # noqa: E731
+        work = lambda s: moderation.sanction_lift(actor=request.user, sanction_id=s.pk)  # noqa: E731
         _run(request, "lifted", work, queryset.filter(lifted_at__isnull=True))
 
 

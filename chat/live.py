@@ -23,6 +23,7 @@ import redis.asyncio as aioredis
 from django.conf import settings
 
 from chat.frames import history_frame
+from core.redis import client
 from realtime.channels import chat_channel, chat_shard_prefix
 from realtime.publish import WireScript
 
@@ -290,6 +291,17 @@ class Scripts:
         self.announce = WireScript(client, _ANNOUNCE)
         self.join = client.register_script(_JOIN)
         self.leave = client.register_script(_LEAVE)
+
+
+_sync: Scripts | None = None
+
+
+def sync_scripts() -> Scripts:
+    """The scripts on this process's sync client (REST views, tasks): registered once."""
+    global _sync
+    if _sync is None:
+        _sync = Scripts(client())
+    return _sync
 
 
 # ---- frames every shard of a room gets ------------------------------------------------------

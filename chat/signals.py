@@ -25,4 +25,4 @@ def _league_saved(sender: Any, instance: League, created: bool, **kwargs: Any) -
 
 @receiver(post_delete, sender=LeagueMember, dispatch_uid="chat_member_removed")
 def _member_removed(sender: Any, instance: LeagueMember, **kwargs: Any) -> None:
-    services.member_removed(league_id=instance.league_id, user_id=instance.user_id)
+    services.member_remove(league_id=instance.league_id, user_id=instance.user_id)

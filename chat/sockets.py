@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from channels.db import database_sync_to_async
 
-from chat import filters, live, posting, selectors, services
+from chat import filters, live, persistence, posting, selectors
 from chat.posting import Refused, check_cid
 from core.metrics import CHAT_POSTS
 
@@ -32,7 +32,7 @@ async def may_write(room: selectors.RoomInfo, user_id: int | None) -> bool:
 
 _display_name = database_sync_to_async(selectors.display_name)
 _current_filters = database_sync_to_async(filters.current)
-_rebuild = database_sync_to_async(services.rebuild)
+_rebuild = database_sync_to_async(persistence.hot_state_rebuild)
 
 
 @dataclass(frozen=True)

@@ -8,12 +8,12 @@ so a duplicated or re-delivered run changes nothing.
 
 from celery import shared_task
 
-from chat import services
+from chat import persistence
 from core.tasks import IDEMPOTENT
 
 
 @shared_task(**IDEMPOTENT)
 def chat_flush_task() -> int:
-    moved = services.flush_pending()
-    services.calm_rooms()
+    moved = persistence.pending_flush()
+    persistence.rooms_calm()
     return moved

@@ -1,5 +1,6 @@
 """Chat over REST: rooms, history pages, posting (the same rules as the socket's `say`),
-reports and moderation. Thin: the rules live in chat/services.py."""
+reports and moderation. Thin: the rules live in chat/services.py, chat/moderation.py and
+chat/persistence.py."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from rest_framework.response import Response
 from rest_framework.serializers import Serializer
 from rest_framework.views import APIView
 
-from chat import posting, selectors, services
+from chat import moderation, persistence, posting, selectors, services
 from chat.models import Room, Sanction
 from chat.serializers import (
     ClearSerializer,
@@ -118,7 +119,7 @@ class RoomView(APIView):
         """Set the room's slow mode (moderators): one message per N seconds per fan, 0 off."""
         room = _readable_room(request, room_id)
         data = _valid(SlowModeSerializer, request)
-        room = services.set_slow_mode(
+        room = moderation.slow_mode_set(
             actor=request.user, room=room, seconds=data["slow_seconds"],
             reason=data["reason"],
         )  # fmt: skip
@@ -138,7 +139,7 @@ class MessagesView(APIView):
         _only(request, {"before"})
         before = _integer(request, "before", "must be a message id")
         room = _readable_room(request, room_id)
-        services.flush_pending()  # the newest page includes what was just said
+        persistence.pending_flush()  # the newest page includes what was just said
         page = selectors.history_page(room, request.user.pk, before)
         return Response(MessageSerializer(page, many=True).data)
 
@@ -153,7 +154,7 @@ class MessagesView(APIView):
         """Post a message: the socket's `say` over REST, with the same rules and codes."""
         room = _readable_room(request, room_id)
         data = _valid(PostSerializer, request)
-        said = services.post_message(user=request.user, room=room, **data)
+        said = services.message_post(user=request.user, room=room, **data)
         again = said.status == "again"
         posted = {"id": said.id, "ts": said.ts, "cid": data["cid"], "again": again}
         return Response(posted, status=status.HTTP_200_OK if again else status.HTTP_201_CREATED)
@@ -166,7 +167,7 @@ class MessageView(APIView):
     def delete(self, request: Request, message_id: int) -> Response:
         """Delete a message (its author, or a moderator): gone from history and every client."""
         data = _valid(ReasonSerializer, request)
-        services.delete_message(actor=request.user, message_id=message_id, reason=data["reason"])
+        moderation.message_delete(actor=request.user, message_id=message_id, reason=data["reason"])
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -177,7 +178,9 @@ class ReportView(APIView):
     def post(self, request: Request, message_id: int) -> Response:
         """Report a message. Enough distinct reports hide it pending review (docs/chat.md)."""
         data = _valid(ReasonSerializer, request)
-        services.report(reporter=request.user, message_id=message_id, reason=data["reason"])
+        moderation.report_create(
+            reporter=request.user, message_id=message_id, reason=data["reason"]
+        )
         return Response(status=status.HTTP_202_ACCEPTED)
 
 
@@ -188,7 +191,7 @@ class ReviewView(APIView):
     def post(self, request: Request, message_id: int) -> Response:
         """Close a reported message's reports (moderators): delete it, or restore it."""
         data = _valid(ReviewSerializer, request)
-        services.review(actor=request.user, message_id=message_id, **data)
+        moderation.report_review(actor=request.user, message_id=message_id, **data)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -200,7 +203,7 @@ class ClearView(APIView):
         """Delete a fan's messages of the last hour in the room (moderators)."""
         room = _readable_room(request, room_id)
         data = _valid(ClearSerializer, request)
-        cleared = services.clear_user(
+        cleared = moderation.messages_clear(
             actor=request.user, room=room, user_id=data["user"],
             reason=data["reason"],
         )  # fmt: skip
@@ -214,7 +217,7 @@ class SanctionsView(APIView):
     def get(self, request: Request, room_id: int) -> Response:
         """The room's active sanctions (moderators)."""
         room = _readable_room(request, room_id)
-        services.require_moderator(request.user, room)
+        moderation.require_moderator(request.user, room)
         rows = Sanction.objects.filter(room=room, lifted_at__isnull=True).order_by("-id")[:200]
         return Response(SanctionSerializer(rows, many=True).data)
 
@@ -224,7 +227,7 @@ class SanctionsView(APIView):
         lifted."""
         room = _readable_room(request, room_id)
         data = _valid(SanctionRequestSerializer, request)
-        row = services.sanction(
+        row = moderation.sanction_create(
             actor=request.user, user_id=data["user"], kind=data["kind"], room=room,
             minutes=data.get("minutes"), reason=data["reason"],
         )  # fmt: skip
@@ -238,5 +241,5 @@ class SanctionView(APIView):
     def delete(self, request: Request, sanction_id: int) -> Response:
         """Lift a sanction (moderators)."""
         data = _valid(ReasonSerializer, request)
-        services.lift(actor=request.user, sanction_id=sanction_id, **data)
+        moderation.sanction_lift(actor=request.user, sanction_id=sanction_id, **data)
         return Response(status=status.HTTP_204_NO_CONTENT)

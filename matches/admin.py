@@ -4,6 +4,10 @@ Scheduling fields (kickoff, venue) are edited on the match form; everything that
 a match (status, goals, cards, VAR) goes through the console page and the list actions, which
 call the same services as the API and the provider feed. Score, status and seq are read-only
 on the form: they are derived from the timeline.
+
+Longer than the app's other modules on purpose: one screen of the console per model (and
+the match console page with its forms), each small; split across modules they would
+scatter what an operator sees together.
 """
 
 from __future__ import annotations

@@ -23,6 +23,11 @@ computation per pass, never one per goal, and the last state always wins. When a
 settlement completes its provisional board goes and `lbp:global` is recomputed without it;
 with no match provisional any more, the provisional boards are gone and readers see the
 settled ones.
+
+The module holds one pass from reading to publishing (about 450 lines): the picks table is
+predictions/picks.py and the boards' keys and writes predictions/leaderboard.py; what is
+left is the pass itself, its standings and their `prov` frames, kept together because each
+step hands the next numpy arrays rather than objects.
 """
 
 from __future__ import annotations

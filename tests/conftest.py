@@ -1,7 +1,8 @@
-"""Shared cast and factories: an operator (editor), a read-only viewer, two fans, an outsider."""
+"""The shared cast (an operator who edits, a read-only viewer, a fan), the match fixtures, and
+helpers every suite uses (capture_frames, token clients, concurrency). Objects are built by
+tests/factories.py."""
 
 import datetime as dt
-import itertools
 import json
 import threading
 from collections.abc import Iterator
@@ -12,15 +13,14 @@ from typing import Any
 import pytest
 import redis
 from django.conf import settings
-from django.contrib.auth.models import Group, User
+from django.contrib.auth.models import User
 from django.db import connection
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
-from matches.models import Competition, Match, Player, Stage, Team
+from matches.models import Competition, Match, Stage, Team
 from matches.services import match_create
-
-_counter = itertools.count(1)
+from tests.factories import make_fan, make_staff, make_team
 
 
 @pytest.fixture
@@ -40,15 +40,6 @@ def final_stage(competition) -> Stage:
     return Stage.objects.create(
         competition=competition, name="Final", slug="final", kind=Stage.Kind.KNOCKOUT, order=6
     )
-
-
-def make_team(code: str) -> Team:
-    team, _ = Team.objects.get_or_create(code=code, defaults={"name": f"Team {code}"})
-    return team
-
-
-def make_player(team: Team, name: str | None = None) -> Player:
-    return Player.objects.create(team=team, name=name or f"Player {next(_counter)}")
 
 
 @pytest.fixture
@@ -88,21 +79,17 @@ def knockout_match(make_match, final_stage) -> Match:
 
 @pytest.fixture
 def operator_user(db) -> User:
-    user = User.objects.create_user("op", password="pw-operator-1", is_staff=True)
-    user.groups.add(Group.objects.get(name="editor"))
-    return user
+    return make_staff("op", "editor", password="pw-operator-1")
 
 
 @pytest.fixture
 def viewer_user(db) -> User:
-    user = User.objects.create_user("viewer", password="pw-viewer-1", is_staff=True)
-    user.groups.add(Group.objects.get(name="operator"))
-    return user
+    return make_staff("viewer", "operator", password="pw-viewer-1")
 
 
 @pytest.fixture
 def fan(db) -> User:
-    return User.objects.create_user("fan1", password="pw-fan-1")
+    return make_fan("fan1", password="pw-fan-1")
 
 
 @pytest.fixture

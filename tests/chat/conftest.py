@@ -1,10 +1,11 @@
 import pytest
-from django.contrib.auth.models import Group, User
+from django.contrib.auth.models import User
 
 from chat import filters, selectors
 from chat.models import BlockedTerm, Room
 from core.redis import client
 from tests.conftest import token_client
+from tests.factories import make_fan, make_staff
 
 
 @pytest.fixture(autouse=True)
@@ -30,15 +31,9 @@ def blocklist(db) -> None:
     filters.forget()
 
 
-def make_fan(name: str) -> User:
-    return User.objects.create_user(name, password=f"pw-{name}-1")
-
-
 @pytest.fixture
 def moderator(db) -> User:
-    user = User.objects.create_user("mod", password="pw-mod-1", is_staff=True)
-    user.groups.add(Group.objects.get(name="moderator"))
-    return user
+    return make_staff("mod", "moderator")
 
 
 @pytest.fixture

@@ -3,13 +3,12 @@ moderation with its audit trail."""
 
 import pytest
 
-from chat import services
+from chat import persistence
 from chat.models import Message, ModerationAction, Report, Room
 from core.redis import client
 from predictions.services import league_create, league_remove_member
 from tests.conftest import token_client
-
-from .conftest import make_fan
+from tests.factories import make_fan
 
 # transaction=True: the services apply Redis writes and frames on commit, as in production.
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -40,7 +39,7 @@ def test_post_then_history_from_postgres_after_the_flush(api, room, fans):
 
     first = post(fan, room, "  Vamos\u200b Argentina  ", "c-1")
     again = post(fan, room, "Vamos Argentina", "c-1")  # a retry with the same cid
-    services.flush_pending()
+    persistence.pending_flush()
 
     assert first.status_code == 201 and again.status_code == 200
     assert again.json() == {**first.json(), "again": True}
@@ -89,7 +88,7 @@ def test_refused_text_gets_a_reason_and_stores_nothing(room, fans, blocklist, te
     _, fan = fans[0]
 
     answer = post(fan, room, text, "c1")
-    services.flush_pending()
+    persistence.pending_flush()
 
     assert answer.status_code == 400
     assert answer.json()["code"] == code
@@ -103,7 +102,7 @@ def test_filter_refusals_are_audited(room, fans, blocklist):
     post(fan, room, "hello", "c3")
     post(fan, room, "HELLO!", "c4")  # a duplicate
 
-    services.flush_pending()
+    persistence.pending_flush()
 
     rows = ModerationAction.objects.order_by("id")
     assert [r.action for r in rows] == ["blocked", "link", "duplicate"]
@@ -169,7 +168,7 @@ def test_automatic_slow_mode_on_a_flood_and_off_when_calm(room, settings):
     answers = [post(fan, room, f"goal {i}", "c1") for i, fan in enumerate(crowd)]
     slow = client().get(f"chat:r:{room.pk}:auto")
     client().delete(f"chat:r:{room.pk}:auto")  # the hold ran out
-    calmed = services.calm_rooms()
+    calmed = persistence.rooms_calm()
 
     assert [a.status_code for a in answers] == [201] * 8  # over the rate: slow from now on
     assert int(slow) == settings.CHAT_AUTO_SLOW_SECONDS
@@ -330,7 +329,7 @@ def test_deleted_room_messages_are_dropped_at_flush(room, fans, match):
     post(fan, room, "bye", "c1")
     Room.objects.filter(pk=room.pk).delete()
 
-    services.flush_pending()
+    persistence.pending_flush()
 
     assert not Message.objects.exists() and client().llen("chat:pending") == 0
 
@@ -339,10 +338,10 @@ def test_the_flush_is_idempotent(room, fans):
     _, fan = fans[0]
     post(fan, room, "once", "c1")
     pending = client().lrange("chat:pending", 0, -1)
-    services.flush_pending()
+    persistence.pending_flush()
     client().rpush("chat:pending", *pending)  # a worker died before trimming: flushed again
 
-    services.flush_pending()
+    persistence.pending_flush()
 
     assert Message.objects.count() == 1
 

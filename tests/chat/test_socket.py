@@ -11,7 +11,7 @@ from channels.testing import WebsocketCommunicator
 from django.conf import settings
 from rest_framework.authtoken.models import Token
 
-from chat import services
+from chat import moderation, persistence, services
 from chat.models import Message, Room
 from core.redis import client
 from gateway import hub as hub_module
@@ -23,8 +23,7 @@ from matches.models import MatchStatus
 from matches.services import match_change_status, match_record_goal
 from predictions.services import league_create, league_invite, league_join, league_remove_member
 from realtime import protocol
-
-from .conftest import make_fan
+from tests.factories import make_fan
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.asyncio]
 ORIGIN = [(b"origin", settings.WS_ALLOWED_ORIGINS[0].encode())]
@@ -136,7 +135,7 @@ async def test_a_repeated_cid_is_acknowledged_again_not_posted_twice(room, peopl
 async def test_history_on_sub_has_the_last_50_oldest_first(room, people, settings):
     settings.CHAT_USER_BURST = 100
     ana, *_ = people
-    post = sync_to_async(services.post_message)
+    post = sync_to_async(services.message_post)
     ids = [(await post(user=ana, room=room, text=f"msg {i}", cid=f"c{i}")).id for i in range(55)]
 
     hist = await join(await connect(), room)
@@ -168,7 +167,7 @@ async def test_hostile_or_broken_says_get_a_clear_error_and_store_nothing(
 
     await author.send_json_to({"op": "say", "ch": f"chat:room:{room.pk}", **fields})
     reply = await frame(author)
-    await sync_to_async(services.flush_pending)()
+    await sync_to_async(persistence.pending_flush)()
 
     assert reply["t"] == "err" and reply["code"] == code
     assert await listener.receive_nothing(timeout=0.4)
@@ -211,7 +210,7 @@ async def test_shards_split_the_stream_but_deletes_reach_every_shard(room, peopl
 
     said = await say(a, room, "only my shard", "c1")
     own = await frame(a)
-    await sync_to_async(services.delete_message)(actor=ana, message_id=said["d"]["id"])
+    await sync_to_async(moderation.message_delete)(actor=ana, message_id=said["d"]["id"])
 
     assert own["d"][0]["x"] == "only my shard"
     for ws in (a, b, c):
@@ -255,7 +254,7 @@ async def test_slow_mode_is_announced_and_enforced(room, people, moderator):
     ws = await connect(ana)
     await join(ws, room)
 
-    await sync_to_async(services.set_slow_mode)(actor=moderator, room=room, seconds=20)
+    await sync_to_async(moderation.slow_mode_set)(actor=moderator, room=room, seconds=20)
     announced = await frame(ws)
     accepted = await say(ws, room, "first", "c0")
     await ws.send_json_to({"op": "say", "ch": f"chat:room:{room.pk}", "text": "next", "cid": "c1"})
@@ -276,7 +275,7 @@ async def test_automatic_slow_mode_is_announced(room, people, settings):
 
     frames = await frames_until(listener, "room")
     await sync_to_async(client().delete)(f"chat:r:{room.pk}:auto")  # the flood calmed down
-    await sync_to_async(services.calm_rooms)()
+    await sync_to_async(persistence.rooms_calm)()
     off = (await frames_until(listener, "room"))[-1]
 
     assert frames[-1]["d"] == {"slow": settings.CHAT_AUTO_SLOW_SECONDS, "auto": 1}
@@ -289,7 +288,7 @@ async def test_ban_takes_the_fan_off_the_room(room, people, moderator):
     await join(banned, room)
     await join(other, room)
 
-    await sync_to_async(services.sanction)(
+    await sync_to_async(moderation.sanction_create)(
         actor=moderator, user_id=ana.pk, kind="ban", room=room, minutes=None, reason="abuse"
     )
     kicked = await frame(banned)
@@ -307,7 +306,7 @@ async def test_shadow_mute_only_the_author_sees(room, people, moderator):
     shadowed, other = await connect(ana), await connect(ben)
     await join(shadowed, room)
     await join(other, room)
-    await sync_to_async(services.sanction)(
+    await sync_to_async(moderation.sanction_create)(
         actor=moderator, user_id=ana.pk, kind="shadow", room=room, minutes=60, reason="troll"
     )
 
@@ -328,7 +327,7 @@ async def test_clear_tells_clients_to_drop_the_authors_messages(room, people, mo
     await say(spammer, room, "spam", "c1")
     await frame(other)
 
-    await sync_to_async(services.clear_user)(actor=moderator, room=room, user_id=ana.pk)
+    await sync_to_async(moderation.messages_clear)(actor=moderator, room=room, user_id=ana.pk)
 
     assert await frame(other) == {"ch": f"chat:room:{room.pk}", "t": "del", "d": {"u": ana.pk}}
     assert (await join(await connect(), room))["d"]["m"] == []
@@ -468,7 +467,7 @@ async def test_posts_survive_a_redis_restart_that_lost_the_script(room, people):
 
 async def test_after_a_redis_loss_a_banned_fan_still_cannot_read(room, people, moderator):
     ana, _, _ = people
-    await sync_to_async(services.sanction)(
+    await sync_to_async(moderation.sanction_create)(
         actor=moderator, user_id=ana.pk, kind="ban", room=room, minutes=None, reason="abuse"
     )
     client().flushdb()  # chat's hot state is gone; nobody has posted since

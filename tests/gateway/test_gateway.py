@@ -90,7 +90,7 @@ async def test_sub_sends_a_snapshot_then_live_deltas(match, home):
 
 
 async def test_goal_frames_stay_small_even_with_long_names(match, home):
-    from tests.conftest import make_player
+    from tests.factories import make_player
 
     player = await sync_to_async(make_player)(home, "Maximiliano Sebastián Gonzalez-Rodríguez")
     await kick_off(match)

@@ -2,7 +2,7 @@ import pytest
 from django.test import Client
 
 from matches.models import EventKind, MatchStatus
-from tests.conftest import make_player
+from tests.factories import make_player
 
 pytestmark = pytest.mark.django_db
 
@@ -140,7 +140,7 @@ def test_finished_match_offers_no_further_status(operator_client, match):
 
 
 def test_operator_adds_a_match_through_the_services(operator_client, competition, group_stage):
-    from tests.conftest import make_team
+    from tests.factories import make_team
 
     home, away = make_team("ESP"), make_team("POR")
     form = {

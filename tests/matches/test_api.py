@@ -3,7 +3,8 @@ import pytest
 from core.redis import client as redis_client
 from matches.models import EventKind, MatchStatus
 from matches.services import match_change_status, match_record_goal
-from tests.conftest import make_player, make_team, token_client
+from tests.conftest import token_client
+from tests.factories import make_player, make_team
 
 pytestmark = pytest.mark.django_db
 
@@ -156,7 +157,7 @@ def test_live_snapshot_has_etag_and_answers_304(api, match, home):
 
 
 def test_a_team_squad_lists_player_ids(api, home):
-    from tests.conftest import make_player
+    from tests.factories import make_player
 
     messi = make_player(home, "Lionel Messi")
 

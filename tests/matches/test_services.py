@@ -12,7 +12,7 @@ from matches.services import (
     match_record_shootout_kick,
     match_score_consistent,
 )
-from tests.conftest import make_player
+from tests.factories import make_player
 
 S = MatchStatus
 

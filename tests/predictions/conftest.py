@@ -4,13 +4,13 @@ from django.contrib.auth.models import User
 from core.redis import client as redis_client
 from predictions import settlement
 from predictions.models import Kind, UserScore
-from tests.conftest import make_player
+from tests.factories import make_fan, make_player
 from tests.predictions.helpers import play, predict
 
 
 @pytest.fixture
 def fans(db) -> list[User]:
-    return [User.objects.create_user(f"fan{n}", password=f"pw-fan-{n}") for n in range(1, 5)]
+    return [make_fan(f"fan{n}", password=f"pw-fan-{n}") for n in range(1, 5)]
 
 
 @pytest.fixture(autouse=True)

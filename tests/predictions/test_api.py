@@ -7,7 +7,8 @@ from matches.models import Match, MatchStatus
 from matches.services import match_change_status
 from predictions import services
 from predictions.models import LeagueInvite, Prediction
-from tests.conftest import make_player, token_client
+from tests.conftest import token_client
+from tests.factories import make_player
 from tests.predictions.helpers import play, predict
 from tests.predictions.test_settlement import settle
 

@@ -7,7 +7,7 @@ from matches.models import MatchStatus
 from matches.services import match_change_status, match_correct_goal
 from predictions import leaderboard, scoring
 from predictions.models import Joker, Kind, ScoringRules
-from tests.conftest import make_player
+from tests.factories import make_player
 from tests.predictions.conftest import settle, totals
 from tests.predictions.helpers import play, predict
 

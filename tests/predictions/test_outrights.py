@@ -8,7 +8,7 @@ from matches.models import EventKind, MatchStatus
 from matches.services import match_change_status, match_correct_goal
 from predictions import leaderboard, outrights
 from predictions.models import Outright
-from tests.conftest import make_player, make_team
+from tests.factories import make_player, make_team
 from tests.predictions.conftest import totals
 from tests.predictions.helpers import play
 

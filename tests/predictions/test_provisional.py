@@ -14,7 +14,7 @@ from matches.worldcup import worldcup_load
 from predictions import leaderboard, provisional, settlement
 from predictions.models import Joker, Kind, LeagueMember, ScoringRules, UserScore
 from predictions.services import league_create
-from tests.conftest import make_player
+from tests.factories import make_player
 from tests.predictions.conftest import settle
 from tests.predictions.helpers import predict
 

@@ -4,7 +4,7 @@ from matches.models import EventKind, MatchStatus
 from matches.services import match_change_status, match_record_goal, match_record_shootout_kick
 from predictions import scoring
 from predictions.models import Kind, Prediction, ScoringRules
-from tests.conftest import make_player
+from tests.factories import make_player
 from tests.predictions.helpers import play
 
 pytestmark = pytest.mark.django_db

@@ -7,7 +7,8 @@ from matches.services import match_correct_goal
 from predictions import leaderboard, scoring, settlement
 from predictions.models import Kind, LeagueMember, Prediction, SettlementChunk
 from predictions.services import league_create
-from tests.conftest import make_player, run_concurrently
+from tests.conftest import run_concurrently
+from tests.factories import make_player
 from tests.predictions.conftest import settle, totals
 from tests.predictions.helpers import play, predict
 

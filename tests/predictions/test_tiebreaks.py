@@ -8,7 +8,7 @@ from matches.models import MatchStatus
 from matches.services import match_change_status, match_record_goal
 from predictions import leaderboard, provisional
 from predictions.models import Kind, ScoringRules
-from tests.conftest import make_player
+from tests.factories import make_player
 from tests.predictions.conftest import settle
 from tests.predictions.helpers import play, predict
 

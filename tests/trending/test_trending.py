@@ -12,7 +12,7 @@ from matches import live
 from matches.models import MatchStatus
 from matches.services import match_change_status, match_disallow_goal, match_record_goal
 from realtime.channels import presence_key
-from tests.conftest import make_team
+from tests.factories import make_team
 from trending.excitement import Signals, excitement
 from trending.live import trending_refresh
 
