@@ -223,7 +223,8 @@ def setup(chatters: int):
     from rest_framework.authtoken.models import Token
 
     from bench.settlement import make_match
-    from chat.models import BlockedTerm, Room
+    from chat.models import BlockedTerm
+    from chat.services import room_for_match
     from predictions import leaderboard
 
     leaderboard.rebuild_all()
@@ -233,7 +234,7 @@ def setup(chatters: int):
     tokens = Token.objects.bulk_create(
         [Token(user=u, key=f"{i:040x}") for i, u in enumerate(users)]
     )
-    return match, Room.objects.get(match=match).pk, [t.key for t in tokens]
+    return match, room_for_match(match.pk).pk, [t.key for t in tokens]
 
 
 def goals(match, first: int, count: int, gap: float) -> dict[int, float]:

@@ -357,7 +357,7 @@ def run_variant(name: str, args, base_env, fans: list[int], tokens, receiver, is
     from django.db import connection
 
     from bench.settlement import load_predictions, wait_for_run
-    from chat.models import Room
+    from chat.services import room_for_match
     from matches import simulator
     from matches.models import Match
     from predictions import leaderboard
@@ -378,7 +378,7 @@ def run_variant(name: str, args, base_env, fans: list[int], tokens, receiver, is
     load_predictions(replay, fans, seed=11)
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE predictions_prediction")
-    room = Room.objects.get(match=replay).pk
+    room = room_for_match(replay.pk).pk
     plan = simulator.add_chaos(simulator.replay_plan(source=source, replay=replay), home_code="ARG")
     receiver.reset()
 

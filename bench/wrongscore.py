@@ -5,20 +5,28 @@ headless Chromium at phone size. The page is served through a TCP proxy of the b
 own (tests/integration/netproxy.py), which models the network: while the 2022 final is
 replayed through the signed feed (`--speed` times real time, with the simulator's chaos),
 
-1. frozen for 60 s from just before the first goal: no packet either way, no close, and no
-   new connection either (a phone in a tunnel);
-2. dropped for 10 s from just before the third goal: every connection reset, new ones
-   refused;
-3. slowed for 60 s from just before the fifth goal: `--latency` seconds added to every
-   chunk each way (about a slow 3G link).
+1. frozen for 60 s from just before the first goal: the open connections carry no packet
+   either way and are never closed (a NAT that forgot the flow); new connections work, so a
+   client that notices can recover through a fresh one. With `--tunnel` new connections are
+   refused too for those 60 s (a phone in a tunnel): nobody can show the truth then, and
+   what counts is how long the page still calls its score current;
+2. dropped for 10 s: every connection reset, new ones refused;
+3. slowed for 60 s: `--latency` seconds added to every chunk each way (about a slow 3G
+   link).
+
+Each phase starts 3 s before a goal, the first goal at least 10 s after the previous phase
+ended (at 30x one minute spans half an hour of the match, so the phases would overlap).
 
 Every 200 ms the score on the page is compared with the REST truth (read from the server
 directly, not through the proxy). Wrong-score seconds is the total time the two differed
-beyond a 2 s grace after each change of the truth. Each run measures the web client as it
+beyond a 2 s grace after each change of the truth; of those, vouched seconds are the ones
+the page showed under "live" or "polling" (the states in which it calls the score current,
+docs/webapp.md) rather than marked "not current". Each run measures the web client as it
 is, and beside it the same client with its liveness watchdog switched off (what it did
 before it timed the connection: the baseline), in the same run.
 
     bash scripts/bench.sh bench/wrongscore.py --runs 3 --speed 30
+    bash scripts/bench.sh bench/wrongscore.py --runs 3 --speed 30 --tunnel
 """
 
 from __future__ import annotations
@@ -51,7 +59,7 @@ from tests.integration.netproxy import Proxy  # noqa: E402
 
 GRACE = 2.0
 TICK = 0.2
-PHASES = (("freeze", 0, 60.0), ("drop", 2, 10.0), ("slow", 4, 60.0))  # name, goal index, s
+PHASES = (("freeze", 60.0), ("drop", 10.0), ("slow", 60.0))  # name, seconds
 
 
 def truth(web: str, slug: str) -> tuple[int, int]:
@@ -60,27 +68,42 @@ def truth(web: str, slug: str) -> tuple[int, int]:
     return match["home_score"], match["away_score"]
 
 
-def on_page(page) -> tuple[int, int] | None:  # type: ignore[no-untyped-def]
+def on_page(page) -> tuple[tuple[int, int] | None, str]:  # type: ignore[no-untyped-def]
+    """The score on the page and the connection state it shows beside it."""
     got = page.evaluate(
         "[document.querySelector('#score-h')?.textContent, "
-        "document.querySelector('#score-a')?.textContent]"
+        "document.querySelector('#score-a')?.textContent, document.body.dataset.conn]"
     )
-    return (int(got[0]), int(got[1])) if got[0] and got[1] else None
+    return ((int(got[0]), int(got[1])) if got[0] and got[1] else None), got[2] or ""
 
 
 def schedule(plan: list[simulator.Planned], speed: float) -> list[tuple[str, float, float]]:
-    """(phase, start, end) in seconds after the replay starts, each placed over a goal."""
+    """(phase, start, end) in seconds after the replay starts: each phase begins 3 s before
+    the first goal (score change) at least 10 s after the previous phase ended, so no two
+    overlap (at 30x a 60 s phase spans half an hour of the match)."""
     goals = [p.clock / speed for p in plan if p.event.get("kind") in ("goal", "penalty_goal")]
-    return [(name, goals[index] - 3, goals[index] - 3 + length) for name, index, length in PHASES]
+    phases, free_from = [], 0.0
+    for name, length in PHASES:
+        goal = next((g for g in goals if g - 3 >= free_from), None)
+        if goal is None:
+            break  # the replay ran out of goals (a high --speed): fewer phases
+        phases.append((name, goal - 3, goal - 3 + length))
+        free_from = goal - 3 + length + 10
+    return phases
 
 
-def network(net: Proxy, phases: list[tuple[str, float, float]], started: float, latency: float):  # type: ignore[no-untyped-def]
+CURRENT = ("live", "polling")  # the states in which the page calls its score current
+
+
+def network(net: Proxy, phases: list[tuple[str, float, float]], started: float, latency: float,
+            tunnel: bool):  # type: ignore[no-untyped-def]  # fmt: skip
     """Run the network's phases on their schedule (a thread)."""
     for name, start, end in phases:
         time.sleep(max(0.0, started + start - time.monotonic()))
         if name == "freeze":
             net.freeze()
-            net.refuse()
+            if tunnel:
+                net.refuse()
         elif name == "drop":
             net.drop()
         else:
@@ -90,7 +113,8 @@ def network(net: Proxy, phases: list[tuple[str, float, float]], started: float, 
         net.slow(0.0)
 
 
-def one_run(browser, web: str, port: int, speed: float, latency: float, watchdog: bool) -> dict:  # type: ignore[no-untyped-def]
+def one_run(browser, web: str, port: int, speed: float, latency: float, watchdog: bool,
+            tunnel: bool) -> dict:  # type: ignore[no-untyped-def]  # fmt: skip
     source = Match.objects.select_related("home", "away").get(slug="arg-vs-fra-2022-12-18")
     replay = simulator.replay_create(source=source)
     plan = simulator.add_chaos(simulator.replay_plan(source=source, replay=replay), home_code="ARG")
@@ -109,31 +133,48 @@ def one_run(browser, web: str, port: int, speed: float, latency: float, watchdog
     started = time.monotonic()
     feeder = threading.Thread(target=lambda: list(simulator.run(plan, speed=speed, send=send)))
     feeder.start()
-    threading.Thread(target=network, args=(net, phases, started, latency), daemon=True).start()
-    wrong, changed_at, last_truth, by_phase = 0.0, started, truth(web, replay.slug), {}
+    network_args = (net, phases, started, latency, tunnel)
+    threading.Thread(target=network, args=network_args, daemon=True).start()
+    changed_at, last_truth = started, truth(web, replay.slug)
+    wrong: dict[str, float] = {}  # phase -> wrong-score seconds
+    vouched: dict[str, float] = {}  # phase -> of those, seconds shown under "live"
+    recovered: dict[str, float] = {}  # phase -> seconds from the network's return to the truth
+    trace, last_seen = [], None
     deadline = started + plan[-1].clock / speed + 60
     while time.monotonic() < deadline:
         now = time.monotonic()
         current = truth(web, replay.slug)
         if current != last_truth:
             last_truth, changed_at = current, now
-        shown = on_page(page)
+        shown, state = on_page(page)
+        if (shown, state, current) != last_seen:  # the transitions, for a reader of the JSON
+            last_seen = (shown, state, current)
+            trace.append((round(now - started, 1), shown, state, current))
+        phase = next((n for n, a, b in phases if a <= now - started <= b + 30), "other")
         if shown != current and now - changed_at > GRACE:
-            wrong += TICK
-            phase = next((n for n, a, b in phases if a <= now - started <= b + 30), "other")
-            by_phase[phase] = by_phase.get(phase, 0.0) + TICK
+            wrong[phase] = wrong.get(phase, 0.0) + TICK
+            if state in CURRENT:
+                vouched[phase] = vouched.get(phase, 0.0) + TICK
+        for name, _, end in phases:
+            if name not in recovered and now - started > end and shown == current:
+                recovered[name] = round(now - started - end, 1)
         if not feeder.is_alive() and shown == current and now - changed_at > 10:
             break
         page.wait_for_timeout(TICK * 1000)
     feeder.join(60)
-    final = on_page(page), truth(web, replay.slug)
+    final = on_page(page)[0], truth(web, replay.slug)
     context.close()
     net.close()
     return {
         "watchdog": watchdog,
-        "wrong_seconds": round(wrong, 1),
-        "by_phase": {k: round(v, 1) for k, v in by_phase.items()},
+        "wrong_seconds": round(sum(wrong.values()), 1),
+        "vouched_seconds": round(sum(vouched.values()), 1),
+        "by_phase": {k: round(v, 1) for k, v in wrong.items()},
+        "vouched_by_phase": {k: round(v, 1) for k, v in vouched.items()},
+        "recovered_after": recovered,
+        "phases": [(name, round(a, 1), round(b, 1)) for name, a, b in phases],
         "converged": final[0] == final[1],
+        "trace": trace,
     }
 
 
@@ -142,6 +183,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--speed", type=float, default=30.0)
     parser.add_argument("--latency", type=float, default=0.3, help="seconds per chunk, slowed")
+    parser.add_argument("--tunnel", action="store_true", help="refuse new connections, frozen")
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
     from playwright.sync_api import sync_playwright
@@ -153,15 +195,19 @@ def main() -> None:
         browser = p.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
         for n in range(args.runs):
             for watchdog in (True, False):
-                result = one_run(browser, stack.web, stack.port, args.speed, args.latency, watchdog)
-                print(f"run {n + 1} {'client' if watchdog else 'baseline'}: {result}", flush=True)
+                result = one_run(
+                    browser, stack.web, stack.port, args.speed, args.latency, watchdog, args.tunnel
+                )
+                brief = {k: v for k, v in result.items() if k != "trace"}
+                print(f"run {n + 1} {'client' if watchdog else 'baseline'}: {brief}", flush=True)
                 results.append(result)
         browser.close()
     for watchdog in (True, False):
-        figures = [r["wrong_seconds"] for r in results if r["watchdog"] == watchdog]
         name = "client" if watchdog else "baseline (no liveness watchdog)"
-        print(f"{name}: wrong-score seconds median {statistics.median(figures)} "
-              f"(range {min(figures)}-{max(figures)}) over {len(figures)} runs")  # fmt: skip
+        for key in ("wrong_seconds", "vouched_seconds"):
+            figures = [r[key] for r in results if r["watchdog"] == watchdog]
+            print(f"{name}: {key} median {statistics.median(figures)} "
+                  f"(range {min(figures)}-{max(figures)}) over {len(figures)} runs")  # fmt: skip
     if args.json:
         args.json.write_text(json.dumps(results, indent=2))
 

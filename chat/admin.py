@@ -29,6 +29,7 @@ from chat.models import (
     Sanction,
 )
 from core.errors import DomainError
+from core.users import signed_in
 
 
 def _run(request: HttpRequest, done: str, work: Any, items: Any) -> None:
@@ -75,7 +76,10 @@ class RoomAdmin(admin.ModelAdmin):
             seconds = obj.slow_seconds
             obj.slow_seconds = Room.objects.get(pk=obj.pk).slow_seconds
             moderation.slow_mode_set(
-                actor=request.user, room=obj, seconds=seconds, reason=form.cleaned_data["reason"]
+                actor=signed_in(request),
+                room=obj,
+                seconds=seconds,
+                reason=form.cleaned_data["reason"],
             )
             obj.refresh_from_db()
 
@@ -98,13 +102,13 @@ class MessageAdmin(admin.ModelAdmin):
 
     @admin.action(description="Delete (from history and every client)")
     def delete_messages(self, request: HttpRequest, queryset: QuerySet[Message]) -> None:
-        delete = lambda m: moderation.message_delete(actor=request.user, message_id=m.pk)  # noqa: E731
+        delete = lambda m: moderation.message_delete(actor=signed_in(request), message_id=m.pk)  # noqa: E731
         _run(request, "deleted", delete, queryset)
 
     @admin.action(description="Restore a hidden message (dismiss its reports)")
     def restore_messages(self, request: HttpRequest, queryset: QuerySet[Message]) -> None:
         def restore(m: Message) -> object:
-            return moderation.report_review(actor=request.user, message_id=m.pk, uphold=False)
+            return moderation.report_review(actor=signed_in(request), message_id=m.pk, uphold=False)
 
         _run(request, "restored", restore, queryset.filter(hidden=True))
 
@@ -159,13 +163,15 @@ class ReportAdmin(admin.ModelAdmin):
     @admin.action(description="Uphold: delete the message")
     def uphold(self, request: HttpRequest, queryset: QuerySet[Report]) -> None:
         ids = set(queryset.values_list("message_id", flat=True))
-        work = lambda i: moderation.report_review(actor=request.user, message_id=i, uphold=True)  # noqa: E731
+        actor = signed_in(request)
+        work = lambda i: moderation.report_review(actor=actor, message_id=i, uphold=True)  # noqa: E731
         _run(request, "deleted", work, ids)
 
     @admin.action(description="Dismiss: restore the message")
     def dismiss(self, request: HttpRequest, queryset: QuerySet[Report]) -> None:
         ids = set(queryset.values_list("message_id", flat=True))
-        work = lambda i: moderation.report_review(actor=request.user, message_id=i, uphold=False)  # noqa: E731
+        actor = signed_in(request)
+        work = lambda i: moderation.report_review(actor=actor, message_id=i, uphold=False)  # noqa: E731
         _run(request, "restored", work, ids)
 
 
@@ -192,13 +198,13 @@ class SanctionAdmin(admin.ModelAdmin):
     def save_model(self, request: HttpRequest, obj: Sanction, form: Any, change: bool) -> None:
         data = form.cleaned_data
         obj.pk = moderation.sanction_create(
-            actor=request.user, user_id=data["user"].pk, kind=data["kind"], room=data["room"],
+            actor=signed_in(request), user_id=data["user"].pk, kind=data["kind"], room=data["room"],
             minutes=data["minutes"], reason=data["reason"],
         ).pk  # fmt: skip
 
     @admin.action(description="Lift")
     def lift(self, request: HttpRequest, queryset: QuerySet[Sanction]) -> None:
-        work = lambda s: moderation.sanction_lift(actor=request.user, sanction_id=s.pk)  # noqa: E731
+        work = lambda s: moderation.sanction_lift(actor=signed_in(request), sanction_id=s.pk)  # noqa: E731
         _run(request, "lifted", work, queryset.filter(lifted_at__isnull=True))
 
 

@@ -15,6 +15,6 @@ class ChatConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from chat import signals  # noqa: F401 - connects the room lifecycle receivers
+        from chat import signals  # noqa: F401 - follows the league events (members leaving)
 
         post_migrate.connect(_ensure_roles, sender=self, dispatch_uid="chat_roles")

@@ -21,6 +21,7 @@ from chat.persistence import pending_flush
 from chat.services import kick, scripts, slow_mode_announce
 from core.errors import DomainError
 from core.redis import client
+from core.users import User
 
 logger = logging.getLogger("livescore.chat")
 Action = ModerationAction.Action
@@ -28,18 +29,18 @@ Action = ModerationAction.Action
 CLEAR_WINDOW = dt.timedelta(hours=1)  # "clear a user's recent messages": this far back
 
 
-def require_moderator(actor: Any, room: Room) -> None:
+def require_moderator(actor: User, room: Room) -> None:
     if not selectors.can_moderate(actor, room):
         raise DomainError("only the room's moderators do that", status=403)
 
 
-def _audit(action: str, actor: Any, room: Room | None, **fields: Any) -> ModerationAction:
+def _audit(action: str, actor: User | None, room: Room | None, **fields: Any) -> ModerationAction:
     return ModerationAction.objects.create(
         action=action, actor=actor, room=room, created_at=timezone.now(), **fields
     )
 
 
-def slow_mode_set(*, actor: Any, room: Room, seconds: int, reason: str = "") -> Room:
+def slow_mode_set(*, actor: User, room: Room, seconds: int, reason: str = "") -> Room:
     require_moderator(actor, room)
     if not 0 <= seconds <= 3600:
         raise DomainError("slow mode is 0 (off) to 3600 seconds")
@@ -71,7 +72,7 @@ def message_persisted(message_id: int) -> Message:
     return message
 
 
-def message_delete(*, actor: Any, message_id: int, reason: str = "") -> Message:
+def message_delete(*, actor: User, message_id: int, reason: str = "") -> Message:
     """A moderator's delete, or the author's own: gone from history and every client."""
     message = message_persisted(message_id)
     if message.user_id != actor.pk:
@@ -95,7 +96,7 @@ def _withdraw(room_id: int, ids: list[int]) -> None:
     live.fanout(scripts(), room_id, frames.delete_frame(room_id, ids=ids), "del")
 
 
-def messages_clear(*, actor: Any, room: Room, user_id: int, reason: str = "") -> int:
+def messages_clear(*, actor: User, room: Room, user_id: int, reason: str = "") -> int:
     """Delete the user's messages of the last CLEAR_WINDOW in the room; clients drop every
     message of that author they hold."""
     require_moderator(actor, room)
@@ -122,7 +123,7 @@ def _clear_live(room_id: int, user_id: int) -> None:
 
 
 def sanction_create(
-    *, actor: Any, user_id: int, kind: str, room: Room | None, minutes: int | None, reason: str
+    *, actor: User, user_id: int, kind: str, room: Room | None, minutes: int | None, reason: str
 ) -> Sanction:
     """Mute, ban or shadow-mute a fan in one room (or everywhere: room None, which needs the
     global moderator permission), for `minutes` or until lifted (None)."""
@@ -170,7 +171,7 @@ def _rooms_with_listeners() -> list[int]:
     return [int(key.decode().split(":")[2]) for key in keys]
 
 
-def sanction_lift(*, actor: Any, sanction_id: int, reason: str = "") -> Sanction:
+def sanction_lift(*, actor: User, sanction_id: int, reason: str = "") -> Sanction:
     row = Sanction.objects.select_related("room").filter(pk=sanction_id).first()
     if row is None:
         raise DomainError("no such sanction", status=404)
@@ -190,7 +191,7 @@ def sanction_lift(*, actor: Any, sanction_id: int, reason: str = "") -> Sanction
 # ---- reports --------------------------------------------------------------------------------
 
 
-def report_create(*, reporter: Any, message_id: int, reason: str = "") -> Report:
+def report_create(*, reporter: User, message_id: int, reason: str = "") -> Report:
     """A fan reports a message; CHAT_REPORTS_TO_HIDE distinct reporters hide it pending
     review (gone from every client until a moderator restores or deletes it)."""
     from django.conf import settings
@@ -219,7 +220,7 @@ def report_create(*, reporter: Any, message_id: int, reason: str = "") -> Report
     return row
 
 
-def report_review(*, actor: Any, message_id: int, uphold: bool, reason: str = "") -> Message:
+def report_review(*, actor: User, message_id: int, uphold: bool, reason: str = "") -> Message:
     """Close a hidden message's reports: uphold (delete it) or dismiss (show it again in
     history; clients that dropped it see it again on their next history load)."""
     message = message_persisted(message_id)

@@ -4,14 +4,15 @@ The gateway calls these (in a worker thread) and caches what may lag a little.""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import AnonymousUser
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from chat.models import Message, Room, RoomModerator, Sanction
 from core.caches import TTLCache
+from core.users import User
 from predictions.models import LeagueMember
 
 PAGE_SIZE = 50
@@ -97,7 +98,7 @@ def active_ban(room_id: int, user_id: int | None) -> Sanction | None:
     )
 
 
-def can_moderate(user: Any, room: Room) -> bool:
+def can_moderate(user: User | AnonymousUser, room: Room) -> bool:
     if not user.is_authenticated:
         return False
     if user.has_perm("chat.moderate"):

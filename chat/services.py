@@ -15,6 +15,9 @@ from chat.persistence import hot_state_rebuild
 from core.errors import DomainError
 from core.metrics import CHAT_POSTS
 from core.redis import client
+from core.users import User
+from matches.models import Match
+from predictions.models import League
 
 logger = logging.getLogger("livescore.chat")
 Action = ModerationAction.Action
@@ -47,6 +50,20 @@ def room_for_league(league_id: int) -> Room:
     return room
 
 
+def room_open(*, match_slug: str | None = None, league_id: int | None = None) -> Room | None:
+    """The room of a match (by slug) or a league, made on first use; None when there is no
+    such match or league. Who may read it is the caller's check."""
+    room = selectors.room_for(match_slug=match_slug, league_id=league_id)
+    if room is not None:
+        return room
+    if match_slug is not None:
+        match_id = Match.objects.filter(slug=match_slug).values_list("pk", flat=True).first()
+        return None if match_id is None else room_for_match(match_id)
+    if league_id is not None and League.objects.filter(pk=league_id).exists():
+        return room_for_league(league_id)
+    return None
+
+
 def member_remove(*, league_id: int, user_id: int) -> None:
     """A fan left or was removed from a league: their sockets leave its room at once."""
     room = Room.objects.filter(league_id=league_id).first()
@@ -62,7 +79,7 @@ def kick(room_id: int, user_id: int, reason: str) -> None:
 # ---- posting (REST; the socket's `say` runs the same script in the gateway) -----------------
 
 
-def message_post(*, user: Any, room: Room, text: object, cid: object) -> live.Said:
+def message_post(*, user: User, room: Room, text: object, cid: object) -> live.Said:
     """Post as `user`; raises ChatError (4xx with the reason) when a rule refuses it."""
     info = selectors.room_info(room.pk)
     if info is None or not selectors.is_member(info, user.pk):

@@ -29,6 +29,7 @@ from chat.serializers import (
     SanctionSerializer,
     SlowModeSerializer,
 )
+from core.users import signed_in
 
 Auth = permissions.IsAuthenticated
 
@@ -99,7 +100,7 @@ class RoomLookupView(APIView):
         if (slug is None) == (league is None):
             raise ValidationError({"detail": "give exactly one of match, league"})
         league_id = _integer(request, "league", "must be a league id")
-        room = selectors.room_for(match_slug=slug, league_id=league_id)
+        room = services.room_open(match_slug=slug, league_id=league_id)
         if room is None:
             raise NotFound("no such room")
         return Response(RoomSerializer(_readable_room(request, room.pk)).data)
@@ -120,7 +121,7 @@ class RoomView(APIView):
         room = _readable_room(request, room_id)
         data = _valid(SlowModeSerializer, request)
         room = moderation.slow_mode_set(
-            actor=request.user, room=room, seconds=data["slow_seconds"],
+            actor=signed_in(request), room=room, seconds=data["slow_seconds"],
             reason=data["reason"],
         )  # fmt: skip
         return Response(RoomSerializer(room).data)
@@ -154,7 +155,7 @@ class MessagesView(APIView):
         """Post a message: the socket's `say` over REST, with the same rules and codes."""
         room = _readable_room(request, room_id)
         data = _valid(PostSerializer, request)
-        said = services.message_post(user=request.user, room=room, **data)
+        said = services.message_post(user=signed_in(request), room=room, **data)
         again = said.status == "again"
         posted = {"id": said.id, "ts": said.ts, "cid": data["cid"], "again": again}
         return Response(posted, status=status.HTTP_200_OK if again else status.HTTP_201_CREATED)
@@ -167,7 +168,9 @@ class MessageView(APIView):
     def delete(self, request: Request, message_id: int) -> Response:
         """Delete a message (its author, or a moderator): gone from history and every client."""
         data = _valid(ReasonSerializer, request)
-        moderation.message_delete(actor=request.user, message_id=message_id, reason=data["reason"])
+        moderation.message_delete(
+            actor=signed_in(request), message_id=message_id, reason=data["reason"]
+        )
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -179,7 +182,7 @@ class ReportView(APIView):
         """Report a message. Enough distinct reports hide it pending review (docs/chat.md)."""
         data = _valid(ReasonSerializer, request)
         moderation.report_create(
-            reporter=request.user, message_id=message_id, reason=data["reason"]
+            reporter=signed_in(request), message_id=message_id, reason=data["reason"]
         )
         return Response(status=status.HTTP_202_ACCEPTED)
 
@@ -191,7 +194,7 @@ class ReviewView(APIView):
     def post(self, request: Request, message_id: int) -> Response:
         """Close a reported message's reports (moderators): delete it, or restore it."""
         data = _valid(ReviewSerializer, request)
-        moderation.report_review(actor=request.user, message_id=message_id, **data)
+        moderation.report_review(actor=signed_in(request), message_id=message_id, **data)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -204,7 +207,7 @@ class ClearView(APIView):
         room = _readable_room(request, room_id)
         data = _valid(ClearSerializer, request)
         cleared = moderation.messages_clear(
-            actor=request.user, room=room, user_id=data["user"],
+            actor=signed_in(request), room=room, user_id=data["user"],
             reason=data["reason"],
         )  # fmt: skip
         return Response({"cleared": cleared})
@@ -217,7 +220,7 @@ class SanctionsView(APIView):
     def get(self, request: Request, room_id: int) -> Response:
         """The room's active sanctions (moderators)."""
         room = _readable_room(request, room_id)
-        moderation.require_moderator(request.user, room)
+        moderation.require_moderator(signed_in(request), room)
         rows = Sanction.objects.filter(room=room, lifted_at__isnull=True).order_by("-id")[:200]
         return Response(SanctionSerializer(rows, many=True).data)
 
@@ -228,7 +231,7 @@ class SanctionsView(APIView):
         room = _readable_room(request, room_id)
         data = _valid(SanctionRequestSerializer, request)
         row = moderation.sanction_create(
-            actor=request.user, user_id=data["user"], kind=data["kind"], room=room,
+            actor=signed_in(request), user_id=data["user"], kind=data["kind"], room=room,
             minutes=data.get("minutes"), reason=data["reason"],
         )  # fmt: skip
         return Response(SanctionSerializer(row).data, status=status.HTTP_201_CREATED)
@@ -241,5 +244,5 @@ class SanctionView(APIView):
     def delete(self, request: Request, sanction_id: int) -> Response:
         """Lift a sanction (moderators)."""
         data = _valid(ReasonSerializer, request)
-        moderation.sanction_lift(actor=request.user, sanction_id=sanction_id, **data)
+        moderation.sanction_lift(actor=signed_in(request), sanction_id=sanction_id, **data)
         return Response(status=status.HTTP_204_NO_CONTENT)

@@ -12,7 +12,7 @@ scatter what an operator sees together.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.contrib import admin, messages
@@ -70,7 +70,7 @@ class MatchEventInline(admin.TabularInline):
 
     model = MatchEvent
     fk_name = "match"
-    fields = ["seq", "kind", "clock", "team", "player", "scored", "status", "detail", "supersedes"]
+    fields = ("seq", "kind", "clock", "team", "player", "scored", "status", "detail", "supersedes")
     readonly_fields = fields
     ordering = ["seq"]
     extra = 0
@@ -87,30 +87,49 @@ class MatchEventInline(admin.TabularInline):
 # ---- console forms: each maps onto one service call -------------------------------------
 
 
-class StatusForm(forms.Form):
+class ConsoleForm(forms.Form):
+    """A console action: built for one match, applied through the services."""
+
+    def __init__(self, *args: Any, match: Match, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+
+    def apply(self, match: Match) -> services.Recorded:
+        raise NotImplementedError
+
+    def choose(self, name: str, choices: list[tuple[str, str]]) -> None:
+        field = self.fields[name]
+        assert isinstance(field, forms.ChoiceField)
+        field.choices = choices
+
+    def among(self, name: str, queryset: QuerySet[Any]) -> None:
+        field = self.fields[name]
+        assert isinstance(field, forms.ModelChoiceField)
+        field.queryset = queryset
+
+
+class StatusForm(ConsoleForm):
     status = forms.ChoiceField(choices=MatchStatus.choices)
     minute = forms.IntegerField(min_value=0, max_value=130, required=False)
 
     def __init__(self, *args: Any, match: Match, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
+        super().__init__(*args, match=match, **kwargs)
         allowed = services.match_next_statuses(match)
-        self.fields["status"].choices = [c for c in MatchStatus.choices if c[0] in allowed]
+        self.choose("status", [c for c in MatchStatus.choices if c[0] in allowed])
 
     def apply(self, match: Match) -> services.Recorded:
         d = self.cleaned_data
         return services.match_change_status(match=match, status=d["status"], minute=d["minute"])
 
 
-class _TeamPlayerForm(forms.Form):
+class _TeamPlayerForm(ConsoleForm):
     team = forms.ModelChoiceField(queryset=Team.objects.none())
     player = forms.ModelChoiceField(queryset=Player.objects.none(), required=False)
 
     def __init__(self, *args: Any, match: Match, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.fields["team"].queryset = Team.objects.filter(pk__in=[match.home_id, match.away_id])
-        self.fields["player"].queryset = Player.objects.filter(
-            team_id__in=[match.home_id, match.away_id]
-        ).select_related("team")
+        super().__init__(*args, match=match, **kwargs)
+        self.among("team", Team.objects.filter(pk__in=[match.home_id, match.away_id]))
+        players = Player.objects.filter(team_id__in=[match.home_id, match.away_id])
+        self.among("player", players.select_related("team"))
 
 
 class _TimedEventForm(_TeamPlayerForm):
@@ -123,7 +142,7 @@ class _TimedEventForm(_TeamPlayerForm):
 
     def __init__(self, *args: Any, match: Match, **kwargs: Any) -> None:
         super().__init__(*args, match=match, **kwargs)
-        self.fields["kind"].choices = [(k, EventKind(k).label) for k in self.KINDS]
+        self.choose("kind", [(k, EventKind(k).label) for k in self.KINDS])
 
     def apply(self, match: Match) -> services.Recorded:
         d = self.cleaned_data
@@ -145,15 +164,14 @@ class IncidentForm(_TimedEventForm):
     KINDS = (EventKind.YELLOW, EventKind.RED, EventKind.MISSED_PENALTY, EventKind.VAR_REVIEW)
 
 
-class DisallowForm(forms.Form):
+class DisallowForm(ConsoleForm):
     goal = forms.ModelChoiceField(queryset=MatchEvent.objects.none())
     reason = forms.CharField(max_length=200, initial="VAR review: offside")
 
     def __init__(self, *args: Any, match: Match, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.fields["goal"].queryset = match.events.filter(
-            kind__in=GOAL_KINDS, superseded_by__isnull=True
-        ).select_related("team", "player")
+        super().__init__(*args, match=match, **kwargs)
+        goals = match.events.filter(kind__in=GOAL_KINDS, superseded_by__isnull=True)
+        self.among("goal", goals.select_related("team", "player"))
 
     def apply(self, match: Match) -> services.Recorded:
         d = self.cleaned_data
@@ -170,14 +188,11 @@ class ShootoutForm(_TeamPlayerForm):
         )
 
 
-class KickoffForm(forms.Form):
+class KickoffForm(ConsoleForm):
     """A delayed kick-off, or a postponed match's new date (predictions lock at it)."""
 
     kickoff = forms.DateTimeField(help_text="UTC, e.g. 2026-12-18 15:30")
     reason = forms.CharField(max_length=120, required=False)
-
-    def __init__(self, *args: Any, match: Match, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
 
     def apply(self, match: Match) -> services.Recorded:
         d = self.cleaned_data
@@ -185,17 +200,14 @@ class KickoffForm(forms.Form):
         return services.Recorded(event, created=True)
 
 
-class ReplayForm(forms.Form):
+class ReplayForm(ConsoleForm):
     """An abandoned or cancelled match played again, as a new match."""
 
     kickoff = forms.DateTimeField(help_text="UTC, e.g. 2026-12-20 15:00")
 
-    def __init__(self, *args: Any, match: Match, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-
     def apply(self, match: Match) -> services.Recorded:
         services.match_schedule_replay(match=match, kickoff=self.cleaned_data["kickoff"])
-        return services.Recorded(match.events.order_by("-seq").first(), created=True)
+        return services.Recorded(match.events.latest("seq"), created=True)  # its announcement
 
 
 def _check_new_match(clean: Any) -> Any:
@@ -228,7 +240,7 @@ def _check_kickoff_move(clean: Any, match: Match) -> Any:
     return checked
 
 
-CONSOLE_FORMS: dict[str, type[forms.Form]] = {
+CONSOLE_FORMS: dict[str, type[ConsoleForm]] = {
     "status": StatusForm,
     "goal": GoalForm,
     "incident": IncidentForm,
@@ -276,13 +288,16 @@ class MatchAdmin(admin.ModelAdmin):
             return [f for f in self.readonly_fields if f != "slug"]
         return [*self.readonly_fields, "competition", "stage", "home", "away"]
 
-    def get_form(self, request: HttpRequest, obj: Any = None, **kwargs: Any) -> Any:
-        form = super().get_form(request, obj, **kwargs)
-        if obj is None:
-            form.clean = _check_new_match(form.clean)
-        else:
-            form.clean = _check_kickoff_move(form.clean, obj)
-        return form
+    def get_form(
+        self, request: HttpRequest, obj: Match | None = None, change: bool = False, **kwargs: Any
+    ) -> type[forms.ModelForm[Match]]:
+        form = super().get_form(request, obj, change, **kwargs)
+        clean = (
+            _check_new_match(form.clean) if obj is None else _check_kickoff_move(form.clean, obj)
+        )
+        # A subclass with the services' checks in its clean, rather than patching the class
+        # the admin built.
+        return cast("type[forms.ModelForm[Match]]", type(form.__name__, (form,), {"clean": clean}))
 
     def save_model(self, request: HttpRequest, obj: Match, form: Any, change: bool) -> None:
         """Through the services, like every other write: a new match is created by
@@ -362,11 +377,11 @@ class MatchAdmin(admin.ModelAdmin):
             return
         form = form_class(request.POST, match=match, prefix=name)
         if not form.is_valid():
-            errors = "; ".join(f"{k}: {' '.join(v)}" for k, v in form.errors.items())
+            errors = "; ".join(f"{k}: {' '.join(map(str, v))}" for k, v in form.errors.items())
             self.message_user(request, f"Not recorded: {errors}", messages.ERROR)
             return
         try:
-            recorded = form.apply(match)  # type: ignore[attr-defined]
+            recorded = form.apply(match)
         except services.MatchRuleError as exc:
             self.message_user(request, f"Not recorded: {exc}", messages.ERROR)
             return

@@ -197,6 +197,7 @@ def _fill(fixture: Fixture, home: int | None, away: int | None) -> Match | None:
 
 
 def _create_match(fixture: Fixture) -> Match:
+    assert fixture.home_team_id and fixture.away_team_id  # the caller checked both are decided
     home, away = (
         Team.objects.get(pk=fixture.home_team_id),
         Team.objects.get(pk=fixture.away_team_id),

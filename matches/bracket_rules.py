@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import Any
 
 OVERALL_FIRST = "overall_first"
 HEAD_TO_HEAD_FIRST = "head_to_head_first"
@@ -67,7 +68,7 @@ def table(teams: Iterable[int], results: Iterable[Result]) -> dict[int, Row]:
 Tiers = list[list[int]]  # teams in order; a list of more than one is a tie left unresolved
 
 
-def _split(teams: list[int], key: Callable[[int], tuple]) -> Tiers:
+def _split(teams: list[int], key: Callable[[int], Any]) -> Tiers:
     """`teams` ordered by `key` (descending), equal keys kept together."""
     ordered = sorted(teams, key=key, reverse=True)
     tiers: Tiers = []

@@ -37,7 +37,7 @@ FRAME_TYPE: dict[str, FrameType] = {
     K.REPLAY_SCHEDULED: "status",
     K.POSSESSION: "stat",
 }
-GOAL_FLAG = {K.OWN_GOAL: "og", K.PENALTY_GOAL: "pen"}
+GOAL_FLAG: dict[str, str] = {K.OWN_GOAL: "og", K.PENALTY_GOAL: "pen"}
 # The clock of a running period: the minute it counts on from (45 at the second half's
 # kick-off) and when it started; a client runs the clock itself from these (docs/protocol.md,
 # "The match clock"). Extra time is one period on the wire (91-120).
@@ -77,25 +77,24 @@ def frame_type(event: MatchEvent) -> FrameType:
 
 def event_data(event: MatchEvent, state: MatchState) -> dict[str, Any]:
     """The `d` of a delta frame, with the score as it stands after the event."""
-    team = event.team.code if event.team_id else None
     data: dict[str, Any] = {
-        "tm": team,
-        "p": event.player.name if event.player_id else None,
+        "tm": event.team.code if event.team else None,
+        "p": event.player.name if event.player else None,
         "m": event.minute,
         "x": event.stoppage or None,
     }
     kind = event.kind
     if kind in GOAL_KINDS:
         data.update(s=list(state.score), k=GOAL_FLAG.get(kind))
-        if event.supersedes_id:
+        if event.supersedes:
             data["ref"] = event.supersedes.seq
     elif kind in (K.YELLOW, K.RED):
         data["c"] = "y" if kind == K.YELLOW else "r"
     elif kind == K.SUBSTITUTION:
-        data["po"] = event.related_player.name if event.related_player_id else None
+        data["po"] = event.related_player.name if event.related_player else None
     elif kind in (K.VAR_REVIEW, K.GOAL_DISALLOWED):
         data.update(r=event.detail[:60] or None)
-        if kind == K.GOAL_DISALLOWED:
+        if kind == K.GOAL_DISALLOWED and event.supersedes:  # a disallow always names its goal
             data.update(ref=event.supersedes.seq, s=list(state.score))
     elif kind == K.POSSESSION:
         data = {"pos": int(event.detail or 0)}

@@ -46,8 +46,12 @@ class PlayerSerializer(serializers.ModelSerializer):
 
 
 class MatchSerializer(serializers.ModelSerializer):
-    competition = serializers.SlugRelatedField(slug_field="slug", read_only=True)
-    stage = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    competition: serializers.SlugRelatedField = serializers.SlugRelatedField(
+        slug_field="slug", read_only=True
+    )
+    stage: serializers.SlugRelatedField = serializers.SlugRelatedField(
+        slug_field="slug", read_only=True
+    )
     home = TeamSerializer(read_only=True)
     away = TeamSerializer(read_only=True)
 
@@ -75,10 +79,12 @@ class MatchSerializer(serializers.ModelSerializer):
 class TimelineEventSerializer(serializers.ModelSerializer):
     # null where an event has none: a status change has no team, a team goal may have no
     # named scorer, only a substitution has a related player, only a correction supersedes.
-    team = serializers.SlugRelatedField(slug_field="code", read_only=True, allow_null=True)
+    team: serializers.SlugRelatedField = serializers.SlugRelatedField(
+        slug_field="code", read_only=True, allow_null=True
+    )
     player = PlayerSerializer(read_only=True, allow_null=True)
     related_player = PlayerSerializer(read_only=True, allow_null=True)
-    supersedes = serializers.SlugRelatedField(
+    supersedes: serializers.SlugRelatedField = serializers.SlugRelatedField(
         slug_field="seq", read_only=True, allow_null=True, help_text="seq of the event corrected"
     )
     superseded = serializers.SerializerMethodField()
@@ -189,7 +195,8 @@ class FeedEventSerializer(serializers.Serializer):
 
 
 class FeedBatchSerializer(serializers.Serializer):
-    events = FeedEventSerializer(many=True, allow_empty=False, max_length=MAX_BATCH)
+    # many=True makes a ListSerializer, which takes max_length; the stubs type the child.
+    events = FeedEventSerializer(many=True, allow_empty=False, max_length=MAX_BATCH)  # type: ignore[call-arg]
 
     def validate_events(self, events: list[dict[str, Any]]) -> list[dict[str, Any]]:
         slugs = {e["match"] for e in events}
@@ -200,8 +207,10 @@ class FeedBatchSerializer(serializers.Serializer):
 
 
 class FixtureSideSerializer(serializers.Serializer):
-    source = serializers.CharField(help_text="1A, 2B, 3ABCDF, W73, L101")
-    label = serializers.CharField(help_text='e.g. "Winner Group A", "Winner Match 73"')
+    # Fields named like attributes of Field itself (the API's names): the serializer's
+    # metaclass moves them into `fields`, which the stubs cannot know.
+    source = serializers.CharField(help_text="1A, 2B, 3ABCDF, W73, L101")  # type: ignore[assignment]
+    label = serializers.CharField(help_text='e.g. "Winner Group A", "Winner Match 73"')  # type: ignore[assignment]
     team = serializers.CharField(allow_null=True, help_text="team code once known")
 
 

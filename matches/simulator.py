@@ -85,9 +85,9 @@ def _feed_fields(event: MatchEvent, ids: dict[int, str]) -> dict[str, Any]:
         fields["kind"] = "goal_corrected"
     if event.supersedes_id:
         fields["target"] = ids[event.supersedes_id]
-    if event.team_id:
+    if event.team:
         fields["team"] = event.team.code
-    if event.player_id:
+    if event.player:
         fields["player"] = event.player.name
     if event.stoppage:
         fields["stoppage"] = event.stoppage

@@ -8,7 +8,7 @@ from rest_framework.response import Response
 
 from matches import selectors, services
 from matches.filters import MatchFilter
-from matches.models import Match
+from matches.models import Match, Team
 from matches.serializers import (
     CompetitionSerializer,
     EventWriteSerializer,
@@ -52,7 +52,7 @@ class TeamViewSet(viewsets.ReadOnlyModelViewSet):
     lookup_value_regex = "[A-Za-z]{3}"
     filterset_fields: list[str] = []
 
-    def get_object(self) -> object:
+    def get_object(self) -> Team:
         return get_object_or_404(self.get_queryset(), code=self.kwargs["code"].upper())
 
     @extend_schema(
@@ -61,8 +61,7 @@ class TeamViewSet(viewsets.ReadOnlyModelViewSet):
     )
     @action(detail=True, methods=["get"], filter_backends=[], pagination_class=None)
     def players(self, request: Request, code: str) -> Response:
-        team = self.get_object()
-        players = selectors.team_players(team)
+        players = selectors.team_players(self.get_object())
         return Response(PlayerSerializer(players, many=True).data)
 
 
@@ -93,10 +92,11 @@ class MatchViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
             return Response({"detail": "No such match."}, status=status.HTTP_404_NOT_FOUND)
         seq, text, _ = snapshot
         etag = f'"{slug}:{seq}"'
-        if etag in request.headers.get("If-None-Match", ""):
-            response = HttpResponseNotModified()
-        else:
-            response = HttpResponse(text, content_type="application/json")
+        response: HttpResponse = (
+            HttpResponseNotModified()
+            if etag in request.headers.get("If-None-Match", "")
+            else HttpResponse(text, content_type="application/json")
+        )
         response["ETag"] = etag
         # Polling clients and CDNs may serve a one-second-old score; stale copies are fine for
         # a few seconds more while a fresh one is fetched.

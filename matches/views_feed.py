@@ -61,7 +61,7 @@ class FeedEventsView(APIView):
             return Response({"detail": str(exc)}, status=status.HTTP_401_UNAUTHORIZED)
         throttle = FeedThrottle(provider)
         if not throttle.allow_request(request, self):
-            self.throttled(request, throttle.wait())
+            self.throttled(request, throttle.wait() or 1.0)
         try:
             payload = json.loads(body)
         except (ValueError, UnicodeDecodeError, RecursionError):

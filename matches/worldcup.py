@@ -144,7 +144,9 @@ def load_lineups(teams: dict[str, Team]) -> int:
     added = 0
     for side in json.loads(LINEUPS.read_text(encoding="utf-8"))["teams"]:
         team = by_code.get(side["team"])
-        for row in (side["starting"] + side["bench"]) if team else ():
+        if team is None:
+            continue
+        for row in side["starting"] + side["bench"]:
             _, created = player_named(
                 team, row["name"], number=row.get("number"), position=row.get("position", "")[:2]
             )

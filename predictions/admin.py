@@ -16,10 +16,13 @@ class ScoringRulesAdmin(admin.ModelAdmin):
     ]
 
 
+CHUNK_FIELDS = ("user_from", "user_to", "state", "rows", "attempts", "updated_at")
+
+
 class ChunkInline(admin.TabularInline):
     model = SettlementChunk
-    fields = ["user_from", "user_to", "state", "rows", "attempts", "updated_at"]
-    readonly_fields = fields
+    fields = CHUNK_FIELDS
+    readonly_fields = CHUNK_FIELDS
     extra = 0
     can_delete = False
 

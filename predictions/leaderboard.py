@@ -16,8 +16,9 @@ user id), for up to 131,071 points, 127 exact scores and 536 million accounts.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import cast
 
 import numpy as np
 import redis
@@ -118,6 +119,15 @@ def decode_exacts(score: float) -> int:
     return int(score) // TIE_SPACE % EXACT_SPACE
 
 
+# A sorted set read with its scores, as redis-py returns it (bytes members: no
+# decode_responses), typed here once; redis-py's own annotations are a union of every reply.
+Scored = list[tuple[bytes, float]]
+
+
+def scored(rows: object) -> Scored:
+    return cast(Scored, rows)
+
+
 def entry(rank: int, member: bytes | str | int, score: float) -> Entry:
     return Entry(rank, int(member), decode(score), decode_exacts(score))
 
@@ -133,7 +143,7 @@ def write(scope: str, rows: Iterable[Row]) -> None:
     write_many({scope: rows})
 
 
-def write_many(boards: dict[str, Iterable[Row]], batch: int = 5000) -> None:
+def write_many(boards: Mapping[str, Iterable[Row]], batch: int = 5000) -> None:
     """`write` for several boards in one round trip (a chunk touches hundreds of leagues)."""
     global _script
     if _script is None:
@@ -160,11 +170,11 @@ def bump(pipe: redis.client.Pipeline) -> None:
 
 
 def generation() -> bytes | None:
-    return _client().get(GENERATION_KEY)
+    return cast(bytes | None, _client().get(GENERATION_KEY))
 
 
 def top(scope: str, n: int) -> list[Entry]:
-    rows = _client().zrevrange(board_key(scope), 0, n - 1, withscores=True)
+    rows = scored(_client().zrevrange(board_key(scope), 0, n - 1, withscores=True))
     return [entry(i + 1, member, score) for i, (member, score) in enumerate(rows)]
 
 
@@ -190,11 +200,11 @@ def read(
     built, rows, size, *rank = pipe.execute()
     if not built:
         raise BoardsLost()
-    top = [entry(i + 1, m, s) for i, (m, s) in enumerate(rows)]
+    top = [entry(i + 1, m, s) for i, (m, s) in enumerate(scored(rows))]
     if not rank or rank[0] is None:
         return top, size, None, []
     start = max(0, rank[0] - radius)
-    near = _client().zrevrange(key, start, rank[0] + radius, withscores=True)
+    near = scored(_client().zrevrange(key, start, rank[0] + radius, withscores=True))
     around = [entry(start + i + 1, m, s) for i, (m, s) in enumerate(near)]
     mine = next(e for e in around if e.user_id == user_id)
     return top, size, mine, around
@@ -219,13 +229,13 @@ def size(scope: str) -> int:
 
 def all_points(scope: str) -> dict[int, int]:
     """Every member's points (for checks against the database)."""
-    rows = _client().zrange(board_key(scope), 0, -1, withscores=True)
+    rows = scored(_client().zrange(board_key(scope), 0, -1, withscores=True))
     return {int(member): decode(score) for member, score in rows}
 
 
 def all_scores(scope: str) -> dict[int, tuple[int, int]]:
     """Every member's (points, exact scores)."""
-    rows = _client().zrange(board_key(scope), 0, -1, withscores=True)
+    rows = scored(_client().zrange(board_key(scope), 0, -1, withscores=True))
     return {int(m): (decode(s), decode_exacts(s)) for m, s in rows}
 
 

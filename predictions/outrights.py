@@ -12,11 +12,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from django.contrib.auth.models import AbstractBaseUser
 from django.db import connection, transaction
 from django.db.models import Count
 from django.utils import timezone
 
+from core.users import User
 from matches.bracket import winner_and_loser
 from matches.models import (
     GOAL_KINDS,
@@ -47,7 +47,7 @@ def outrights_locked(competition: Competition) -> bool:
 
 def outright_set(
     *,
-    user: AbstractBaseUser,
+    user: User,
     competition: Competition,
     kind: str,
     teams: list[Team] | None = None,
@@ -56,7 +56,8 @@ def outright_set(
     """Replace the fan's pick of `kind` (one team for the champion, two for the finalists, a
     player for the top scorer). Idempotent; 409 once the tournament has kicked off."""
     teams = teams or []
-    wanted = {K.CHAMPION: 1, K.FINALIST: 2}.get(kind, 0)
+    counts: dict[str, int] = {K.CHAMPION: 1, K.FINALIST: 2}
+    wanted = counts.get(kind, 0)
     if kind == K.TOP_SCORER and (player is None or teams):
         raise PredictionError("the top scorer is one player")
     if kind != K.TOP_SCORER and (len({t.pk for t in teams}) != wanted or player):

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from typing import cast
 
 import numpy as np
 from django.db import connection
@@ -85,8 +86,8 @@ def _picks_store(match_id: int, picks: Picks) -> None:
 def picks_for(match_id: int) -> Picks:
     """The table from Redis, or built from PostgreSQL and stored (the first computation)."""
     stored = client().hmget(picks_key(match_id), ["users", "fan", "cls", "classes"])
-    if all(isinstance(v, bytes) for v in stored):
-        users, fan, cls, classes = stored
+    users, fan, cls, classes = cast(list[bytes | None], stored)
+    if users is not None and fan is not None and cls is not None and classes is not None:
         return Picks(
             np.frombuffer(users, dtype=np.int64),
             np.frombuffer(fan, dtype=np.int32),

@@ -37,7 +37,7 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import cache
-from typing import TypedDict
+from typing import TypedDict, cast
 
 import numpy as np
 import redis
@@ -133,12 +133,14 @@ def _of(live: _Live) -> Tally:
 
 def _store_points(pipe: redis.client.Pipeline, match_id: int, live: _Live) -> None:
     key = _points_key(match_id)
-    mapping = {
+    mapping: dict[str | bytes, bytes | str | int] = {
         "users": live.users.tobytes(),
         "points": live.points.tobytes(),
         "exacts": live.exacts.tobytes(),
+        "slug": live.slug,
+        "finished": int(live.finished),
     }
-    pipe.hset(key, mapping={**mapping, "slug": live.slug, "finished": int(live.finished)})
+    pipe.hset(key, mapping=mapping)  # type: ignore[arg-type]  # its Mapping key is invariant
     pipe.expire(key, picks.PICKS_TTL)
 
 
@@ -219,8 +221,9 @@ class _Standing:
 
 def _previous(settled: Tally) -> _Standing:
     """The standing the last pass published, or the settled one when this is the first."""
-    users, ranks, totals = client().hmget(RANKS_KEY, ["users", "ranks", "totals"])
-    if users is None:
+    stored = client().hmget(RANKS_KEY, ["users", "ranks", "totals"])
+    users, ranks, totals = cast(list[bytes | None], stored)
+    if users is None or ranks is None or totals is None:
         return _Standing(settled[0], _ranks(*settled), settled[1])
     return _Standing(
         np.frombuffer(users, dtype=np.int64),
@@ -272,8 +275,10 @@ def _personal_frames(
 
 def _top_frames(scopes: list[str]) -> None:
     for scope in scopes:
-        rows = client().zrevrange(
-            leaderboard.provisional_key(scope), 0, TOP_IN_FRAME - 1, withscores=True
+        rows = leaderboard.scored(
+            client().zrevrange(
+                leaderboard.provisional_key(scope), 0, TOP_IN_FRAME - 1, withscores=True
+            )
         )
         top = [[int(m), leaderboard.decode(s)] for m, s in rows]
         publish_now(leaderboard_frame(leaderboard_channel(scope), {"top": top, "prov": 1}))
@@ -289,7 +294,8 @@ def _drop(pipe: redis.client.Pipeline, match_id: int, slug: str | None) -> None:
 def _refresh(match_ids: set[int]) -> dict[int, _Live]:
     """Recompute the changed matches' provisional points and boards; drop the matches that
     no longer count. Returns the recomputed ones."""
-    known = {int(k): v.decode() for k, v in client().hgetall(MATCHES_KEY).items()}
+    stored = cast(dict[bytes, bytes], client().hgetall(MATCHES_KEY))
+    known = {int(k): v.decode() for k, v in stored.items()}
     matches = {m.pk: m for m in Match.objects.filter(pk__in=match_ids)}
     changed: dict[int, _Live] = {}
     pipe = client().pipeline(transaction=False)
@@ -437,7 +443,8 @@ def _league_view(
     if not client().exists(key):
         return None
     members = members_of()
-    stored = client().zmscore(key, members) if members else []
+    # redis-py encodes int members as it does str ones; its annotation names only str.
+    stored = client().zmscore(key, members) if members else []  # type: ignore[arg-type]
     # A member on no provisional board has neither settled points nor a live prediction.
     scores = [
         leaderboard.encode(0, 0, m) if s is None else s

@@ -109,7 +109,7 @@ def base_points(prediction: Prediction, result: Result, rules: ScoringRules) -> 
         if _sign(h - a) == _sign(result.home - result.away):
             return rules.score_outcome
         return 0
-    points = {
+    points: dict[str, int] = {
         Kind.WINNER: rules.winner,
         Kind.FIRST_SCORER: rules.first_scorer,
         Kind.POSSESSION: rules.possession,

@@ -6,7 +6,9 @@ from predictions.services import Pick
 
 
 class PredictionSerializer(serializers.ModelSerializer):
-    match = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    match: serializers.SlugRelatedField = serializers.SlugRelatedField(
+        slug_field="slug", read_only=True
+    )
     user = serializers.CharField(source="user.username", read_only=True)
 
     class Meta:

@@ -6,15 +6,15 @@ import datetime as dt
 import secrets
 from dataclasses import dataclass
 
-from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
 from core.errors import DomainError
+from core.users import User
 from matches.models import Match, MatchStatus, Player
 from matches.selectors import match_share_locked
-from predictions import leaderboard, scoring
+from predictions import leaderboard, scoring, signals
 from predictions.models import (
     Joker,
     Kind,
@@ -69,7 +69,7 @@ def _check_pick(match: Match, kind: str, pick: Pick) -> None:
 
 
 def prediction_submit(
-    *, user: AbstractBaseUser, match: Match, kind: str, pick: Pick
+    *, user: User, match: Match, kind: str, pick: Pick
 ) -> tuple[Prediction, bool]:
     """Create or change the fan's prediction of `kind` (idempotent). Returns it and whether
     it was created. Refused once the match is locked."""
@@ -96,7 +96,7 @@ def prediction_submit(
 # ---- jokers --------------------------------------------------------------------------------
 
 
-def joker_play(*, user: AbstractBaseUser, match: Match) -> tuple[Joker, bool]:
+def joker_play(*, user: User, match: Match) -> tuple[Joker, bool]:
     """Put the fan's joker for the match's stage on the match (doubling their points on it);
     moves it from another match of the stage unless that one has kicked off. Returns the
     joker and whether it changed."""
@@ -127,7 +127,7 @@ def joker_play(*, user: AbstractBaseUser, match: Match) -> tuple[Joker, bool]:
         return joker, True
 
 
-def joker_withdraw(*, user: AbstractBaseUser, match: Match) -> None:
+def joker_withdraw(*, user: User, match: Match) -> None:
     with transaction.atomic():
         if prediction_locked(match_share_locked(match.pk)):
             raise PredictionError("this match has kicked off", status=409)
@@ -141,7 +141,7 @@ def joker_withdraw(*, user: AbstractBaseUser, match: Match) -> None:
 MAX_LEAGUE_MEMBERS = 500
 
 
-def league_create(*, owner: AbstractBaseUser, name: str) -> League:
+def league_create(*, owner: User, name: str) -> League:
     with transaction.atomic():
         league = League.objects.create(owner=owner, name=name.strip()[:80] or "League")
         LeagueMember.objects.create(league=league, user=owner)
@@ -151,7 +151,7 @@ def league_create(*, owner: AbstractBaseUser, name: str) -> League:
 
 
 def league_invite(
-    *, league: League, by: AbstractBaseUser, expires_in: dt.timedelta, max_uses: int
+    *, league: League, by: User, expires_in: dt.timedelta, max_uses: int
 ) -> LeagueInvite:
     if league.owner_id != by.pk:
         raise PredictionError("only the owner invites", status=403)
@@ -165,7 +165,7 @@ def league_invite(
     )
 
 
-def league_join(*, user: AbstractBaseUser, code: str) -> League:
+def league_join(*, user: User, code: str) -> League:
     """Join with an invite code; each use is counted once, under the invite's row lock."""
     with transaction.atomic():
         invite = (
@@ -197,13 +197,13 @@ def league_join(*, user: AbstractBaseUser, code: str) -> League:
     return league
 
 
-def league_leave(*, league: League, user: AbstractBaseUser) -> None:
+def league_leave(*, league: League, user: User) -> None:
     if league.owner_id == user.pk:
         raise PredictionError("the owner cannot leave their league", status=409)
     _remove(league, user.pk)
 
 
-def league_remove_member(*, league: League, by: AbstractBaseUser, user_id: int) -> None:
+def league_remove_member(*, league: League, by: User, user_id: int) -> None:
     if league.owner_id != by.pk:
         raise PredictionError("only the owner removes members", status=403)
     if user_id == by.pk:
@@ -216,9 +216,13 @@ def league_remove_member(*, league: League, by: AbstractBaseUser, user_id: int) 
 def _remove(league: League, user_id: int) -> None:
     LeagueMember.objects.filter(league=league, user_id=user_id).delete()
     transaction.on_commit(lambda: _board_drop(league.pk, user_id), robust=True)
+    transaction.on_commit(
+        lambda: signals.member_left.send(League, league_id=league.pk, user_id=user_id),
+        robust=True,
+    )
 
 
-def _board_add(league: League, user: AbstractBaseUser) -> None:
+def _board_add(league: League, user: User) -> None:
     score = UserScore.objects.filter(user=user).values_list("points", "exacts", "version").first()
     points, exacts, version = score or (0, 0, 0)
     leaderboard.write(leaderboard.league_scope(league.pk), [(user.pk, points, exacts, version)])

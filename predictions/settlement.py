@@ -102,13 +102,12 @@ def points_now(match: Match) -> dict[int, int]:
 
 
 def _create_chunks(run: SettlementRun) -> None:
-    users = (
+    users = list(
         Prediction.objects.filter(match_id=run.match_id)
         .order_by("user_id")
         .values_list("user_id", flat=True)
         .distinct()
     )
-    users = list(users)
     size = settings.SETTLEMENT_CHUNK_USERS  # fans per chunk, about four predictions each
     bounds = [(users[i], users[min(i + size, len(users)) - 1]) for i in range(0, len(users), size)]
     SettlementChunk.objects.bulk_create(

@@ -8,10 +8,10 @@ from rest_framework.exceptions import PermissionDenied
 from rest_framework.generics import ListAPIView
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.settings import api_settings
 from rest_framework.views import APIView
 
 from core.throttles import LeagueJoinThrottle
+from core.users import signed_in
 from matches.models import Competition, Match, Team
 from predictions import leaderboard, outrights, selectors, services
 from predictions.models import Kind, League, LeagueMember, Outright, Prediction
@@ -66,7 +66,7 @@ class PredictionPutView(APIView):
         body = PickSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         prediction, created = services.prediction_submit(
-            user=request.user, match=match, kind=kind, pick=body.to_pick()
+            user=signed_in(request), match=match, kind=kind, pick=body.to_pick()
         )
         code = status.HTTP_201_CREATED if created else status.HTTP_200_OK
         return Response(PredictionSerializer(prediction).data, status=code)
@@ -89,7 +89,7 @@ class JokerView(APIView):
     def put(self, request: Request, slug: str) -> Response:
         """Play your joker of this match's stage on it (moves it from another match of the
         stage that has not kicked off); your points on the match count twice."""
-        joker, changed = services.joker_play(user=request.user, match=_match(slug))
+        joker, changed = services.joker_play(user=signed_in(request), match=_match(slug))
         code = status.HTTP_201_CREATED if changed else status.HTTP_200_OK
         return Response(JokerSerializer(joker).data, status=code)
 
@@ -101,7 +101,7 @@ class JokerView(APIView):
         }
     )
     def delete(self, request: Request, slug: str) -> Response:
-        services.joker_withdraw(user=request.user, match=_match(slug))
+        services.joker_withdraw(user=signed_in(request), match=_match(slug))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -130,7 +130,7 @@ class OutrightView(APIView):
         if len(teams) != len(set(codes)):
             return Response({"teams": "unknown team code"}, status=400)
         picks = outrights.outright_set(
-            user=request.user,
+            user=signed_in(request),
             competition=competition,
             kind=kind,
             teams=teams,
@@ -144,7 +144,8 @@ class MyOutrightsView(APIView):
 
     @extend_schema(responses=OutrightSerializer(many=True))
     def get(self, request: Request) -> Response:
-        return Response(OutrightSerializer(selectors.own_outrights(request.user), many=True).data)
+        outrights = selectors.own_outrights(signed_in(request))
+        return Response(OutrightSerializer(outrights, many=True).data)
 
 
 class MyJokersView(APIView):
@@ -152,7 +153,7 @@ class MyJokersView(APIView):
 
     @extend_schema(responses=JokerSerializer(many=True))
     def get(self, request: Request) -> Response:
-        jokers = selectors.own_jokers(request.user)
+        jokers = selectors.own_jokers(signed_in(request))
         return Response(JokerSerializer(jokers, many=True).data)
 
 
@@ -164,7 +165,7 @@ class MyPredictionsView(ListAPIView):
     def get_queryset(self):  # type: ignore[no-untyped-def]
         if getattr(self, "swagger_fake_view", False):  # schema generation: no user
             return Prediction.objects.none()
-        return selectors.own_predictions(self.request.user)
+        return selectors.own_predictions(signed_in(self.request))
 
 
 class MatchPredictionsView(ListAPIView):
@@ -218,14 +219,15 @@ class LeagueListView(APIView):
 
     @extend_schema(responses=LeagueSerializer(many=True))
     def get(self, request: Request) -> Response:
-        leagues = League.objects.filter(memberships__user=request.user).select_related("owner")
+        leagues = League.objects.filter(memberships__user=signed_in(request))
+        leagues = leagues.select_related("owner")
         return Response(LeagueSerializer(leagues, many=True).data)
 
     @extend_schema(request=LeagueSerializer, responses={201: LeagueSerializer})
     def post(self, request: Request) -> Response:
         body = LeagueSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        league = services.league_create(owner=request.user, name=body.validated_data["name"])
+        league = services.league_create(owner=signed_in(request), name=body.validated_data["name"])
         return Response(LeagueSerializer(league).data, status=status.HTTP_201_CREATED)
 
 
@@ -238,7 +240,7 @@ class LeagueInviteView(APIView):
         body.is_valid(raise_exception=True)
         invite = services.league_invite(
             league=get_object_or_404(League, pk=league_id),
-            by=request.user,
+            by=signed_in(request),
             expires_in=dt.timedelta(hours=body.validated_data["expires_in_hours"]),
             max_uses=body.validated_data["max_uses"],
         )
@@ -248,7 +250,7 @@ class LeagueInviteView(APIView):
 
 class LeagueJoinView(APIView):
     permission_classes = [Auth]
-    throttle_classes = [*api_settings.DEFAULT_THROTTLE_CLASSES, LeagueJoinThrottle]
+    throttle_classes = [*APIView.throttle_classes, LeagueJoinThrottle]
 
     @extend_schema(
         request=JoinSerializer,
@@ -262,7 +264,7 @@ class LeagueJoinView(APIView):
     def post(self, request: Request) -> Response:
         body = JoinSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        league = services.league_join(user=request.user, code=body.validated_data["code"])
+        league = services.league_join(user=signed_in(request), code=body.validated_data["code"])
         return Response(LeagueSerializer(league).data)
 
 
@@ -274,8 +276,8 @@ class LeagueLeaveView(APIView):
         responses={204: None, 409: rule_error("the owner cannot leave their own league")},
     )
     def post(self, request: Request, league_id: int) -> Response:
-        league = get_object_or_404(League, pk=league_id, memberships__user=request.user)
-        services.league_leave(league=league, user=request.user)
+        league = get_object_or_404(League, pk=league_id, memberships__user=signed_in(request))
+        services.league_leave(league=league, user=signed_in(request))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -291,7 +293,7 @@ class LeagueMemberView(APIView):
     )
     def delete(self, request: Request, league_id: int, user_id: int) -> Response:
         league = get_object_or_404(League, pk=league_id)
-        services.league_remove_member(league=league, by=request.user, user_id=user_id)
+        services.league_remove_member(league=league, by=signed_in(request), user_id=user_id)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -359,7 +361,7 @@ class LeagueBoardView(_BoardView):
 
     def scope(self, request: Request, **kwargs: object) -> str:
         league = get_object_or_404(League, pk=kwargs["league_id"])
-        if not LeagueMember.objects.filter(league=league, user=request.user).exists():
+        if not LeagueMember.objects.filter(league=league, user=signed_in(request)).exists():
             raise PermissionDenied("league boards are for members")
         return leaderboard.league_scope(league.pk)
 

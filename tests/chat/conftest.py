@@ -3,6 +3,7 @@ from django.contrib.auth.models import User
 
 from chat import filters, selectors
 from chat.models import BlockedTerm, Room
+from chat.services import room_for_match
 from core.redis import client
 from tests.conftest import token_client
 from tests.factories import make_fan, make_staff
@@ -22,7 +23,7 @@ def fresh_chat_state(db):
 
 @pytest.fixture
 def room(match) -> Room:
-    return Room.objects.get(match=match)
+    return room_for_match(match.pk)
 
 
 @pytest.fixture

@@ -5,6 +5,7 @@ import pytest
 
 from chat import persistence
 from chat.models import Message, ModerationAction, Report, Room
+from chat.services import room_for_league
 from core.redis import client
 from predictions.services import league_create, league_remove_member
 from tests.conftest import token_client
@@ -313,7 +314,7 @@ def test_league_room_is_members_only_and_removal_is_immediate(api, fans):
     league = league_create(owner=owner, name="Office")
     invite = owner_api.post(f"/api/v1/leagues/{league.pk}/invites/").json()["code"]
     member_api.post("/api/v1/leagues/join/", {"code": invite}, format="json")
-    room = Room.objects.get(league=league)
+    room = room_for_league(league.pk)
 
     assert post(member_api, room, "hi all", "c1").status_code == 201
     assert post(outsider_api, room, "let me in", "c1").status_code == 404
@@ -354,7 +355,7 @@ def league_room(fans):
     league = league_create(owner=owner, name="Office")
     invite = owner_api.post(f"/api/v1/leagues/{league.pk}/invites/").json()["code"]
     member_api.post("/api/v1/leagues/join/", {"code": invite}, format="json")
-    return Room.objects.get(league=league)
+    return room_for_league(league.pk)
 
 
 def test_a_moderator_moderates_a_league_room_they_are_not_in(fans, moderator):

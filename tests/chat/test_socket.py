@@ -12,7 +12,7 @@ from django.conf import settings
 from rest_framework.authtoken.models import Token
 
 from chat import moderation, persistence, services
-from chat.models import Message, Room
+from chat.models import Message
 from core.redis import client
 from gateway import hub as hub_module
 from gateway import limits
@@ -340,7 +340,7 @@ async def test_league_room_refuses_outsiders_and_removal_kicks_at_once(people):
         league=league, by=owner, expires_in=dt.timedelta(days=1), max_uses=5
     )
     await sync_to_async(league_join)(user=member, code=invite.code)
-    room = await sync_to_async(Room.objects.get)(league=league)
+    room = await sync_to_async(services.room_for_league)(league.pk)
     member_ws, outsider_ws, anonymous = (
         await connect(member),
         await connect(outsider),

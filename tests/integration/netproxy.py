@@ -118,6 +118,8 @@ class Proxy:
             await asyncio.gather(
                 self._pump(reader, up_writer, flowing), self._pump(up_reader, writer, flowing)
             )
+        except asyncio.CancelledError:
+            pass  # the proxy is closing; asyncio would log a cancelled connection as an error
         finally:
             self._flows.discard(flow)
             for w in (writer, up_writer):

@@ -10,6 +10,7 @@ from rest_framework.authtoken.models import Token
 from websockets.exceptions import ConnectionClosed
 
 from chat.models import Message, Room
+from chat.services import room_for_match
 from matches import simulator
 from tests.feedclient import feed_event
 from tests.integration.conftest import start_worker, wait_until
@@ -34,7 +35,7 @@ async def fan_on(server, token: str | None, room: Room) -> Fan:
 
 
 def test_messages_reach_postgres_through_the_beat_flush(servers, match, stack_env, tmp_path):
-    room = Room.objects.get(match=match)
+    room = room_for_match(match.pk)
     token = signed_in("ana")
     flusher = start_worker(stack_env, tmp_path / "flush.log", "realtime", beat=True)
 
@@ -61,7 +62,7 @@ def test_messages_reach_postgres_through_the_beat_flush(servers, match, stack_en
 
 def test_under_a_chat_flood_every_goal_arrives_in_order(servers, match):
     """Flooders on Daphne, the watching fan on uvicorn, goals through the signed feed."""
-    room = Room.objects.get(match=match)
+    room = room_for_match(match.pk)
     tokens = [signed_in(f"chanter{i}") for i in range(6)]
     channel = f"match:{match.slug}"
 

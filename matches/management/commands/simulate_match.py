@@ -1,4 +1,5 @@
 import time
+from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
@@ -29,7 +30,7 @@ class Command(BaseCommand):
             help="add a VAR-disallowed goal, a duplicate and an out-of-order event",
         )
 
-    def handle(self, *args: object, **opts: object) -> None:
+    def handle(self, *args: object, **opts: Any) -> None:
         source = Match.objects.select_related("home", "away").filter(slug=opts["slug"]).first()
         if source is None:
             raise CommandError(f"no match {opts['slug']}; run load_worldcup first")
