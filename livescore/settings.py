@@ -243,7 +243,7 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "ENUM_NAME_OVERRIDES": {
         "EventKindEnum": "matches.models.EventKind",
-        "CommandKindEnum": "matches.services.COMMAND_KINDS",
+        "CommandKindEnum": "matches.commands.COMMAND_KINDS",
         "MatchStatusEnum": "matches.models.MatchStatus",
         "StageKindEnum": "matches.models.Stage.Kind",
         "PredictionKindEnum": "predictions.models.Kind",

@@ -29,7 +29,7 @@ from django.utils import timezone
 
 from core.context import correlation
 from core.metrics import FEED_EVENTS, GOAL_STAGE
-from matches import services
+from matches import commands, services
 from matches.models import EventKind, FeedCursor, FeedEvent, Match, MatchEvent, Player, Team
 from matches.selectors import match_team
 
@@ -174,7 +174,7 @@ def _apply(event: FeedEvent) -> None:
             if event.payload.get("kind") == "goal":
                 _time_goal(event.received_at.timestamp())
             command = _command(event)
-            recorded = services.match_apply(match=event.match, command=command)
+            recorded = commands.match_apply(match=event.match, command=command)
             if event.payload.get("kind") == "goal":
                 _time_goal(event.received_at.timestamp(), "published")
     except services.MatchRuleError as exc:
@@ -191,12 +191,12 @@ def _time_goal(received: float, stage: str = "committed") -> None:
     transaction.on_commit(lambda: GOAL_STAGE.labels(stage).observe(time.time() - received))
 
 
-def _command(event: FeedEvent) -> services.EventCommand:
+def _command(event: FeedEvent) -> commands.EventCommand:
     p, match = event.payload, event.match
     target = _target(event.provider, p.get("target"))
     # A correction names the new scorer; the team is the corrected goal's unless given.
     team = _team(match, p.get("team")) or (target.team if target else None)
-    return services.EventCommand(
+    return commands.EventCommand(
         kind=p["kind"],
         team=team,
         player=_player(match, team, p.get("player"), p["kind"]),

@@ -4,6 +4,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from matches.bracket import source_label
+from matches.commands import COMMAND_KINDS, EventCommand
 from matches.feed import MAX_BATCH, MAX_SEQ
 from matches.models import (
     Competition,
@@ -16,7 +17,6 @@ from matches.models import (
     Team,
 )
 from matches.selectors import match_team
-from matches.services import COMMAND_KINDS, EventCommand
 
 
 class StageSerializer(serializers.ModelSerializer):

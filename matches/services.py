@@ -1,7 +1,7 @@
 """Every change to a match goes through the matches app's services; this module records
 what happens on the pitch (goals, cards, substitutions, VAR, the shootout, possession),
-corrects it (a goal disallowed or given to another scorer), and routes operators' and
-feeds' commands to the service that owns them.
+and corrects it (a goal disallowed or given to another scorer); matches/commands.py routes
+operators' and feeds' commands to the service that owns each.
 
 Each service runs one short transaction that locks the match row (matches/changes.py),
 validates the change against the match rules, appends timeline events with the next `seq`,
@@ -47,14 +47,11 @@ from matches.schedule import (
 from matches.statuses import TRANSITIONS, match_change_status, match_next_statuses
 
 __all__ = [
-    "COMMAND_KINDS",
     "OPERATOR",
     "TRANSITIONS",
-    "EventCommand",
     "MatchRuleError",
     "Recorded",
     "Source",
-    "match_apply",
     "match_change_status",
     "match_check_new",
     "match_copy",
@@ -345,74 +342,3 @@ def match_score_consistent(match: Match) -> bool:
     """True when the stored score equals the one derived from the timeline (used by checks)."""
     timeline = list(match.events.order_by("seq"))
     return rules.score(match, timeline) == (match.home_score, match.away_score)
-
-
-COMMAND_KINDS = [
-    *sorted(IN_PLAY_KINDS | LIVE_KINDS),
-    EventKind.GOAL_DISALLOWED,
-    EventKind.SHOOTOUT_KICK,
-    EventKind.POSSESSION,
-    "goal_corrected",
-    "status",
-]
-
-
-@dataclass(frozen=True)
-class EventCommand:
-    """One change requested by an operator tool or a provider feed, references resolved.
-
-    `kind` is a directly recordable event kind, `goal_disallowed` or `goal_corrected` (with
-    `target`), `shootout_kick` (with `scored`), or `status` (with `status`).
-    """
-
-    kind: str
-    team: Team | None = None
-    player: Player | None = None
-    related_player: Player | None = None
-    minute: int | None = None
-    stoppage: int = 0
-    scored: bool | None = None
-    status: str | None = None
-    target: MatchEvent | None = None
-    detail: str = ""
-    value: int | None = None  # possession percent
-    source: Source = OPERATOR
-
-
-def match_apply(*, match: Match, command: EventCommand) -> Recorded:
-    """Route a command to the service that owns it (one entry point for API and feed)."""
-    c = command
-    source = c.source
-    if c.kind == "status":
-        if not c.status:
-            raise MatchRuleError("a status change needs a status")
-        return match_change_status(match=match, status=c.status, minute=c.minute, source=source)
-    if c.kind in (EventKind.GOAL_DISALLOWED, "goal_corrected"):
-        if c.target is None:
-            raise MatchRuleError(f"{c.kind} needs the goal it corrects")
-        if c.kind == EventKind.GOAL_DISALLOWED:
-            return match_disallow_goal(
-                match=match, goal=c.target, reason=c.detail or "VAR", source=source
-            )
-        return match_correct_goal(match=match, goal=c.target, player=c.player, source=source)
-    if c.kind == EventKind.POSSESSION:
-        if c.value is None:
-            raise MatchRuleError("possession needs a value (percent)")
-        return match_set_possession(match=match, home_possession=c.value, source=source)
-    if c.kind == EventKind.SHOOTOUT_KICK:
-        if c.team is None or c.scored is None:
-            raise MatchRuleError("a shootout kick needs a team and whether it was scored")
-        return match_record_shootout_kick(
-            match=match, team=c.team, scored=c.scored, player=c.player, source=source
-        )
-    return match_record_event(
-        match=match,
-        kind=c.kind,
-        team=c.team,
-        player=c.player,
-        related_player=c.related_player,
-        minute=c.minute,
-        stoppage=c.stoppage,
-        detail=c.detail,
-        source=source,
-    )

@@ -6,7 +6,7 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from matches import selectors, services
+from matches import commands, selectors
 from matches.filters import MatchFilter
 from matches.models import Match, Team
 from matches.serializers import (
@@ -147,7 +147,7 @@ class MatchViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
         match = get_object_or_404(Match.objects.select_related("home", "away"), slug=slug)
         serializer = EventWriteSerializer(data=request.data, context={"match": match})
         serializer.is_valid(raise_exception=True)
-        recorded = services.match_apply(match=match, command=serializer.to_command())
+        recorded = commands.match_apply(match=match, command=serializer.to_command())
         event = selectors.match_timeline().get(pk=recorded.event.pk)
         code = status.HTTP_201_CREATED if recorded.created else status.HTTP_200_OK
         return Response(TimelineEventSerializer(event).data, status=code)

@@ -58,6 +58,9 @@ def sink(sent: Iterable[Sent]) -> None:
     what a piece of code emits, whichever way it emits it."""
 
 
+_QUIET_SINK = sink  # patched away: someone watches, so scripts report what they published
+
+
 # KEYS: snapshot hash, timeline zset, live index
 # ARGV: slug, snapshot seq, snapshot text, watcher slot, live (1/0), kickoff epoch, timeline
 #       length, then (seq, frame text, pubsub channel, type) for each frame
@@ -176,15 +179,16 @@ def publish_packed(t: FrameType, frames: Sequence[tuple[str, str]], batch: int =
 class WireScript:
     """A Lua script that publishes frames inside its atomic step (`wire.script` wraps its
     body): run with the correlation id as its last argument; the frames it published go to
-    the sink and the body's own reply is returned. Works on a sync or an asyncio client
-    (then the call is awaitable)."""
+    the sink and the body's own reply is returned (the frames only travel back from Redis
+    when the sink is watched). Works on a sync or an asyncio client (then the call is
+    awaitable)."""
 
     def __init__(self, redis_client: redis.Redis | aioredis.Redis, body: str) -> None:
         self._script = redis_client.register_script(wire.script(body))
         self._async = isinstance(redis_client, aioredis.Redis)
 
     def __call__(self, keys: Sequence[Any] = (), args: Sequence[Any] = ()) -> Any:
-        argv = [*args, wire.current_cid()]
+        argv = [*args, "0" if sink is _QUIET_SINK else "1", wire.current_cid()]
         if self._async:
             return self._run_async(keys, argv)
         reply: list[Any] = self._script(keys=keys, args=argv)  # type: ignore[assignment]  # sync

@@ -72,17 +72,22 @@ def from_timeline(member: str) -> tuple[str, str]:
 # frame to every shard, a match's snapshot with its frames) is wrapped by `script`: its body
 # calls `emit(pubsub, t, seq, user, text)`, which publishes the frame in its envelope, and
 # the script answers {the body's reply, {pubsub, t, seq, text, ...}} so the Python side reports
-# every frame to realtime.publish's sink. The correlation id comes as the last ARGV.
+# every frame to realtime.publish's sink. The last two ARGV are the correlation id (last) and
+# whether anyone watches the sink ("1": a test): in production the script answers no frame
+# texts, so a chat message or a room-wide frame does not travel back from Redis for nothing.
 _PRELUDE = """
 local __cid = table.remove(ARGV)
+local __report = table.remove(ARGV) == '1'
 local __sent = {}
 local function emit(pubsub, t, seq, user, text)
   redis.call('PUBLISH', pubsub, '\\30' .. t .. ' ' .. seq .. ' ' .. user .. ' ' .. __cid ..
     '\\30' .. text)
-  __sent[#__sent + 1] = pubsub
-  __sent[#__sent + 1] = t
-  __sent[#__sent + 1] = seq
-  __sent[#__sent + 1] = text
+  if __report then
+    __sent[#__sent + 1] = pubsub
+    __sent[#__sent + 1] = t
+    __sent[#__sent + 1] = seq
+    __sent[#__sent + 1] = text
+  end
 end
 local function __body()
 """

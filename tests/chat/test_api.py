@@ -3,7 +3,7 @@ moderation with its audit trail."""
 
 import pytest
 
-from chat import persistence
+from chat import moderation, persistence
 from chat.models import Message, ModerationAction, Report, Room
 from chat.services import room_for_league
 from core.redis import client
@@ -33,6 +33,46 @@ def test_every_match_has_a_room_found_by_slug(api, match, room):
         "id": room.pk, "channel": f"chat:room:{room.pk}", "match": match.slug, "league": None,
         "slow_seconds": 0,
     }  # fmt: skip
+
+
+def test_a_room_is_made_on_first_lookup_and_keeps_its_id(api, match, fans):
+    assert not Room.objects.filter(match=match).exists()  # nothing made when the match was
+
+    first = api.get("/api/v1/chat/rooms/", {"match": match.slug})
+    again = api.get("/api/v1/chat/rooms/", {"match": match.slug})
+
+    assert first.status_code == again.status_code == 200
+    assert first.json()["id"] == again.json()["id"] == Room.objects.get(match=match).pk
+    assert api.get("/api/v1/chat/rooms/", {"match": "no-such-match"}).status_code == 404
+    (owner, owner_api), *_ = fans
+    league = league_create(owner=owner, name="Office")
+    found = owner_api.get("/api/v1/chat/rooms/", {"league": league.pk})
+    assert found.status_code == 200 and found.json()["league"] == league.pk
+    assert owner_api.get("/api/v1/chat/rooms/", {"league": league.pk + 99}).status_code == 404
+
+
+def test_every_chat_frame_reaches_the_sink_whichever_script_sent_it(
+    room, fans, moderator, capture_frames
+):
+    (_, fan), *_ = fans
+    (owner, owner_api), (member, member_api), _ = fans
+    league = league_create(owner=owner, name="Office")
+    invite = owner_api.post(f"/api/v1/leagues/{league.pk}/invites/").json()["code"]
+    member_api.post("/api/v1/leagues/join/", {"code": invite}, format="json")
+    office = room_for_league(league.pk)
+
+    with capture_frames() as frames:
+        post(fan, room, "Vamos", "c-1")  # chat's `say` script
+        moderation.slow_mode_set(actor=moderator, room=room, seconds=10)  # the announce script
+        league_remove_member(league=league, by=owner, user_id=member.pk)  # the fan-out script
+
+    channel = f"chat:room:{room.pk}"
+    assert [(f.channel, f.t) for f in frames] == [
+        (channel, "m"),
+        (channel, "room"),
+        (f"chat:room:{office.pk}", "kick"),
+    ]
+    assert frames[0].d["x"] == "Vamos" and frames[1].d["slow"] == 10
 
 
 def test_post_then_history_from_postgres_after_the_flush(api, room, fans):
