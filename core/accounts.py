@@ -1,5 +1,7 @@
-"""Sign in and out for apps: a username and password for the API token (the web client and
-the mini app send it as `Authorization: Token ...` and in the socket's `auth` op)."""
+"""Accounts for apps: sign up, sign in and out. A username and password give the API token
+(the web client and the mini app send it as `Authorization: Token ...` and in the socket's
+`auth` op). Sign-up needs no e-mail: a fan picks a name and a password that Django's
+password validators accept."""
 
 from __future__ import annotations
 
@@ -7,6 +9,10 @@ from typing import Any
 
 from axes.helpers import get_cool_off
 from django.contrib.auth import authenticate
+from django.contrib.auth.password_validation import validate_password
+from django.contrib.auth.validators import UnicodeUsernameValidator
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import IntegrityError, transaction
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import permissions, serializers, status
@@ -15,7 +21,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from core.throttles import LoginThrottle
+from core.throttles import LoginThrottle, SignUpThrottle
+from core.users import User
 
 
 class CredentialsSerializer(serializers.Serializer):
@@ -23,10 +30,60 @@ class CredentialsSerializer(serializers.Serializer):
     password = serializers.CharField(max_length=128, trim_whitespace=False)
 
 
+class SignUpSerializer(serializers.Serializer):
+    username = serializers.CharField(
+        min_length=3, max_length=30, help_text="letters, digits and @ . + - _; unique, any case"
+    )
+    password = serializers.CharField(max_length=128, trim_whitespace=False, write_only=True)
+
+    def validate_username(self, value: str) -> str:
+        UnicodeUsernameValidator()(value)
+        if User.objects.filter(username__iexact=value).exists():
+            raise serializers.ValidationError("this username is taken", code="username_taken")
+        return value
+
+    def validate(self, data: dict[str, Any]) -> dict[str, Any]:
+        try:  # the validators compare the password with the username, hence here
+            validate_password(data["password"], User(username=data["username"]))
+        except DjangoValidationError as exc:
+            raise serializers.ValidationError({"password": list(exc.messages)}) from None
+        return data
+
+
 class SignedInSerializer(serializers.Serializer):
     token = serializers.CharField()
     user = serializers.IntegerField(help_text="the user id (user:<id> is their channel)")
     username = serializers.CharField()
+
+
+class SignUpView(APIView):
+    """A new fan's account, signed in at once."""
+
+    permission_classes = [permissions.AllowAny]
+    throttle_classes = [SignUpThrottle]
+
+    @extend_schema(
+        request=SignUpSerializer,
+        responses={
+            201: SignedInSerializer,
+            400: OpenApiResponse(description="username taken or invalid, password too weak"),
+            429: OpenApiResponse(description="too many sign-ups from this address"),
+        },
+    )
+    def post(self, request: Request) -> Response:
+        """Sign up with a username and a password: the new account's token."""
+        body = SignUpSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        try:
+            with transaction.atomic():
+                user = User.objects.create_user(**body.validated_data)
+        except IntegrityError:  # the same name, signed up at the same moment
+            raise serializers.ValidationError(
+                {"username": ["this username is taken"]}, code="username_taken"
+            ) from None
+        token = Token.objects.create(user=user)
+        signed_in = {"token": token.key, "user": user.pk, "username": user.get_username()}
+        return Response(signed_in, status=status.HTTP_201_CREATED)
 
 
 class TokenView(APIView):

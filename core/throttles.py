@@ -67,6 +67,12 @@ class FeedThrottle(_FailOpen, SimpleRateThrottle):
         return self.cache_format % {"scope": self.scope, "ident": self.provider}
 
 
+class SignUpThrottle(_FailOpen, AnonRateThrottle):
+    """New accounts per client address (a script filling the database with fans)."""
+
+    scope = "signup"
+
+
 class LoginThrottle(_FailOpen, AnonRateThrottle):
     """Sign-in attempts per client address (password guessing)."""
 

@@ -224,6 +224,7 @@ REST_FRAMEWORK = {
         "league_join": env_str("THROTTLE_LEAGUE_JOIN", "10/min"),
         "feed": env_str("THROTTLE_FEED", "1200/min"),
         "login": env_str("THROTTLE_LOGIN", "10/min"),
+        "signup": env_str("THROTTLE_SIGNUP", "5/hour"),
     },
     "NUM_PROXIES": 0,  # REMOTE_ADDR, see above: never an X-Forwarded-For the client wrote
 }

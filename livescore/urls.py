@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from core.accounts import TokenView
+from core.accounts import SignUpView, TokenView
 from core.metrics import metrics
 from livescore import health
 
@@ -17,6 +17,7 @@ urlpatterns = [
     path("api/v1/", include("notifications.urls")),
     path("api/v1/", include("trending.urls")),
     path("api/v1/auth/token/", TokenView.as_view(), name="auth-token"),
+    path("api/v1/auth/signup/", SignUpView.as_view(), name="auth-signup"),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("healthz", health.live, name="healthz"),

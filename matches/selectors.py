@@ -4,14 +4,42 @@
 it writes the rebuilt live state to Redis when it finds none, as its name says.
 """
 
+from typing import Any
+
 from django.db.models import Prefetch, QuerySet
 
+from matches import bracket
+from matches.bracket_rules import OVERALL_FIRST
 from matches.live import live_snapshot_or_rebuild, timeline_items
 from matches.models import Competition, Fixture, Match, MatchEvent, Player, Team
 
 
 def competition_list() -> QuerySet[Competition]:
     return Competition.objects.prefetch_related("stages")
+
+
+def group_tables(competition: Competition) -> list[dict[str, Any]]:
+    """Each group's table, from its finished matches, in the order the edition's tie-breaks
+    give (docs/tournament.md); teams still tied share a position and are marked."""
+    data = bracket.bracket_data(competition.season) or {}
+    tables = bracket.groups(competition, data.get("group_tiebreak", OVERALL_FIRST))
+    ids = {team for group in tables.values() for team in group.rows}
+    teams = {t.pk: t for t in Team.objects.filter(pk__in=ids)}
+    out = []
+    for letter, group in tables.items():
+        rows, position = [], 1
+        for tier in group.order:
+            for team in tier:
+                row = group.rows[team]
+                rows.append({
+                    "position": position, "tied": len(tier) > 1,
+                    "team": {"code": teams[team].code, "name": teams[team].name},
+                    "played": row.played, "points": row.points, "goals_for": row.goals_for,
+                    "goals_against": row.goals_against, "difference": row.difference,
+                })  # fmt: skip
+            position += len(tier)
+        out.append({"group": letter, "complete": group.complete, "table": rows})
+    return out
 
 
 def competition_fixtures(competition: Competition) -> QuerySet[Fixture]:

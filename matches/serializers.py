@@ -206,6 +206,23 @@ class FeedBatchSerializer(serializers.Serializer):
         return events
 
 
+class GroupRowSerializer(serializers.Serializer):
+    position = serializers.IntegerField(help_text="tied teams share one")
+    tied = serializers.BooleanField(help_text="level on every tie-break the data decides")
+    team = TeamSerializer()
+    played = serializers.IntegerField()
+    points = serializers.IntegerField()
+    goals_for = serializers.IntegerField()
+    goals_against = serializers.IntegerField()
+    difference = serializers.IntegerField()
+
+
+class GroupSerializer(serializers.Serializer):
+    group = serializers.CharField(help_text="the group's letter")
+    complete = serializers.BooleanField(help_text="every match of the group has finished")
+    table = GroupRowSerializer(many=True)
+
+
 class FixtureSideSerializer(serializers.Serializer):
     # Fields named like attributes of Field itself (the API's names): the serializer's
     # metaclass moves them into `fields`, which the stubs cannot know.

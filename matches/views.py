@@ -13,6 +13,7 @@ from matches.serializers import (
     CompetitionSerializer,
     EventWriteSerializer,
     FixtureSerializer,
+    GroupSerializer,
     MatchDetailSerializer,
     MatchSerializer,
     PlayerSerializer,
@@ -43,6 +44,16 @@ class CompetitionViewSet(viewsets.ReadOnlyModelViewSet):
     def bracket(self, request: Request, slug: str) -> Response:
         fixtures = selectors.competition_fixtures(self.get_object())
         return Response(FixtureSerializer(fixtures, many=True).data)
+
+    @extend_schema(
+        responses=GroupSerializer(many=True),
+        summary="The group tables, from the finished group matches, ordered by the "
+        "edition's tie-breaks (docs/tournament.md)",
+    )
+    @action(detail=True, methods=["get"], filter_backends=[], pagination_class=None)
+    def groups(self, request: Request, slug: str) -> Response:
+        tables = selectors.group_tables(self.get_object())
+        return Response(GroupSerializer(tables, many=True).data)
 
 
 class TeamViewSet(viewsets.ReadOnlyModelViewSet):

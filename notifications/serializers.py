@@ -38,11 +38,19 @@ class FollowSerializer(serializers.ModelSerializer):
         help_text="what to be pushed about; default kickoff, goal, red_card, full_time, var",
     )  # fmt: skip
 
+    name = serializers.SerializerMethodField(help_text='"Argentina", or "Argentina v France"')
+
     class Meta:
         model = Follow
-        fields = ["id", "team", "match", "kinds", "created_at"]
-        read_only_fields = ["id", "created_at"]
+        fields = ["id", "team", "match", "name", "kinds", "created_at"]
+        read_only_fields = ["id", "name", "created_at"]
         validators: list[Any] = []  # uniqueness: a repeated follow updates the kinds
+
+    def get_name(self, follow: Follow) -> str:
+        if follow.team is not None:
+            return follow.team.name
+        match = follow.match
+        return f"{match.home.name} v {match.away.name}" if match is not None else ""
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         if self.instance is None and (attrs.get("team") is None) == (attrs.get("match") is None):

@@ -53,7 +53,8 @@ class FollowListView(APIView):
     @extend_schema(responses=FollowSerializer(many=True))
     def get(self, request: Request) -> Response:
         """Your follows."""
-        follows = Follow.objects.filter(user=_fan(request)).select_related("team", "match")
+        follows = Follow.objects.filter(user=_fan(request))
+        follows = follows.select_related("team", "match__home", "match__away")
         return Response(FollowSerializer(follows.order_by("id"), many=True).data)
 
     @extend_schema(

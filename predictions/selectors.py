@@ -12,7 +12,7 @@ from django.db.models import Count, QuerySet
 from core.caches import TTLCache
 from matches.models import Match
 from predictions import leaderboard, provisional, scoring
-from predictions.models import Joker, Kind, Outright, Prediction, ScoringRules
+from predictions.models import Joker, Kind, League, LeagueMember, Outright, Prediction, ScoringRules
 from predictions.tasks import leaderboard_rebuild_task
 
 COUNTS_SECONDS = 5  # prediction counters may lag this much; they are read on every open
@@ -160,3 +160,9 @@ def board_read(
         "me": entry(mine) if mine else None,
         "around": [entry(e) for e in around],
     }
+
+
+def league_members(league: League) -> list[LeagueMember]:
+    """Every member (a league has at most MAX_LEAGUE_MEMBERS), by username."""
+    rows = LeagueMember.objects.filter(league=league).select_related("user", "league")
+    return list(rows.order_by("user__username"))

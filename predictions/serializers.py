@@ -1,7 +1,7 @@
 from rest_framework import serializers
 
 from matches.models import Player
-from predictions.models import Band, League, Outcome, Prediction, ScoringRules
+from predictions.models import Band, League, LeagueMember, Outcome, Prediction, ScoringRules
 from predictions.services import Pick
 
 
@@ -61,6 +61,19 @@ class LeagueSerializer(serializers.ModelSerializer):
         fields = ["id", "name", "owner", "members", "created_at"]
         read_only_fields = ["id", "owner", "members", "created_at"]
         extra_kwargs = {"name": {"min_length": 1, "max_length": 80}}
+
+
+class MemberSerializer(serializers.ModelSerializer):
+    user = serializers.IntegerField(source="user_id", read_only=True)
+    username = serializers.CharField(source="user.username", read_only=True)
+    owner = serializers.SerializerMethodField()
+
+    class Meta:
+        model = LeagueMember
+        fields = ["user", "username", "owner", "joined_at"]
+
+    def get_owner(self, member: LeagueMember) -> bool:
+        return member.user_id == member.league.owner_id
 
 
 class InviteRequestSerializer(serializers.Serializer):

@@ -159,10 +159,27 @@ def league_invite(
         raise PredictionError(f"max_uses must be 1 to {MAX_LEAGUE_MEMBERS}")
     return LeagueInvite.objects.create(
         league=league,
-        code=secrets.token_urlsafe(9)[:12],
+        code=invite_code_new(),
         expires_at=timezone.now() + expires_in,
         max_uses=max_uses,
     )
+
+
+# Invite codes are read aloud and typed on phones: no look-alikes (0 O, 1 I L, U V) and no
+# case. Ten of these 29 characters are about 48 bits, against a join limit per address.
+INVITE_ALPHABET = "ABCDEFGHJKMNPQRSTWXYZ23456789"
+
+
+def invite_code_new() -> str:
+    code = "".join(secrets.choice(INVITE_ALPHABET) for _ in range(10))
+    return f"{code[:5]}-{code[5:]}"
+
+
+def invite_code_forms(typed: str) -> set[str]:
+    """What a typed code may be stored as: as typed (codes made before the readable
+    alphabet are case-sensitive), and normalised: upper case, spaces and dashes dropped."""
+    bare = "".join(c for c in typed.upper() if c.isalnum())
+    return {typed.strip(), f"{bare[:5]}-{bare[5:]}" if len(bare) == 10 else bare}
 
 
 def league_join(*, user: User, code: str) -> League:
@@ -171,7 +188,7 @@ def league_join(*, user: User, code: str) -> League:
         invite = (
             LeagueInvite.objects.select_for_update()
             .select_related("league")
-            .filter(code=code)
+            .filter(code__in=invite_code_forms(code))
             .first()
         )
         if invite is None:

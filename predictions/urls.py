@@ -16,6 +16,7 @@ urlpatterns = [
     path("leagues/join/", views.LeagueJoinView.as_view()),
     path("leagues/<int:league_id>/invites/", views.LeagueInviteView.as_view()),
     path("leagues/<int:league_id>/leave/", views.LeagueLeaveView.as_view()),
+    path("leagues/<int:league_id>/members/", views.LeagueMembersView.as_view()),
     path("leagues/<int:league_id>/members/<int:user_id>/", views.LeagueMemberView.as_view()),
     path("leaderboards/global/", views.GlobalBoardView.as_view()),
     path("leaderboards/match/<slug:slug>/", views.MatchBoardView.as_view()),

@@ -22,6 +22,7 @@ from predictions.serializers import (
     JoinSerializer,
     JokerSerializer,
     LeagueSerializer,
+    MemberSerializer,
     OutrightPickSerializer,
     OutrightSerializer,
     PickSerializer,
@@ -279,6 +280,24 @@ class LeagueLeaveView(APIView):
         league = get_object_or_404(League, pk=league_id, memberships__user=signed_in(request))
         services.league_leave(league=league, user=signed_in(request))
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class LeagueMembersView(APIView):
+    permission_classes = [Auth]
+
+    @extend_schema(
+        responses={
+            200: MemberSerializer(many=True),
+            403: OpenApiResponse(description="the member list is for members"),
+        }
+    )
+    def get(self, request: Request, league_id: int) -> Response:
+        """The league's members by name (500 at most), the owner marked."""
+        league = get_object_or_404(League, pk=league_id)
+        members = selectors.league_members(league)
+        if not any(m.user_id == signed_in(request).pk for m in members):
+            raise PermissionDenied("the member list is for members")
+        return Response(MemberSerializer(members, many=True).data)
 
 
 class LeagueMemberView(APIView):

@@ -6,4 +6,5 @@ urlpatterns = [
     path("", views.index, name="webapp"),
     path("sw.js", views.service_worker, name="service-worker"),
     path("favicon.ico", views.favicon, name="favicon"),
+    path("manifest.webmanifest", views.manifest, name="manifest"),
 ]

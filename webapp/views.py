@@ -3,7 +3,7 @@
 from pathlib import Path
 
 from django.contrib.staticfiles import finders
-from django.http import HttpRequest, HttpResponse, HttpResponsePermanentRedirect
+from django.http import HttpRequest, HttpResponse, HttpResponsePermanentRedirect, JsonResponse
 from django.shortcuts import render
 from django.templatetags.static import static
 from django.views.decorators.gzip import gzip_page
@@ -51,6 +51,27 @@ def service_worker(request: HttpRequest) -> HttpResponse:
     assert source is not None
     response = HttpResponse(Path(source).read_bytes(), content_type="text/javascript")
     response["Cache-Control"] = "no-cache"
+    return response
+
+
+@require_GET
+def manifest(request: HttpRequest) -> JsonResponse:
+    """The web app manifest: installable, opening on the live list, in the app's colours."""
+    icons = [
+        {"src": static("webapp/icon.svg"), "sizes": "any", "type": "image/svg+xml"},
+        {"src": static("webapp/icon-192.png"), "sizes": "192x192", "type": "image/png"},
+        {"src": static("webapp/icon-512.png"), "sizes": "512x512", "type": "image/png"},
+        {"src": static("webapp/icon-512.png"), "sizes": "512x512", "type": "image/png",
+         "purpose": "maskable"},
+    ]  # fmt: skip
+    response = JsonResponse({
+        "name": "livescore", "short_name": "livescore", "id": "/", "start_url": "/",
+        "scope": "/", "display": "standalone", "background_color": "#f4f6f5",
+        "theme_color": "#0b3d2e", "description": "Live scores, predictions and chat",
+        "icons": icons,
+    })  # fmt: skip
+    response["Content-Type"] = "application/manifest+json"
+    response["Cache-Control"] = HTML_CACHE
     return response
 
 

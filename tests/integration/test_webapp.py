@@ -191,6 +191,34 @@ def test_first_load_is_within_budget_and_cached_forever(web):
     assert status == 200 and headers["content-type"].startswith("image/svg")
 
 
+def test_installable_and_opens_offline_with_the_last_state_marked_not_current(browser, web):
+    import json
+
+    status, headers, body = fetch(f"{web.url}/manifest.webmanifest")
+    manifest = json.loads(gzip_or_plain(headers, body))
+    icons = {icon["sizes"]: fetch(web.url + icon["src"])[0] for icon in manifest["icons"]}
+    replay, _ = final_replay(lead=3600)
+    page = phone_at(browser, f"{web.url}/")
+    page.wait_for_selector(f"#list-soon .row[data-slug='{replay.slug}']")
+    page.wait_for_function("() => navigator.serviceWorker.controller !== null", timeout=20_000)
+    page.reload()  # every answer of the page now passed through the worker once
+    page.wait_for_selector(f"#list-soon .row[data-slug='{replay.slug}']")
+    page.context.set_offline(True)
+    page.reload()
+    page.wait_for_selector(f"#list-soon .row[data-slug='{replay.slug}']")  # from the cache
+    state = page.get_attribute("#conn", "data-state")
+    page.context.set_offline(False)
+    page.wait_for_selector("#conn[data-state=live]", timeout=40_000)
+    trouble = page.trouble
+    page.context.close()
+
+    assert status == 200 and headers["content-type"] == "application/manifest+json"
+    assert manifest["display"] == "standalone" and manifest["start_url"] == "/"
+    assert icons == {"any": 200, "192x192": 200, "512x512": 200}
+    assert state != "live"  # the cached list is on screen, not vouched for
+    assert not trouble
+
+
 # ---- the final, live ---------------------------------------------------------------------------
 
 
@@ -343,29 +371,41 @@ def test_a_prediction_is_made_changed_and_then_locked(phone, web):
     assert (saved.home_goals, saved.away_goals) == (3, 1)
 
 
-def test_two_fans_meet_in_a_league_by_invite_code(browser, web):
-    ana, ben = sign_up("ana"), sign_up("ben")
-    pages = []
-    for _ in range(2):
-        context = browser.new_context(viewport=PHONE, device_scale_factor=2, is_mobile=True)
-        pages.append(context.new_page())
-    first, second = pages
+def test_two_fans_meet_in_a_league_by_a_shared_link_and_chat_there(browser, web):
+    ana = sign_up("ana")
+    first, second = phone_at(browser, f"{web.url}/"), phone_at(browser, f"{web.url}/")
     sign_in(first, web, ana)
     first.goto(f"{web.url}/#/leagues")
     first.fill("#create input[name=name]", "Office pool")
     first.click("#create button")
     first.click("[data-league] button:text('Invite')")
     code = first.inner_text("#invite")
+    link = first.get_attribute("#invite-link", "data-link")
 
-    sign_in(second, web, ben)
-    second.goto(f"{web.url}/#/leagues")
-    second.fill("#join input[name=code]", code)
-    second.click("#join button")
-    second.wait_for_selector("[data-league]:has-text('Office pool (2)')")
-    second.click("[data-league] a")
-    second.wait_for_selector("#board")
-    names = second.locator("#board td:nth-child(2)").all_inner_texts()
+    # Ben has no account yet: the link takes him through sign-up and back to the invite.
+    second.goto(link)
+    second.wait_for_selector("text=You have an invite code")
+    second.click("a[href='#/signup']")
+    second.fill("#signup-form input[name=username]", "ben")
+    second.fill("#signup-form input[name=password]", "a long enough secret")
+    second.click("#signup-form button")
+    second.click("#skip-team")
+    second.click("#welcome-done")
+    second.click("#join-now")
+    second.wait_for_selector("#members [data-member]")
+    members = second.locator("#members .row").all_inner_texts()
+    second.fill("#league-chat input[name=text]", "hello office")
+    second.press("#league-chat input[name=text]", "Enter")
+    second.wait_for_selector("#league-chat .msg:has-text('hello office')")
     shot(second, "league")
+
+    first.goto(link.replace(f"#/join/{code}", "#/leagues"))
+    first.click("[data-league] a")
+    first.wait_for_selector("#league-chat .msg:has-text('hello office')")
+    second.goto(f"{web.url}/#/boards")
+    second.click(".tabs a:text('Office pool')")
+    second.wait_for_selector("#board")
+    ben = User.objects.get(username="ben")
     # Points as settlement leaves them (settlement itself is tested elsewhere).
     leaderboard.write(leaderboard.GLOBAL, [(ana.pk, 12, 1, 1), (ben.pk, 7, 0, 1)])
     first.goto(f"{web.url}/#/boards")
@@ -373,12 +413,127 @@ def test_two_fans_meet_in_a_league_by_invite_code(browser, web):
     global_names = first.locator("#board td:nth-child(2)").all_inner_texts()
     shot(first, "leaderboard")
     first.goto(f"{web.url}/#/leagues")
-    first.wait_for_selector("[data-league]")
-    for page in pages:
+    first.click("[data-league] a")
+    first.once("dialog", lambda dialog: dialog.accept())
+    first.click("[data-member] button:text('Remove')")
+    first.wait_for_function("() => document.querySelectorAll('#members .row').length === 1")
+    trouble = first.trouble + second.trouble
+    for page in (first, second):
         page.context.close()
 
-    assert sorted(names) == ["ana", "ben"]
+    assert re.fullmatch(r"[A-HJKMNP-TW-Z2-9]{5}-[A-HJKMNP-TW-Z2-9]{5}", code)  # no look-alikes
+    assert [m.split("\n")[0] for m in members] == ["ana (owner)", "ben"]
     assert global_names == ["ana", "ben"]  # by points
+    assert not trouble
+    from predictions.models import LeagueMember
+
+    assert not LeagueMember.objects.filter(user=ben).exists()
+
+
+# ---- the tournament: by day, groups, the bracket, team pages ----------------------------------
+
+
+def test_a_fan_browses_both_tournaments_by_day_groups_bracket_and_a_team(browser, web):
+    worldcup_load(year=2022)
+    worldcup_load(year=2026)
+    page = phone_at(browser, f"{web.url}/#/t")
+    page.wait_for_selector("#days a.on")  # the current tournament, a day chosen
+    comp_2022 = Match.objects.get(slug="arg-vs-fra-2022-12-18").competition
+    page.goto(f"{web.url}/#/t/{comp_2022.slug}/matches/2022-12-18")
+    page.wait_for_selector("#day-matches .row[data-slug='arg-vs-fra-2022-12-18']")
+    final_row = page.inner_text("#day-matches .row[data-slug='arg-vs-fra-2022-12-18']")
+    days = page.locator("#days a").count()
+    page.click("#days a[data-day='2022-11-22']")
+    page.wait_for_selector("#days a.on[data-day='2022-11-22']")
+    opening_day = page.locator("#day-matches .row").all_inner_texts()
+    shot(page, "tournament-day")
+
+    page.click(".tabs a:text('Groups')")
+    page.wait_for_selector("#groups table[data-group=C]")
+    group_c = page.locator("table[data-group=C] tbody tr").evaluate_all(
+        "rows => rows.map(r => r.dataset.team)"
+    )
+    shot(page, "groups")
+    page.click(".tabs a:text('Bracket')")
+    page.wait_for_selector("#bracket .fixture")
+    final_fixture = page.inner_text("#bracket a.fixture[href='#/m/arg-vs-fra-2022-12-18']")
+    shot(page, "bracket")
+
+    page.click("#bracket a.fixture[href='#/m/arg-vs-fra-2022-12-18']")
+    page.wait_for_selector("#score-h")
+    page.goto(f"{web.url}/#/team/ARG")
+    page.wait_for_selector("#squad .row")
+    squad = page.locator("#squad .row").count()
+    team_matches = page.locator("#team-matches .row").count()
+    trouble = page.trouble
+    page.context.close()
+
+    assert "3" in final_row and "4-2 pens" in final_row
+    assert days == len({m.kickoff.date() for m in Match.objects.filter(competition=comp_2022)})
+    assert any("Argentina" in r and "Saudi Arabia" in r for r in opening_day)
+    assert group_c == ["ARG", "POL", "MEX", "KSA"]
+    assert "ARG" in final_fixture and "FRA" in final_fixture and "4-2 pens" in final_fixture
+    assert squad >= 23 and team_matches >= 7  # 2022's seven, and 2026's
+    assert not trouble
+
+
+# ---- accessibility -------------------------------------------------------------------------------
+
+
+def axe_violations(page) -> list[str]:
+    """axe-core's serious and critical violations on the page as it is now (the engine is
+    evaluated over the DevTools protocol, so the page's CSP does not stop it)."""
+    if not page.evaluate("typeof window.axe === 'object'"):
+        page.evaluate(Path(os.environ["AXE_JS"]).read_text())
+    found = page.evaluate(
+        "async () => (await axe.run(document, {resultTypes: ['violations']})).violations"
+        ".filter(v => v.impact === 'serious' || v.impact === 'critical')"
+        ".map(v => `${v.id}: ${v.nodes.slice(0, 3).map(n => n.target.join(' ')).join(', ')}`)"
+    )
+    return found
+
+
+def test_every_page_has_no_serious_or_critical_accessibility_violation(browser, web):
+    from predictions.services import league_create
+
+    worldcup_load(year=2022)
+    replay, _ = final_replay(lead=3600)
+    fan = sign_up("ally")
+    league = league_create(owner=fan, name="Access")
+    page = phone_at(browser, f"{web.url}/")
+    sign_in(page, web, fan)
+    comp = replay.competition.slug
+    routes = {
+        "#/": "#list-soon .row",
+        f"#/m/{replay.slug}": "#score-h",
+        f"#/t/{comp}/matches/2022-12-18": "#day-matches .row",
+        f"#/t/{comp}/groups": "#groups table",
+        f"#/t/{comp}/bracket": "#bracket .fixture",
+        "#/team/ARG": "#squad .row",
+        "#/boards": "#board",
+        "#/leagues": "#create",
+        f"#/league/{league.pk}": "#members .row",
+        "#/alerts": "#prefs",
+        "#/welcome": "#team-pick",
+        f"#/rules/{replay.slug}": "h2",
+    }
+    found = {}
+    for route, ready in routes.items():
+        page.goto(f"{web.url}/{route}")
+        page.wait_for_selector(ready)
+        found[route] = axe_violations(page)
+    signed_out = phone_at(browser, f"{web.url}/#/signup")
+    signed_out.wait_for_selector("#signup-form")
+    found["#/signup"] = axe_violations(signed_out)
+    signed_out.goto(f"{web.url}/#/signin")
+    signed_out.wait_for_selector("#signin-form")
+    found["#/signin"] = axe_violations(signed_out)
+    trouble = page.trouble + signed_out.trouble
+    page.context.close()
+    signed_out.context.close()
+
+    assert {route: v for route, v in found.items() if v} == {}
+    assert not trouble
 
 
 # ---- follows, push notifications, spoiler delay -----------------------------------------------
@@ -411,6 +566,74 @@ def test_a_fan_follows_a_match_and_the_page_says_why_no_push_here(phone, web):
     phone.click("#follow")
     phone.wait_for_selector("#follow:text('Follow ARG v FRA')")
     wait_until(lambda: not Follow.objects.filter(user=fan).exists(), 10, "unfollowed")
+
+
+def test_sign_up_then_the_first_run_picks_a_team_and_explains_notifications(browser, web):
+    from notifications.models import Follow
+
+    final_replay(lead=3600)  # an upcoming ARG v FRA
+    source = Match.objects.filter(kickoff__year=2022).exclude(home__code="ARG")
+    source = source.exclude(away__code="ARG").select_related("home", "away").first()
+    other = simulator.replay_create(source=source, lead_seconds=1800)  # kicks off first
+    phone = phone_at(browser, f"{web.url}/#/signin")
+    phone.click("#to-signup")
+    phone.fill("#signup-form input[name=username]", "newfan")
+    phone.fill("#signup-form input[name=password]", "password")  # too common
+    phone.click("#signup-form button")
+    phone.wait_for_selector("#signup-msg:text('password')")
+    assert not User.objects.filter(username="newfan").exists()
+    phone.fill("#signup-form input[name=password]", "a long enough secret")
+    phone.click("#signup-form button")
+
+    phone.wait_for_selector("text=Welcome, newfan")
+    phone.wait_for_selector("text=Sign out newfan")
+    phone.fill("#team-search", "argen")
+    assert phone.locator(".team-choice:visible").count() == 1
+    shot(phone, "first-run")
+    phone.click(".team-choice[data-team=ARG]")
+    phone.wait_for_selector("#allow-push")
+    fan = User.objects.get(username="newfan")
+    assert Follow.objects.filter(user=fan, team__code="ARG").exists()
+    phone.context.grant_permissions(["notifications"], origin=web.url)
+    phone.click("#allow-push")
+    phone.wait_for_function(
+        "() => document.querySelector('#welcome-msg').textContent !== ''", timeout=40_000
+    )
+    phone.click("#welcome-done")
+    first = phone.wait_for_selector("#list-soon .row")  # kicks off after `other`, yet first
+    assert "Argentina" in first.text_content() and "fav" in first.get_attribute("class")
+    assert phone.locator(f"#list-soon .row[data-slug='{other.slug}']").count() == 1
+    assert not phone.trouble
+    phone.context.close()
+
+
+def test_alerts_name_each_follow_toggle_kinds_and_unfollow(phone, web):
+    from matches.models import Team
+    from notifications.models import Follow
+    from notifications.services import follow_set
+
+    fan = sign_up("tess")
+    replay, _ = final_replay(lead=3600)
+    follow_set(user=fan, team=Team.objects.get(code="ARG"), match=None, kinds=None)
+    follow_set(user=fan, team=None, match=replay, kinds=["goal"])
+    sign_in(phone, web, fan)
+    phone.goto(f"{web.url}/#/alerts")
+    phone.wait_for_selector("#follows [data-follow]")
+    legends = phone.locator("#follows legend").all_inner_texts()
+    team_row = "#follows fieldset:has(legend:text('Argentina'))"
+    phone.uncheck(f"{team_row} input[name=goal]")
+    phone.wait_for_selector("#alerts-msg:text('Saved.')")
+    shot(phone, "alerts")
+    team_follow = Follow.objects.get(user=fan, team__code="ARG")
+    match_row = "#follows fieldset:has(legend:text('Argentina v France'))"
+    phone.click(f"{match_row} button.unfollow")
+    phone.wait_for_selector("#alerts-msg:text('Unfollowed')")
+
+    assert [t.strip() for t in legends] == ["Argentina", "Argentina v France"]
+    from notifications.kinds import names_of
+
+    assert "goal" not in names_of(team_follow.kinds) and "kickoff" in names_of(team_follow.kinds)
+    assert not Follow.objects.filter(user=fan, match=replay).exists()
 
 
 def test_a_fan_sets_quiet_hours_and_a_spoiler_delay(phone, web):

@@ -118,3 +118,33 @@ def test_the_bracket_is_served_with_sources_labels_and_known_teams():
     assert len(body) == 32 and body[0]["number"] == 73
     assert body[0]["home"] == {"source": "2A", "label": "Runner-up Group A", "team": None}
     assert body[-1]["away"]["label"] == "Winner Match 102" and body[-1]["match"] is None
+
+
+def test_the_group_tables_equal_a_recomputation_from_the_results(api):
+    worldcup_load(year=2022)
+    competition = Match.objects.filter(kickoff__year=2022).first().competition
+
+    answer = api.get(f"/api/v1/competitions/{competition.slug}/groups/")
+
+    assert answer.status_code == 200
+    groups = {g["group"]: g for g in answer.json()}
+    assert sorted(groups) == list("ABCDEFGH") and all(g["complete"] for g in groups.values())
+    for letter, group in groups.items():
+        expected: dict[str, list[int]] = {}  # code -> [played, points, for, against]
+        for m in Match.objects.filter(competition=competition, group__endswith=f" {letter}"):
+            for code, scored, conceded in (
+                (m.home.code, m.home_score, m.away_score),
+                (m.away.code, m.away_score, m.home_score),
+            ):
+                row = expected.setdefault(code, [0, 0, 0, 0])
+                row[0] += 1
+                row[1] += 3 if scored > conceded else scored == conceded
+                row[2] += scored
+                row[3] += conceded
+        table = group["table"]
+        got = {r["team"]["code"]: [r["played"], r["points"], r["goals_for"], r["goals_against"]]
+               for r in table}  # fmt: skip
+        assert got == expected, letter
+        keys = [(r["points"], r["difference"], r["goals_for"]) for r in table]
+        assert keys == sorted(keys, reverse=True), letter  # 2022: overall criteria first
+    assert [r["team"]["code"] for r in groups["C"]["table"]] == ["ARG", "POL", "MEX", "KSA"]

@@ -50,6 +50,8 @@ def test_follow_a_team_and_a_match_then_change_kinds_and_unfollow(fan, match, ho
         "ARG",
         match.slug,
     ]
+    names = [f["name"] for f in api.get("/api/v1/push/follows/").json()]
+    assert names == [home.name, f"{match.home.name} v {match.away.name}"]  # names, not codes
     assert api.delete(f"/api/v1/push/follows/{team.json()['id']}/").status_code == 204
     assert Follow.objects.filter(user=fan).count() == 1
 

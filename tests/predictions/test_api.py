@@ -1,4 +1,5 @@
 import datetime as dt
+import re
 
 import pytest
 from django.utils import timezone
@@ -142,6 +143,48 @@ def test_expired_and_unknown_invites(fans):
     unknown = client.post("/api/v1/leagues/join/", {"code": "nope"}, format="json")
 
     assert expired.status_code == 410 and unknown.status_code == 404
+
+
+def test_invite_codes_are_readable_and_typed_loosely(fans):
+    league = services.league_create(owner=fans[0], name="Pub")
+    codes = [
+        services.league_invite(
+            league=league, by=fans[0], expires_in=dt.timedelta(hours=1), max_uses=5
+        ).code
+        for _ in range(20)
+    ]
+    old = LeagueInvite.objects.create(
+        league=league, code="aB3_x-Yz9Qk", expires_at=timezone.now() + dt.timedelta(hours=1),
+        max_uses=5,
+    )  # fmt: skip  # made before the readable alphabet: case-sensitive, as it was
+
+    assert all(re.fullmatch(r"[A-HJKMNP-TW-Z2-9]{5}-[A-HJKMNP-TW-Z2-9]{5}", c) for c in codes)
+    assert len(set(codes)) == 20
+    typed = f" {codes[0][:5].lower()} {codes[0][6:].lower()} "  # spoken, typed in lower case
+    assert services.league_join(user=fans[1], code=typed) == league
+    assert services.league_join(user=fans[2], code=old.code) == league
+    joined = token_client(fans[3]).post(
+        "/api/v1/leagues/join/", {"code": old.code.upper()}, format="json"
+    )
+    assert joined.status_code == 404  # an old code keeps its case
+
+
+def test_members_see_the_member_list_and_outsiders_do_not(fans):
+    league = services.league_create(owner=fans[0], name="Pub")
+    invite = services.league_invite(
+        league=league, by=fans[0], expires_in=dt.timedelta(hours=1), max_uses=5
+    )
+    services.league_join(user=fans[1], code=invite.code)
+
+    listed = token_client(fans[1]).get(f"/api/v1/leagues/{league.pk}/members/")
+    outsider = token_client(fans[2]).get(f"/api/v1/leagues/{league.pk}/members/")
+
+    assert listed.status_code == 200
+    names = sorted((fans[0].username, fans[1].username))
+    assert [m["username"] for m in listed.json()] == names
+    assert [m["owner"] for m in listed.json() if m["user"] == fans[0].pk] == [True]
+    assert outsider.status_code == 403
+    assert token_client(fans[1]).get("/api/v1/leagues/999999/members/").status_code == 404
 
 
 def test_owner_cannot_leave_member_can(fans):

@@ -320,6 +320,7 @@ function matchRow(m) {
 
 async function liveList() {
   const { show, stale } = begin();
+  const favourite = localStorage.getItem("team");
   const [now, soon, done] = await Promise.all([
     api("matches/?status=live"),
     api(`matches/?status=scheduled&date_from=${new Date(clock.now()).toISOString().slice(0, 10)}`),
@@ -332,7 +333,9 @@ async function liveList() {
     const card = h("div", { class: "card", id: `list-${key}` });
     const note = h("p", { class: "muted" }, empty);
     sections[key] = { card, note };
-    for (const m of list) { const r = matchRow(m); rows.set(m.slug, r); card.append(r); }
+    // The fan's team first (stable: the API's order otherwise).
+    const mine = (m) => Number(m.home.code === favourite || m.away.code === favourite);
+    for (const m of [...list].sort((a, b) => mine(b) - mine(a))) { const r = matchRow(m); r.classList.toggle("fav", mine(m) === 1); rows.set(m.slug, r); card.append(r); }
     if (!list.length) card.append(note);
     return [h("h2", {}, title), card];
   };
@@ -438,7 +441,7 @@ async function matchPage(slug) {
   );
   render();
   predictions(match, preds, onStatus);
-  chatPanel(slug, chat);
+  chatPanel({ match: slug }, chat);
   status.after(followButton({ match: slug }, `${match.home.code} v ${match.away.code}`));
   if (conn.delay) watching.after(h("div", { class: "sub muted", id: "delayed" }, `Delayed ${conn.delay} s (spoiler delay)`));
 }
@@ -492,6 +495,102 @@ function followButton(target, label) {
     button.disabled = false; paint();
   });
   return h("div", { class: "follow" }, button, " ", note);
+}
+
+
+// ---- the tournament: matches by day, group tables, the bracket; team pages --------------------
+
+const dayKey = (iso) => { const d = new Date(iso); return `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, "0")}-${String(d.getDate()).padStart(2, "0")}`; };
+const dayLabel = (key) => new Date(`${key}T12:00`).toLocaleDateString([], { weekday: "short", day: "numeric", month: "short" });
+
+// The competition a fan means by "the tournament": one with a match today or later, else the
+// latest.
+async function currentCompetition() {
+  const comps = results(await api("competitions/")).sort((a, b) => b.season - a.season);
+  const next = results(await api(`matches/?status=scheduled&date_from=${dayKey(clock.now())}`).catch(() => ({ results: [] })))[0];
+  return (next && comps.find((c) => c.slug === next.competition)) || comps[0];
+}
+
+async function tournament(slug, tab = "matches", day = "") {
+  const { show, stale } = begin();
+  const comps = results(await api("competitions/"));
+  const comp = comps.find((c) => c.slug === slug) || (await currentCompetition());
+  if (stale()) return;
+  if (!comp) return show(h("p", { class: "muted" }, "No tournament loaded."));
+  if (comp.slug !== slug) { location.replace(`#/t/${comp.slug}`); return; }
+  const tabs = h("div", { class: "tabs", role: "tablist" }, [["matches", "Matches"], ["groups", "Groups"], ["bracket", "Bracket"]].map(([k, label]) =>
+    h("a", { href: `#/t/${comp.slug}/${k}`, class: k === tab ? "on" : "", role: "tab", "aria-selected": String(k === tab) }, label)));
+  const others = comps.filter((c) => c.slug !== comp.slug).map((c) => h("a", { href: `#/t/${c.slug}` }, c.name));
+  const head = [h("h2", {}, comp.name), others.length ? h("p", { class: "muted" }, "Also: ", others) : "", tabs];
+  if (tab === "groups") return groupsTab(comp, head, show, stale);
+  if (tab === "bracket") return bracketTab(comp, head, show, stale);
+  const matches = await allPages(`matches/?competition=${comp.slug}`);
+  if (stale()) return;
+  const byDay = new Map();
+  for (const m of matches) { const k = dayKey(m.kickoff); if (!byDay.has(k)) byDay.set(k, []); byDay.get(k).push(m); }
+  const days = [...byDay.keys()].sort();
+  const today = dayKey(clock.now());
+  const chosen = byDay.has(day) ? day : days.find((d) => d >= today) || days[days.length - 1];
+  const strip = h("div", { class: "days", id: "days", role: "tablist", "aria-label": "Match days" }, days.map((d) =>
+    h("a", { href: `#/t/${comp.slug}/matches/${d}`, class: d === chosen ? "on" : "", "data-day": d, role: "tab", "aria-selected": String(d === chosen) }, dayLabel(d))));
+  const card = h("div", { class: "card", id: "day-matches" });
+  for (const m of byDay.get(chosen) || []) {
+    const row = matchRow(m);
+    card.append(h("div", { class: "muted stage" }, [m.stage, m.group].filter(Boolean).join(" · ").replace(/-/g, " ")), row);
+    if (LIVE_STATUSES.has(m.status)) {
+      conn.sub(`match:${m.slug}`, (f) => { if (apply(m.slug, f)) row.paint(); });
+      leaving.push(() => conn.unsub(`match:${m.slug}`));
+    }
+  }
+  show(...head, strip, card);
+  strip.querySelector(".on")?.scrollIntoView({ inline: "center", block: "nearest" });
+  every(1000, () => { for (const row of card.querySelectorAll(".row.live")) row.paint(); });
+}
+
+async function groupsTab(comp, head, show, stale) {
+  const groups = await api(`competitions/${comp.slug}/groups/`);
+  if (stale()) return;
+  const table = (g) => h("table", { class: "board group", "data-group": g.group },
+    h("caption", {}, `Group ${g.group}`, g.complete ? "" : h("span", { class: "muted" }, " · in progress")),
+    h("thead", {}, h("tr", {}, h("th", { scope: "col" }, "#"), h("th", { scope: "col" }, "Team"), h("th", { scope: "col", title: "played" }, "P"), h("th", { scope: "col", title: "goal difference" }, "GD"), h("th", { scope: "col", title: "points" }, "Pts"))),
+    h("tbody", {}, g.table.map((r) => h("tr", { "data-team": r.team.code },
+      h("td", {}, r.tied ? `${r.position}=` : r.position),
+      h("td", {}, h("a", { href: `#/team/${r.team.code}` }, flag(r.team.code), " ", r.team.name)),
+      h("td", {}, r.played), h("td", {}, r.difference > 0 ? `+${r.difference}` : r.difference), h("td", {}, r.points)))));
+  show(...head, groups.length ? h("div", { class: "card", id: "groups" }, groups.map(table)) : h("p", { class: "muted" }, "No groups in this tournament."));
+}
+
+async function bracketTab(comp, head, show, stale) {
+  const [fixtures, matches] = await Promise.all([api(`competitions/${comp.slug}/bracket/`), allPages(`matches/?competition=${comp.slug}`)]);
+  if (stale()) return;
+  const bySlug = new Map(matches.map((m) => [m.slug, m]));
+  const stages = new Map();
+  for (const f of fixtures) { if (!stages.has(f.stage)) stages.set(f.stage, []); stages.get(f.stage).push(f); }
+  const side = (s, score) => h("span", { class: "team" }, s.team ? [flag(s.team), " ", s.team] : h("span", { class: "muted" }, s.label), h("span", { style: "flex:1" }), score ?? "");
+  const fixture = (f) => {
+    const m = f.match && bySlug.get(f.match);
+    const done = m && m.status !== "scheduled";
+    const body = h("div", { class: "teams" }, side(f.home, done ? m.home_score : null), side(f.away, done ? m.away_score : null));
+    const pens = m && m.home_pens !== null && m.home_pens !== undefined ? h("span", { class: "muted" }, ` ${m.home_pens}-${m.away_pens} pens`) : "";
+    return h(m ? "a" : "div", { class: "row fixture", "data-fixture": f.number, href: m ? `#/m/${m.slug}` : null },
+      h("span", { class: "muted num" }, f.number), body, pens);
+  };
+  show(...head, h("div", { id: "bracket" }, [...stages].flatMap(([stage, list]) =>
+    [h("h3", {}, stage.replace(/-/g, " ")), h("div", { class: "card" }, list.map(fixture))])));
+}
+
+async function teamPage(code) {
+  const { show, stale } = begin();
+  code = (code || "").toUpperCase();
+  const [team, players, matches] = await Promise.all([api(`teams/${code}/`), api(`teams/${code}/players/`), allPages(`matches/?team=${code}`)]);
+  if (stale()) return;
+  const card = h("div", { class: "card", id: "team-matches" }, matches.map((m) => matchRow(m)));
+  show(
+    h("h2", {}, flag(team.code), " ", team.name), followButton({ team: team.code }, team.name),
+    h("h3", {}, "Matches"), card,
+    h("h3", {}, `Squad (${players.length})`),
+    h("div", { class: "card", id: "squad" }, players.length ? players.map((p) => h("div", { class: "row" }, h("span", { class: "muted num" }, p.number ?? ""), h("span", { style: "flex:1" }, p.name), h("span", { class: "muted" }, p.position))) : h("p", { class: "muted" }, "No squad loaded.")),
+  );
 }
 
 // ---- predictions -----------------------------------------------------------------------------
@@ -633,9 +732,10 @@ async function rulesPage(slug) {
 
 // ---- chat ------------------------------------------------------------------------------------
 
-async function chatPanel(slug, root) {
-  const room = await api(`chat/rooms/?match=${slug}`).catch(() => null);
-  if (!room) return root.replaceChildren(h("p", { class: "muted" }, "No chat for this match."));
+// The chat of a match (`{ match: slug }`) or of a league (`{ league: id }`).
+async function chatPanel(which, root) {
+  const room = await api(`chat/rooms/?${new URLSearchParams(which)}`).catch(() => null);
+  if (!room) return root.replaceChildren(h("p", { class: "muted" }, "No chat here."));
   const list = h("div", { class: "chat", id: "chat-list" }), state = h("p", { class: "muted" });
   const seen = new Set();
   const add = (m) => {
@@ -661,7 +761,7 @@ async function chatPanel(slug, root) {
     pending.set(cid, input.value);
     conn.send({ op: "say", ch: room.channel, text: input.value, cid });
     input.value = "";
-  } } }, h("input", { name: "text", maxlength: 280, placeholder: "Say something", autocomplete: "off", required: true })) : h("a", { href: "#/signin" }, "Sign in to chat");
+  } } }, h("input", { name: "text", maxlength: 280, placeholder: "Say something", "aria-label": "Message", autocomplete: "off", required: true })) : h("a", { href: "#/signin" }, "Sign in to chat");
   root.replaceChildren(list, state, form);
 }
 
@@ -709,18 +809,86 @@ async function leagues() {
   if (!me) return show(h("p", {}, h("a", { href: "#/signin" }, "Sign in"), " to play in leagues."));
   const list = await api("leagues/");
   if (stale()) return;
-  const out = h("p", { id: "league-msg" });
+  const out = h("p", { id: "league-msg", role: "status" });
   const act = (fn) => async (e) => { e.preventDefault(); try { await fn(new FormData(e.target)); } catch (err) { out.textContent = err.message; out.className = "err"; } };
   show(
     h("h2", {}, "My leagues"),
     h("div", { class: "card" }, list.length ? list.map((l) => h("div", { class: "row", "data-league": l.id },
-      h("a", { href: `#/boards/league/${l.id}`, style: "flex:1" }, `${l.name} (${l.members})`),
-      h("button", { on: { click: async () => { const inv = await api(`leagues/${l.id}/invites/`, { method: "POST", body: {} }); out.replaceChildren("Invite code: ", h("span", { class: "code", id: "invite" }, inv.code)); } } }, "Invite"),
-      l.owner === me.username ? "" : h("button", { on: { click: async () => { await api(`leagues/${l.id}/leave/`, { method: "POST" }); route(); } } }, "Leave"))) : h("p", { class: "muted" }, "None yet.")),
+      h("a", { href: `#/league/${l.id}`, style: "flex:1" }, `${l.name} (${plural(l.members, "member")})`),
+      h("button", { on: { click: () => invite(l, out) } }, "Invite"))) : h("p", { class: "muted" }, "None yet.")),
     out,
-    h("h2", {}, "Create"), h("form", { class: "card", id: "create", on: { submit: act(async (d) => { await api("leagues/", { method: "POST", body: { name: d.get("name") } }); route(); }) } }, h("input", { name: "name", required: true, maxlength: 80, placeholder: "League name" }), h("button", {}, "Create")),
-    h("h2", {}, "Join"), h("form", { class: "card", id: "join", on: { submit: act(async (d) => { await api("leagues/join/", { method: "POST", body: { code: d.get("code").trim() } }); route(); }) } }, h("input", { name: "code", required: true, placeholder: "Invite code" }), h("button", {}, "Join")),
+    h("h2", {}, "Create"), h("form", { class: "card", id: "create", on: { submit: act(async (d) => { await api("leagues/", { method: "POST", body: { name: d.get("name") } }); route(); }) } }, h("input", { name: "name", required: true, maxlength: 80, placeholder: "League name", "aria-label": "League name" }), h("button", {}, "Create")),
+    h("h2", {}, "Join"), h("form", { class: "card", id: "join", on: { submit: act(async (d) => { const l = await api("leagues/join/", { method: "POST", body: { code: d.get("code").trim() } }); location.hash = `#/league/${l.id}`; }) } }, h("input", { name: "code", required: true, placeholder: "Invite code", "aria-label": "Invite code", autocapitalize: "characters" }), h("button", {}, "Join")),
   );
+}
+
+// An invite: its code to read out, and a link that opens this app on the join screen, shared
+// with the Web Share API where the browser has it, copied elsewhere.
+async function invite(league, out) {
+  try {
+    const inv = await api(`leagues/${league.id}/invites/`, { method: "POST", body: {} });
+    const link = `${location.origin}/#/join/${encodeURIComponent(inv.code)}`;
+    const note = h("span", { class: "muted", id: "share-note" });
+    const share = h("button", { id: "share", on: { click: async () => {
+      const text = `Join my league "${league.name}" on livescore`;
+      try {
+        if (navigator.share) { await navigator.share({ title: league.name, text, url: link }); return; }
+        await navigator.clipboard.writeText(link); note.textContent = "Link copied.";
+      } catch (err) { if (err.name !== "AbortError") note.textContent = `Copy this link: ${link}`; }
+    } } }, navigator.share ? "Share link" : "Copy link");
+    out.className = "";
+    out.replaceChildren("Invite code: ", h("span", { class: "code", id: "invite" }, inv.code), " ", share, " ", note,
+      h("span", { class: "muted", id: "invite-link", "data-link": link }, ` valid ${Math.round((new Date(inv.expires_at) - clock.now()) / 3600000)} h, ${plural(inv.max_uses, "use")}`));
+  } catch (err) { out.textContent = err.message; out.className = "err"; }
+}
+
+// `#/join/<code>`: what a shared link opens. A fan not signed in signs in or up first and
+// comes back here (the code waits in sessionStorage).
+async function joinPage(code) {
+  const { show } = begin();
+  code = decodeURIComponent(code || "");
+  if (!me) {
+    sessionStorage.setItem("join", code);
+    return show(h("h2", {}, "Join a league"), h("p", {}, "You have an invite code ", h("span", { class: "code" }, code), "."),
+      h("p", {}, h("a", { href: "#/signup" }, "Create an account"), " or ", h("a", { href: "#/signin" }, "sign in"), " to join."));
+  }
+  sessionStorage.removeItem("join");
+  const out = h("p", { class: "err", id: "join-msg", role: "alert" });
+  show(h("h2", {}, "Join a league"), h("div", { class: "card" }, h("p", {}, "Invite code ", h("span", { class: "code" }, code)),
+    h("button", { id: "join-now", on: { click: async () => {
+      try { const l = await api("leagues/join/", { method: "POST", body: { code } }); location.hash = `#/league/${l.id}`; }
+      catch (err) { out.textContent = err.message; }
+    } } }, "Join league"), out));
+}
+
+// `#/league/<id>`: the board, the members (the owner removes them) and the league's chat.
+async function leaguePage(id) {
+  const { show, stale } = begin();
+  if (!me) return show(h("p", {}, h("a", { href: "#/signin" }, "Sign in"), " to see your leagues."));
+  const [list, members] = await Promise.all([api("leagues/"), api(`leagues/${id}/members/`)]);
+  if (stale()) return;
+  const league = list.find((l) => String(l.id) === String(id));
+  if (!league) return show(h("p", { class: "err" }, "Not one of your leagues."));
+  const mine = league.owner === me.username;
+  const out = h("p", { id: "league-msg", role: "status" });
+  const memberRow = (m) => h("div", { class: "row", "data-member": m.user },
+    h("span", { style: "flex:1" }, m.username, m.owner ? h("span", { class: "muted" }, " (owner)") : ""),
+    mine && !m.owner ? h("button", { on: { click: async (e) => {
+      if (!confirm(`Remove ${m.username} from ${league.name}?`)) return;
+      try { await api(`leagues/${id}/members/${m.user}/`, { method: "DELETE" }); e.target.closest(".row").remove(); }
+      catch (err) { out.textContent = err.message; out.className = "err"; }
+    } } }, "Remove") : "");
+  const chat = h("div", { class: "card", id: "league-chat" });
+  show(
+    h("h2", {}, league.name),
+    h("p", {}, h("a", { href: `#/boards/league/${id}` }, "Board"), " · ",
+      h("button", { on: { click: () => invite(league, out) } }, "Invite"),
+      mine ? "" : [" · ", h("button", { id: "leave", on: { click: async () => { await api(`leagues/${id}/leave/`, { method: "POST" }); location.hash = "#/leagues"; } } }, "Leave")]),
+    out,
+    h("h3", {}, plural(members.length, "member")), h("div", { class: "card", id: "members" }, members.map(memberRow)),
+    h("h3", {}, "Chat"), chat,
+  );
+  await chatPanel({ league: id }, chat);
 }
 
 // ---- alerts: push preferences and follows (docs/notifications.md) ---------------------------
@@ -728,7 +896,7 @@ async function leagues() {
 async function alertsPage() {
   const { show, stale } = begin();
   if (!me) return show(h("p", {}, h("a", { href: "#/signin" }, "Sign in"), " to get push notifications."));
-  const [prefs, follows] = await Promise.all([api("push/preferences/"), api("push/follows/")]);
+  const [prefs, follows, config] = await Promise.all([api("push/preferences/"), api("push/follows/"), api("push/config/")]);
   if (stale()) return;
   const out = h("p", { id: "alerts-msg" });
   // A fan who never chose keeps UTC on the server: offer the browser's own zone.
@@ -756,9 +924,27 @@ async function alertsPage() {
     out,
     h("h2", {}, "Following"),
     h("div", { class: "card", id: "follows" }, follows.length
-      ? follows.map((f) => h("div", { class: "row" }, h("span", { style: "flex:1" }, f.team || f.match), h("span", { class: "muted" }, f.kinds.join(", "))))
-      : h("p", { class: "muted" }, "Nothing yet: follow a match from its page.")),
+      ? follows.map((f) => followRow(f, config.kinds, out))
+      : h("p", { class: "muted" }, "Nothing yet: follow your team when you sign up, or a match from its page.")),
   );
+}
+
+// One follow: its name, a switch per kind (saved as it changes), and Unfollow.
+function followRow(f, labels, out) {
+  const kinds = new Set(f.kinds);
+  const row = h("fieldset", { class: "follow-row", "data-follow": f.id },
+    h("legend", {}, f.team ? flag(f.team) : "", " ", f.name || f.team || f.match),
+    Object.entries(labels).map(([kind, label]) => h("label", { class: "toggle" },
+      h("input", { type: "checkbox", name: kind, checked: kinds.has(kind), on: { change: async (e) => {
+        e.target.checked ? kinds.add(kind) : kinds.delete(kind);
+        try { await api(`push/follows/${f.id}/`, { method: "PATCH", body: { kinds: [...kinds] } }); out.textContent = "Saved."; out.className = ""; }
+        catch (err) { e.target.checked = !e.target.checked; out.textContent = err.message; out.className = "err"; }
+      } } }), ` ${label}`)),
+    h("button", { class: "unfollow", on: { click: async () => {
+      try { await api(`push/follows/${f.id}/`, { method: "DELETE" }); row.remove(); out.textContent = `Unfollowed ${f.name}.`; out.className = ""; }
+      catch (err) { out.textContent = err.message; out.className = "err"; }
+    } } }, "Unfollow"));
+  return row;
 }
 
 function signIn() {
@@ -768,14 +954,84 @@ function signIn() {
     try {
       const who = await api("auth/token/", { method: "POST", body: Object.fromEntries(new FormData(e.target)) });
       localStorage.setItem("me", JSON.stringify(who));
-      location.hash = "#/"; location.reload();
+      const join = sessionStorage.getItem("join");
+      location.hash = join ? `#/join/${encodeURIComponent(join)}` : "#/"; location.reload();
     } catch (err) { out.textContent = err.message; }
-  } } }, h("input", { name: "username", autocomplete: "username", required: true, placeholder: "Username" }), h("input", { name: "password", type: "password", autocomplete: "current-password", required: true, placeholder: "Password" }), h("button", {}, "Sign in"), out));
+  } } }, h("input", { name: "username", autocomplete: "username", required: true, placeholder: "Username", "aria-label": "Username" }), h("input", { name: "password", type: "password", autocomplete: "current-password", required: true, placeholder: "Password", "aria-label": "Password" }), h("button", {}, "Sign in"), out),
+    h("p", {}, "New here? ", h("a", { href: "#/signup", id: "to-signup" }, "Create an account")));
+}
+
+// ---- sign-up and the first run: your team, then notifications -------------------------------
+
+function signUp() {
+  const out = h("p", { class: "err", id: "signup-msg", role: "alert" });
+  show(h("h2", {}, "Create an account"), h("form", { class: "card", id: "signup-form", on: { submit: async (e) => {
+    e.preventDefault();
+    out.textContent = "";
+    try {
+      const who = await api("auth/signup/", { method: "POST", body: Object.fromEntries(new FormData(e.target)) });
+      localStorage.setItem("me", JSON.stringify(who));
+      location.hash = "#/welcome"; location.reload(); // a fresh page: its socket signs in
+    } catch (err) { out.textContent = fieldErrors(err); }
+  } } },
+  h("input", { name: "username", autocomplete: "username", required: true, minlength: 3, maxlength: 30, placeholder: "Username", "aria-label": "Username" }),
+  h("input", { name: "password", type: "password", autocomplete: "new-password", required: true, minlength: 8, placeholder: "Password (8 characters or more)", "aria-label": "Password" }),
+  h("button", {}, "Create account"), out),
+  h("p", { class: "muted" }, "No e-mail needed. Already have an account? ", h("a", { href: "#/signin" }, "Sign in")));
+}
+
+// A 400's field errors in plain words: "username: this username is taken".
+function fieldErrors(err) {
+  if (!err.data || typeof err.data !== "object" || err.data.detail) return err.message;
+  return Object.entries(err.data).map(([k, v]) => `${k}: ${[].concat(v).join(" ")}`).join(" · ");
+}
+
+// Every page of a paginated list (a tournament's 104 matches, every team).
+async function allPages(path) {
+  let page = await api(path);
+  const rows = [...results(page)];
+  const base = path.split("?")[0];
+  while (page.next) { page = await api(`${base}${new URL(page.next).search}`); rows.push(...results(page)); }
+  return rows;
+}
+const allTeams = async () => (await allPages("teams/")).sort((a, b) => a.name.localeCompare(b.name));
+
+async function welcome() {
+  const { show, stale } = begin();
+  if (!me) return show(h("p", {}, h("a", { href: "#/signup" }, "Create an account"), " first."));
+  const teams = await allTeams();
+  if (stale()) return;
+  const note = h("p", { class: "muted", id: "welcome-msg", role: "status" });
+  const step2 = (team) => show(
+    h("h2", {}, "Notifications"),
+    h("div", { class: "card", id: "welcome-push" },
+      h("p", {}, `livescore can tell you when ${team ? team.name : "the matches you follow"} kick off, score, get a red card or a VAR decision, and the result at full time, even with the app closed.`),
+      h("p", { class: "muted" }, "Your browser asks you once. You can turn them off, or choose what you get, under Alerts at any time."),
+      h("button", { id: "allow-push", on: { click: async (e) => { e.target.disabled = true; note.textContent = await registerPush(); done.textContent = "Done"; } } }, "Allow notifications"),
+      " ", note),
+    done);
+  const join = sessionStorage.getItem("join"); // signed up from a league's shared link
+  const done = h("a", { href: join ? `#/join/${encodeURIComponent(join)}` : "#/", id: "welcome-done" }, "Not now");
+  const pick = async (team) => {
+    try { await api("push/follows/", { method: "POST", body: { team: team.code } }); }
+    catch (err) { if (err.status !== 400) { note.textContent = err.message; return; } } // already followed
+    localStorage.setItem("team", team.code);
+    step2(team);
+  };
+  const list = h("div", { class: "card teams-pick", id: "team-pick" }, teams.map((t) =>
+    h("button", { class: "team-choice", "data-team": t.code, on: { click: () => pick(t) } }, flag(t.code), " ", t.name)));
+  const search = h("input", { type: "search", id: "team-search", placeholder: "Search teams", "aria-label": "Search teams", on: { input: (e) => {
+    const q = e.target.value.trim().toLowerCase();
+    for (const b of list.children) b.hidden = q && !b.textContent.toLowerCase().includes(q);
+  } } });
+  show(h("h2", {}, `Welcome, ${me.username}`), h("p", {}, "Pick your team: its matches come first, and you can get its goals as notifications."),
+    search, list, note, h("p", {}, h("button", { id: "skip-team", on: { click: () => step2(null) } }, "Skip")));
 }
 
 async function signOut() {
   if (me) await api("auth/token/", { method: "DELETE" }).catch(() => null);
   localStorage.removeItem("me");
+  if ("caches" in window) await caches.delete("livescore-v1").catch(() => false); // a fan's answers stay theirs
   location.hash = "#/"; location.reload();
 }
 
@@ -790,9 +1046,15 @@ async function route() {
     if (page === "m") await matchPage(rest[0]);
     else if (page === "boards") await boards(rest.join("/"));
     else if (page === "leagues") await leagues();
+    else if (page === "league") await leaguePage(rest[0]);
+    else if (page === "join") await joinPage(rest[0]);
     else if (page === "alerts") await alertsPage();
     else if (page === "signin") signIn();
+    else if (page === "signup") signUp();
+    else if (page === "welcome") await welcome();
     else if (page === "rules") await rulesPage(rest[0]);
+    else if (page === "t") await tournament(rest[0], rest[1], rest[2]);
+    else if (page === "team") await teamPage(rest[0]);
     else await liveList();
   } catch (err) {
     // Offline or a server restart: keep what is on screen, say so, and try again shortly.
@@ -817,4 +1079,6 @@ window.addEventListener("online", () => { if (!conn.ws) { conn.attempt = 0; conn
 setInterval(() => conn.watch(), 1000);
 conn.connect();
 loadDelay().finally(route);
+// The service worker keeps the shell and the last answers for opening offline (sw.js).
+if ("serviceWorker" in navigator) navigator.serviceWorker.register("/sw.js").catch(() => {});
 window.livescore = { conn, live, clock, minute, device }; // for the browser tests and the curious
