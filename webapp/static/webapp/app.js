@@ -505,8 +505,8 @@ const dayLabel = (key) => new Date(`${key}T12:00`).toLocaleDateString([], { week
 
 // The competition a fan means by "the tournament": one with a match today or later, else the
 // latest.
-async function currentCompetition() {
-  const comps = results(await api("competitions/")).sort((a, b) => b.season - a.season);
+async function currentCompetition(comps) {
+  comps = [...comps].sort((a, b) => b.season - a.season);
   const next = results(await api(`matches/?status=scheduled&date_from=${dayKey(clock.now())}`).catch(() => ({ results: [] })))[0];
   return (next && comps.find((c) => c.slug === next.competition)) || comps[0];
 }
@@ -514,7 +514,7 @@ async function currentCompetition() {
 async function tournament(slug, tab = "matches", day = "") {
   const { show, stale } = begin();
   const comps = results(await api("competitions/"));
-  const comp = comps.find((c) => c.slug === slug) || (await currentCompetition());
+  const comp = comps.find((c) => c.slug === slug) || (await currentCompetition(comps));
   if (stale()) return;
   if (!comp) return show(h("p", { class: "muted" }, "No tournament loaded."));
   if (comp.slug !== slug) { location.replace(`#/t/${comp.slug}`); return; }
@@ -1013,8 +1013,9 @@ async function welcome() {
   const join = sessionStorage.getItem("join"); // signed up from a league's shared link
   const done = h("a", { href: join ? `#/join/${encodeURIComponent(join)}` : "#/", id: "welcome-done" }, "Not now");
   const pick = async (team) => {
+    // Following again answers 200 (the API is idempotent): any error here is a real one.
     try { await api("push/follows/", { method: "POST", body: { team: team.code } }); }
-    catch (err) { if (err.status !== 400) { note.textContent = err.message; return; } } // already followed
+    catch (err) { note.textContent = err.message; return; }
     localStorage.setItem("team", team.code);
     step2(team);
   };
