@@ -18,7 +18,7 @@ from django.utils import timezone
 from chat import frames, live, selectors
 from chat.models import Message, ModerationAction, Report, Room, Sanction
 from chat.persistence import pending_flush
-from chat.services import kick, scripts, slow_mode_announce
+from chat.services import kick, slow_mode_announce
 from core.errors import DomainError
 from core.redis import client
 from core.users import User
@@ -93,7 +93,7 @@ def _withdraw(room_id: int, ids: list[int]) -> None:
     for message_id in ids:
         pipe.zremrangebyscore(live.recent_key(room_id), message_id, message_id)
     pipe.execute()
-    live.fanout(scripts(), room_id, frames.delete_frame(room_id, ids=ids), "del")
+    live.fanout(live.sync_scripts(), room_id, frames.delete_frame(room_id, ids=ids), "del")
 
 
 def messages_clear(*, actor: User, room: Room, user_id: int, reason: str = "") -> int:
@@ -119,7 +119,7 @@ def _clear_live(room_id: int, user_id: int) -> None:
     if doomed:
         redis.zrem(live.recent_key(room_id), *doomed)
     redis.delete(live.shadow_key(room_id, user_id))
-    live.fanout(scripts(), room_id, frames.delete_frame(room_id, user_id=user_id), "del")
+    live.fanout(live.sync_scripts(), room_id, frames.delete_frame(room_id, user_id=user_id), "del")
 
 
 def sanction_create(

@@ -33,10 +33,6 @@ class ChatError(DomainError):
         self.retry_after = refused.wait
 
 
-def scripts() -> live.Scripts:
-    return live.sync_scripts()
-
-
 # ---- rooms --------------------------------------------------------------------------------
 
 
@@ -73,7 +69,9 @@ def member_remove(*, league_id: int, user_id: int) -> None:
 
 def kick(room_id: int, user_id: int, reason: str) -> None:
     """Take a user's sockets off a room now (a ban, or a member who left its league)."""
-    live.fanout(scripts(), room_id, frames.kick_frame(room_id, user_id, reason), "kick", user_id)
+    live.fanout(
+        live.sync_scripts(), room_id, frames.kick_frame(room_id, user_id, reason), "kick", user_id
+    )
 
 
 # ---- posting (REST; the socket's `say` runs the same script in the gateway) -----------------
@@ -116,7 +114,7 @@ def message_post(*, user: User, room: Room, text: object, cid: object) -> live.S
 
 
 def _say(args: list[Any]) -> live.Said:
-    reply: list[Any] = scripts().say(args=args)
+    reply: list[Any] = live.sync_scripts().say(args=args)
     return live.said_from(reply)
 
 
@@ -131,4 +129,4 @@ def _audit_refusal(
 
 
 def slow_mode_announce(room_id: int) -> None:
-    live.announce_slow_mode(scripts(), room_id)
+    live.announce_slow_mode(live.sync_scripts(), room_id)

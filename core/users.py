@@ -17,6 +17,6 @@ __all__ = ["User", "signed_in"]
 
 def signed_in(request: Request | HttpRequest) -> User:
     user = request.user
-    if not isinstance(user, User) or not user.is_authenticated:
+    if not isinstance(user, User):  # AnonymousUser is not one
         raise NotAuthenticated()
     return user

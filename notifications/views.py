@@ -4,7 +4,6 @@ its owner's: another fan's id answers 404, never 403 (ids are not confirmed to e
 from __future__ import annotations
 
 from django.conf import settings
-from django.contrib.auth.models import User
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import permissions, status
@@ -13,6 +12,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from core.users import signed_in
 from notifications import services
 from notifications.kinds import KINDS, bits_of
 from notifications.models import Device, Follow
@@ -26,12 +26,6 @@ from notifications.serializers import (
 )
 
 Auth = permissions.IsAuthenticated
-
-
-def _fan(request: Request) -> User:
-    """The signed-in fan (every view but the config requires one)."""
-    assert isinstance(request.user, User)
-    return request.user
 
 
 class PushConfigView(APIView):
@@ -53,7 +47,7 @@ class FollowListView(APIView):
     @extend_schema(responses=FollowSerializer(many=True))
     def get(self, request: Request) -> Response:
         """Your follows."""
-        follows = Follow.objects.filter(user=_fan(request))
+        follows = Follow.objects.filter(user=signed_in(request))
         follows = follows.select_related("team", "match__home", "match__away")
         return Response(FollowSerializer(follows.order_by("id"), many=True).data)
 
@@ -67,7 +61,7 @@ class FollowListView(APIView):
         body.is_valid(raise_exception=True)
         data = body.validated_data
         follow, created = services.follow_set(
-            user=_fan(request),
+            user=signed_in(request),
             team=data.get("team"),
             match=data.get("match"),
             kinds=data.get("kinds"),
@@ -85,7 +79,7 @@ class FollowView(APIView):
     )
     def patch(self, request: Request, follow_id: int) -> Response:
         """Change the kinds of one of your follows."""
-        follow = get_object_or_404(Follow, pk=follow_id, user=_fan(request))
+        follow = get_object_or_404(Follow, pk=follow_id, user=signed_in(request))
         body = FollowKindsSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         follow.kinds = bits_of(body.validated_data["kinds"])
@@ -95,7 +89,7 @@ class FollowView(APIView):
     @extend_schema(responses={204: None, 404: OpenApiResponse(description="not yours")})
     def delete(self, request: Request, follow_id: int) -> Response:
         """Unfollow."""
-        get_object_or_404(Follow, pk=follow_id, user=_fan(request)).delete()
+        get_object_or_404(Follow, pk=follow_id, user=signed_in(request)).delete()
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -105,15 +99,15 @@ class PreferencesView(APIView):
     @extend_schema(responses=PreferencesSerializer)
     def get(self, request: Request) -> Response:
         """Your delivery preferences (defaults until you change them)."""
-        return Response(PreferencesSerializer(services.preferences_of(_fan(request))).data)
+        return Response(PreferencesSerializer(services.preferences_of(signed_in(request))).data)
 
     @extend_schema(request=PreferencesSerializer, responses=PreferencesSerializer)
     def patch(self, request: Request) -> Response:
         """Change some of your preferences: time zone, quiet hours, spoiler delay, cap."""
-        current = services.preferences_of(_fan(request))
+        current = services.preferences_of(signed_in(request))
         body = PreferencesSerializer(current, data=request.data, partial=True)
         body.is_valid(raise_exception=True)
-        prefs = services.preferences_set(user=_fan(request), **body.validated_data)
+        prefs = services.preferences_set(user=signed_in(request), **body.validated_data)
         return Response(PreferencesSerializer(prefs).data)
 
 
@@ -125,7 +119,7 @@ class DeviceListView(APIView):
         """Your registered devices."""
         return Response(
             DeviceSerializer(
-                Device.objects.filter(user=_fan(request)).order_by("id"), many=True
+                Device.objects.filter(user=signed_in(request)).order_by("id"), many=True
             ).data
         )
 
@@ -139,7 +133,7 @@ class DeviceListView(APIView):
         body.is_valid(raise_exception=True)
         try:
             device, created = services.device_register(
-                user=_fan(request),
+                user=signed_in(request),
                 device_id=body.validated_data["device_id"],
                 limit=settings.PUSH_DEVICES_PER_USER,
                 **body.device_fields(),
@@ -156,5 +150,5 @@ class DeviceView(APIView):
     @extend_schema(responses={204: None, 404: OpenApiResponse(description="not yours")})
     def delete(self, request: Request, device_id: str) -> Response:
         """Stop pushes to one of your devices."""
-        get_object_or_404(Device, user=_fan(request), device_id=device_id).delete()
+        get_object_or_404(Device, user=signed_in(request), device_id=device_id).delete()
         return Response(status=status.HTTP_204_NO_CONTENT)

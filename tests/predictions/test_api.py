@@ -147,12 +147,7 @@ def test_expired_and_unknown_invites(fans):
 
 def test_invite_codes_are_readable_and_typed_loosely(fans):
     league = services.league_create(owner=fans[0], name="Pub")
-    codes = [
-        services.league_invite(
-            league=league, by=fans[0], expires_in=dt.timedelta(hours=1), max_uses=5
-        ).code
-        for _ in range(20)
-    ]
+    codes = [invite_to(league, fans[0]).code for _ in range(20)]
     old = LeagueInvite.objects.create(
         league=league, code="aB3_x-Yz9Qk", expires_at=timezone.now() + dt.timedelta(hours=1),
         max_uses=5,
@@ -169,12 +164,21 @@ def test_invite_codes_are_readable_and_typed_loosely(fans):
     assert joined.status_code == 404  # an old code keeps its case
 
 
-def test_members_see_the_member_list_and_outsiders_do_not(fans):
-    league = services.league_create(owner=fans[0], name="Pub")
-    invite = services.league_invite(
-        league=league, by=fans[0], expires_in=dt.timedelta(hours=1), max_uses=5
+def invite_to(league, owner, max_uses=5):
+    return services.league_invite(
+        league=league, by=owner, expires_in=dt.timedelta(hours=1), max_uses=max_uses
     )
-    services.league_join(user=fans[1], code=invite.code)
+
+
+def pub_with_a_member(fans):
+    """fans[0]'s league "Pub", which fans[1] joined."""
+    league = services.league_create(owner=fans[0], name="Pub")
+    services.league_join(user=fans[1], code=invite_to(league, fans[0]).code)
+    return league
+
+
+def test_members_see_the_member_list_and_outsiders_do_not(fans):
+    league = pub_with_a_member(fans)
 
     listed = token_client(fans[1]).get(f"/api/v1/leagues/{league.pk}/members/")
     outsider = token_client(fans[2]).get(f"/api/v1/leagues/{league.pk}/members/")
@@ -188,11 +192,7 @@ def test_members_see_the_member_list_and_outsiders_do_not(fans):
 
 
 def test_owner_cannot_leave_member_can(fans):
-    league = services.league_create(owner=fans[0], name="Pub")
-    invite = services.league_invite(
-        league=league, by=fans[0], expires_in=dt.timedelta(hours=1), max_uses=5
-    )
-    services.league_join(user=fans[1], code=invite.code)
+    league = pub_with_a_member(fans)
 
     owner_leaves = token_client(fans[0]).post(f"/api/v1/leagues/{league.pk}/leave/")
     member_leaves = token_client(fans[1]).post(f"/api/v1/leagues/{league.pk}/leave/")
