@@ -16,7 +16,10 @@ class StaticStorage(CompressedManifestStaticFilesStorage):
     """Hashed names whenever the files were collected, in DEBUG too (Django's manifest
     storage falls back to plain names in DEBUG, which would leave the demo's web client
     uncacheable); plain names only for files never collected (tests that render pages
-    without running collectstatic)."""
+    without running collectstatic). The web client's ES modules name each other
+    (`import("./centre.js")`): their references are rewritten to the hashed names too."""
+
+    support_js_module_import_aggregation = True
 
     def url(self, name: str | None, force: bool = False) -> str:
         try:

@@ -12,6 +12,7 @@ scatter what an operator sees together.
 
 from __future__ import annotations
 
+import re
 from typing import Any, cast
 
 from django import forms
@@ -23,7 +24,7 @@ from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
 
-from matches import bracket, services
+from matches import bracket, centre, services
 from matches.models import (
     GOAL_KINDS,
     Competition,
@@ -90,6 +91,8 @@ class MatchEventInline(admin.TabularInline):
 class ConsoleForm(forms.Form):
     """A console action: built for one match, applied through the services."""
 
+    title = ""
+
     def __init__(self, *args: Any, match: Match, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
 
@@ -108,6 +111,7 @@ class ConsoleForm(forms.Form):
 
 
 class StatusForm(ConsoleForm):
+    title = "Move period / status"
     status = forms.ChoiceField(choices=MatchStatus.choices)
     minute = forms.IntegerField(min_value=0, max_value=130, required=False)
 
@@ -157,14 +161,17 @@ class _TimedEventForm(_TeamPlayerForm):
 
 
 class GoalForm(_TimedEventForm):
+    title = "Record goal"
     KINDS = (EventKind.GOAL, EventKind.PENALTY_GOAL, EventKind.OWN_GOAL)
 
 
 class IncidentForm(_TimedEventForm):
+    title = "Card, missed penalty, VAR"
     KINDS = (EventKind.YELLOW, EventKind.RED, EventKind.MISSED_PENALTY, EventKind.VAR_REVIEW)
 
 
 class DisallowForm(ConsoleForm):
+    title = "Disallow goal (VAR)"
     goal = forms.ModelChoiceField(queryset=MatchEvent.objects.none())
     reason = forms.CharField(max_length=200, initial="VAR review: offside")
 
@@ -179,6 +186,7 @@ class DisallowForm(ConsoleForm):
 
 
 class ShootoutForm(_TeamPlayerForm):
+    title = "Shootout kick"
     scored = forms.BooleanField(required=False, initial=True)
 
     def apply(self, match: Match) -> services.Recorded:
@@ -190,6 +198,8 @@ class ShootoutForm(_TeamPlayerForm):
 
 class KickoffForm(ConsoleForm):
     """A delayed kick-off, or a postponed match's new date (predictions lock at it)."""
+
+    title = "Move kick-off"
 
     kickoff = forms.DateTimeField(help_text="UTC, e.g. 2026-12-18 15:30")
     reason = forms.CharField(max_length=120, required=False)
@@ -203,11 +213,82 @@ class KickoffForm(ConsoleForm):
 class ReplayForm(ConsoleForm):
     """An abandoned or cancelled match played again, as a new match."""
 
+    title = "Schedule a replay"
+
     kickoff = forms.DateTimeField(help_text="UTC, e.g. 2026-12-20 15:00")
 
     def apply(self, match: Match) -> services.Recorded:
         services.match_schedule_replay(match=match, kickoff=self.cleaned_data["kickoff"])
         return services.Recorded(match.events.latest("seq"), created=True)  # its announcement
+
+
+class LineupForm(_TeamPlayerForm):
+    """A team's whole line-up, one player per line: `10 Lionel Messi, RW` (number and
+    position optional)."""
+
+    title = "Line-up"
+    formation = forms.CharField(max_length=12, initial="4-3-3")
+    starting = forms.CharField(widget=forms.Textarea(attrs={"rows": 11}), help_text="11 lines")
+    bench = forms.CharField(widget=forms.Textarea(attrs={"rows": 4}), required=False)
+    LINE = re.compile(r"^(?:(\d{1,2})\s+)?(.+?)(?:\s*,\s*([A-Za-z]{1,4}))?$")
+
+    def __init__(self, *args: Any, match: Match, **kwargs: Any) -> None:
+        super().__init__(*args, match=match, **kwargs)
+        del self.fields["player"]
+
+    def _players(self, text: str) -> list[dict[str, Any]]:
+        rows = []
+        for line in filter(None, (raw.strip() for raw in text.splitlines())):
+            found = self.LINE.match(line)
+            assert found is not None  # the pattern matches any non-empty line
+            number, name, position = found.groups()
+            rows.append(
+                {"number": int(number) if number else None, "name": name, "position": position}
+            )
+        return rows
+
+    def apply(self, match: Match) -> services.Recorded:
+        d = self.cleaned_data
+        return services.match_set_lineup(
+            match=match,
+            team=d["team"],
+            formation=d["formation"],
+            starting=self._players(d["starting"]),
+            bench=self._players(d["bench"]),
+        )
+
+
+class StatsForm(ConsoleForm):
+    """One period's figures so far for both teams (a later update of the period replaces it)."""
+
+    title = "Statistics"
+    period = forms.TypedChoiceField(
+        coerce=int, choices=[(n, f"{n}: {s.replace('_', ' ')}") for n, s in centre.PERIODS.items()]
+    )
+    minute = forms.IntegerField(min_value=0, max_value=130, required=False)
+
+    def __init__(self, *args: Any, match: Match, **kwargs: Any) -> None:
+        super().__init__(*args, match=match, **kwargs)
+        for side, team in (("home", match.home), ("away", match.away)):
+            for key in centre.STAT_KEYS:
+                top = 100 if key == "possession" else centre.MAX_STAT
+                label = f"{team.code} {key.replace('_', ' ')}"
+                self.fields[f"{side}_{key}"] = forms.IntegerField(
+                    min_value=0, max_value=top, required=False, label=label
+                )
+
+    def _side(self, side: str) -> dict[str, int]:
+        d = self.cleaned_data
+        return {k: d[f"{side}_{k}"] for k in centre.STAT_KEYS if d.get(f"{side}_{k}") is not None}
+
+    def apply(self, match: Match) -> services.Recorded:
+        return services.match_set_stats(
+            match=match,
+            period=self.cleaned_data["period"],
+            minute=self.cleaned_data["minute"],
+            home=self._side("home"),
+            away=self._side("away"),
+        )
 
 
 def _check_new_match(clean: Any) -> Any:
@@ -248,6 +329,8 @@ CONSOLE_FORMS: dict[str, type[ConsoleForm]] = {
     "shootout": ShootoutForm,
     "kickoff": KickoffForm,
     "replay": ReplayForm,
+    "lineup": LineupForm,
+    "stats": StatsForm,
 }
 
 

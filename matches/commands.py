@@ -3,7 +3,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 from matches.changes import OPERATOR, MatchRuleError, Recorded, Source
 from matches.models import EventKind, Match, MatchEvent, Player, Team
@@ -15,7 +16,9 @@ from matches.services import (
     match_disallow_goal,
     match_record_event,
     match_record_shootout_kick,
+    match_set_lineup,
     match_set_possession,
+    match_set_stats,
 )
 
 COMMAND_KINDS = [
@@ -23,6 +26,8 @@ COMMAND_KINDS = [
     EventKind.GOAL_DISALLOWED,
     EventKind.SHOOTOUT_KICK,
     EventKind.POSSESSION,
+    EventKind.LINEUP,
+    EventKind.STATS,
     "goal_corrected",
     "status",
 ]
@@ -33,7 +38,9 @@ class EventCommand:
     """One change requested by an operator tool or a provider feed, references resolved.
 
     `kind` is a directly recordable event kind, `goal_disallowed` or `goal_corrected` (with
-    `target`), `shootout_kick` (with `scored`), or `status` (with `status`).
+    `target`), `shootout_kick` (with `scored`), `status` (with `status`), or a match
+    centre kind: `lineup` (with `team`, `data` formation, starting, bench) or `stats`
+    (`data` period, home, away, simulated; with `minute`).
     """
 
     kind: str
@@ -47,6 +54,7 @@ class EventCommand:
     target: MatchEvent | None = None
     detail: str = ""
     value: int | None = None  # possession percent
+    data: dict[str, Any] = field(default_factory=dict)  # a line-up or statistics update
     source: Source = OPERATOR
 
 
@@ -70,6 +78,8 @@ def match_apply(*, match: Match, command: EventCommand) -> Recorded:
         if c.value is None:
             raise MatchRuleError("possession needs a value (percent)")
         return match_set_possession(match=match, home_possession=c.value, source=source)
+    if c.kind in (EventKind.LINEUP, EventKind.STATS):
+        return _centre(match, c)
     if c.kind == EventKind.SHOOTOUT_KICK:
         if c.team is None or c.scored is None:
             raise MatchRuleError("a shootout kick needs a team and whether it was scored")
@@ -86,4 +96,29 @@ def match_apply(*, match: Match, command: EventCommand) -> Recorded:
         stoppage=c.stoppage,
         detail=c.detail,
         source=source,
+    )
+
+
+def _centre(match: Match, c: EventCommand) -> Recorded:
+    d = c.data
+    if c.kind == EventKind.LINEUP:
+        if c.team is None:
+            raise MatchRuleError("a line-up needs its team")
+        return match_set_lineup(
+            match=match,
+            team=c.team,
+            formation=str(d.get("formation", "")),
+            starting=d.get("starting") or [],
+            bench=d.get("bench") or [],
+            credit=str(d.get("credit") or ""),
+            source=c.source,
+        )
+    return match_set_stats(
+        match=match,
+        period=int(d.get("period") or 0),
+        home=d.get("home") or {},
+        away=d.get("away") or {},
+        minute=c.minute,
+        simulated=bool(d.get("simulated")),
+        source=c.source,
     )

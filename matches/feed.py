@@ -29,7 +29,7 @@ from django.utils import timezone
 
 from core.context import correlation
 from core.metrics import FEED_EVENTS, GOAL_STAGE
-from matches import commands, services
+from matches import centre, commands, services
 from matches.models import EventKind, FeedCursor, FeedEvent, Match, MatchEvent, Player, Team
 from matches.selectors import match_team
 
@@ -208,6 +208,7 @@ def _command(event: FeedEvent) -> commands.EventCommand:
         target=target,
         detail=p.get("detail") or "",
         value=p.get("value"),
+        data={k: p[k] for k in centre.CENTRE_KEYS if k in p},
         source=services.Source(event.provider, event.provider_event_id),
     )
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from matches import centre
 from matches.models import GOAL_KINDS, EventKind, Match, MatchEvent
 from realtime.channels import SCHEDULE_CHANNEL, match_channel
 from realtime.frames import Frame, FrameType, compact
@@ -36,6 +37,8 @@ FRAME_TYPE: dict[str, FrameType] = {
     K.KICKOFF_TIME: "status",
     K.REPLAY_SCHEDULED: "status",
     K.POSSESSION: "stat",
+    K.LINEUP: "lineup",
+    K.STATS: "stats",
 }
 GOAL_FLAG: dict[str, str] = {K.OWN_GOAL: "og", K.PENALTY_GOAL: "pen"}
 # The clock of a running period: the minute it counts on from (45 at the second half's
@@ -98,6 +101,10 @@ def event_data(event: MatchEvent, state: MatchState) -> dict[str, Any]:
             data.update(ref=event.supersedes.seq, s=list(state.score))
     elif kind == K.POSSESSION:
         data = {"pos": int(event.detail or 0)}
+    elif kind == K.LINEUP:
+        data = centre.lineup_wire(event)
+    elif kind == K.STATS:
+        data = centre.stats_wire(event)
     elif kind == K.SHOOTOUT_KICK:
         data.update(ok=int(bool(event.scored)), ps=list(state.pens) if state.pens else None)
     elif kind == K.KICKOFF_TIME:  # detail: "<new kick-off, ISO> <reason>"
@@ -155,9 +162,11 @@ def snapshot_data(
     recent: list[MatchEvent],
     states: list[MatchState],
     running: dict[str, int] | None = None,
+    centre_data: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The `d` of a snapshot frame: the whole visible state of the match, compact, with the
-    clock of the running period (`pa`, `pm`) while the ball is in play."""
+    clock of the running period (`pa`, `pm`) while the ball is in play and the match
+    centre (`lu`, `sx`, `mo`: matches/centre.py) once reported."""
     state = MatchState.of(match)
     events = [timeline_item(match.slug, e, s) for e, s in zip(recent, states, strict=True)]
     return compact(
@@ -172,6 +181,7 @@ def snapshot_data(
             "ko": match.kickoff.strftime("%Y-%m-%dT%H:%MZ"),
             "ev": events or None,
             **(running or {}),
+            **(centre_data or {}),
         }
     )
 

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 
 from core.errors import REDIS_UNAVAILABLE
 from matches import rules
+from matches.centre import centre_snapshot
 from matches.frames import (
     PERIOD_BASE,
     SNAPSHOT_EVENTS,
@@ -26,9 +27,10 @@ from realtime import publish
 from realtime.frames import Frame
 
 K = EventKind
-# Possession is in the snapshot's `pos`; its event list keeps everything else a live watcher
-# saw, period changes included, so a late joiner draws the same timeline.
-_QUIET_KINDS = frozenset({K.POSSESSION})
+# Possession is in the snapshot's `pos`, line-ups and statistics in its match centre; its
+# event list keeps everything else a live watcher saw, period changes included, so a late
+# joiner draws the same timeline.
+_QUIET_KINDS = frozenset({K.POSSESSION, K.LINEUP, K.STATS})
 
 
 def timeline(match: Match) -> list[MatchEvent]:
@@ -77,7 +79,13 @@ def snapshot(match: Match, events: Sequence[MatchEvent]) -> Frame:
     at = recent if started is None or started in recent else [started, *recent]
     states = dict(zip(at, replay_states(match, events, at=at), strict=True))
     running = clock(events[started], states[started]) if started is not None else None
-    data = snapshot_data(match, [events[i] for i in recent], [states[i] for i in recent], running)
+    data = snapshot_data(
+        match,
+        [events[i] for i in recent],
+        [states[i] for i in recent],
+        running,
+        centre_snapshot(match, events),
+    )
     return snapshot_frame(match.slug, match.seq, data)
 
 
@@ -86,7 +94,7 @@ def _period_start(match: Match, events: Sequence[MatchEvent]) -> int | None:
     if match.status not in PERIOD_BASE:
         return None
     for index in range(len(events) - 1, -1, -1):
-        if events[index].status == match.status and events[index].kind != K.POSSESSION:
+        if events[index].status == match.status and events[index].kind not in _QUIET_KINDS:
             return index
     return None
 

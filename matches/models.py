@@ -208,6 +208,8 @@ class EventKind(models.TextChoices):
     KICKOFF_TIME = "kickoff_time", "Kick-off time moved"  # detail: new kick-off, reason
     REPLAY_SCHEDULED = "replay_scheduled", "Replay scheduled"  # detail: the replay's slug
     POSSESSION = "possession", "Possession"
+    LINEUP = "lineup", "Line-up"  # data: formation, starting XI, bench (matches/centre.py)
+    STATS = "stats", "Statistics"  # data: one period's figures so far, and the momentum
 
 
 GOAL_KINDS = frozenset({EventKind.GOAL, EventKind.OWN_GOAL, EventKind.PENALTY_GOAL})
@@ -249,6 +251,8 @@ class MatchEvent(models.Model):
     scored = models.BooleanField(null=True, blank=True, help_text="shootout kicks only")
     status = models.CharField(max_length=16, choices=MatchStatus.choices, blank=True)
     detail = models.CharField(max_length=200, blank=True)
+    # The structured payload of a line-up or a statistics update (matches/centre.py).
+    data = models.JSONField(null=True, blank=True)
     # CASCADE: a correction means nothing without the event it corrects. Events are only
     # ever deleted with their match (a replay re-created under its slug, an operator's
     # delete); PROTECT made such a match undeletable once VAR had overturned a goal.

@@ -3,6 +3,7 @@ from typing import Any
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from matches import centre
 from matches.bracket import source_label
 from matches.commands import COMMAND_KINDS, EventCommand
 from matches.feed import MAX_BATCH, MAX_SEQ
@@ -119,7 +120,87 @@ class MatchDetailSerializer(MatchSerializer):
         fields = [*MatchSerializer.Meta.fields, "timeline"]
 
 
-class EventWriteSerializer(serializers.Serializer):
+class LineupPlayerSerializer(serializers.Serializer):
+    number = serializers.IntegerField(min_value=1, max_value=99, required=False)
+    name = serializers.CharField(max_length=120)
+    position = serializers.CharField(
+        max_length=4, required=False, allow_blank=True, help_text="GK, RCB, CF, ..."
+    )
+
+
+class StatsSerializer(serializers.Serializer):
+    """One team's figures of a period so far; any of them may be left out."""
+
+    possession = serializers.IntegerField(min_value=0, max_value=100, required=False)
+    shots = serializers.IntegerField(min_value=0, max_value=centre.MAX_STAT, required=False)
+    on_target = serializers.IntegerField(min_value=0, max_value=centre.MAX_STAT, required=False)
+    corners = serializers.IntegerField(min_value=0, max_value=centre.MAX_STAT, required=False)
+    fouls = serializers.IntegerField(min_value=0, max_value=centre.MAX_STAT, required=False)
+    yellow = serializers.IntegerField(min_value=0, max_value=centre.MAX_STAT, required=False)
+    red = serializers.IntegerField(min_value=0, max_value=centre.MAX_STAT, required=False)
+    offsides = serializers.IntegerField(min_value=0, max_value=centre.MAX_STAT, required=False)
+
+    def to_internal_value(self, data: Any) -> Any:
+        # A misspelt figure must be an error, not a figure silently left out.
+        if isinstance(data, dict) and (unknown := set(data) - set(centre.STAT_KEYS)):
+            raise serializers.ValidationError(f"unknown statistics: {', '.join(sorted(unknown))}")
+        return super().to_internal_value(data)
+
+
+class CentreFields(serializers.Serializer):
+    """The fields of a match centre event (`lineup`, `stats`), checked by the same rules as
+    the services apply (matches/centre.py), so a bad one is a 400 and nothing is stored."""
+
+    formation = serializers.CharField(max_length=12, required=False, help_text="lineup: 4-3-3")
+    starting = LineupPlayerSerializer(many=True, required=False, help_text="lineup: the XI")
+    bench = LineupPlayerSerializer(many=True, required=False, help_text="lineup: substitutes")
+    credit = serializers.CharField(
+        max_length=80, required=False, help_text="lineup: the source to credit where it is shown"
+    )
+    period = serializers.IntegerField(
+        min_value=1, max_value=3, required=False, help_text="stats: 1, 2 or 3 (extra time)"
+    )
+    home = StatsSerializer(required=False, help_text="stats: the home team's figures")
+    away = StatsSerializer(required=False, help_text="stats: the away team's figures")
+    simulated = serializers.BooleanField(
+        required=False, help_text="stats: the figures are simulated, not the real match's"
+    )
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        kind = attrs.get("kind")
+        try:
+            if kind == "lineup":
+                if not attrs.get("team"):
+                    raise centre.CentreError("a line-up needs its team")
+                centre.lineup_clean(
+                    formation=attrs.get("formation", ""),
+                    starting=attrs.get("starting", []),
+                    bench=attrs.get("bench", []),
+                    credit=attrs.get("credit", ""),
+                )
+            elif kind == "stats":
+                centre.stats_clean(
+                    period=attrs.get("period", 0),
+                    home=dict(attrs.get("home", {})),
+                    away=dict(attrs.get("away", {})),
+                )
+        except centre.CentreError as exc:
+            raise serializers.ValidationError({"kind": str(exc)}) from None
+        return attrs
+
+
+def centre_data(data: dict[str, Any]) -> dict[str, Any]:
+    """The payload of a match centre command, from a validated event."""
+    return {k: _plain(data[k]) for k in centre.CENTRE_KEYS if k in data}
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, list):
+        return [dict(v) for v in value]
+    return dict(value) if isinstance(value, dict) else value
+
+
+class EventWriteSerializer(CentreFields):
     """An operator's change to a match, resolved against that match (passed in context)."""
 
     kind = serializers.ChoiceField(choices=COMMAND_KINDS)
@@ -172,10 +253,11 @@ class EventWriteSerializer(serializers.Serializer):
             target=self._target(data.get("target")),
             detail=data["detail"],
             value=data.get("value"),
+            data=centre_data(data),
         )
 
 
-class FeedEventSerializer(serializers.Serializer):
+class FeedEventSerializer(CentreFields):
     """One provider event. `seq` numbers the provider's events per match, from 1."""
 
     id = serializers.CharField(max_length=80)

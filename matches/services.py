@@ -1,5 +1,6 @@
 """Every change to a match goes through the matches app's services; this module records
-what happens on the pitch (goals, cards, substitutions, VAR, the shootout, possession),
+what happens on the pitch (goals, cards, substitutions, VAR, the shootout, possession,
+line-ups and statistics),
 and corrects it (a goal disallowed or given to another scorer); matches/commands.py routes
 operators' and feeds' commands to the service that owns each.
 
@@ -13,9 +14,11 @@ this module's surface (`__all__`), so callers have one place to import changes f
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
-from matches import rules
+from matches import centre, rules
 from matches.changes import (
     OPERATOR,
     MatchChange,
@@ -28,6 +31,7 @@ from matches.changes import (
 from matches.models import (
     GOAL_KINDS,
     LIVE_STATUSES,
+    VOID_STATUSES,
     EventKind,
     Match,
     MatchEvent,
@@ -66,7 +70,9 @@ __all__ = [
     "match_reschedule",
     "match_schedule_replay",
     "match_score_consistent",
+    "match_set_lineup",
     "match_set_possession",
+    "match_set_stats",
     "match_slug",
 ]
 
@@ -336,6 +342,93 @@ def match_set_possession(
         return event
 
     return apply_once(match, source, apply)
+
+
+# ---- the match centre: line-ups and statistics (matches/centre.py) ----------------------------
+
+
+def match_set_lineup(
+    *,
+    match: Match,
+    team: Team,
+    formation: str,
+    starting: Sequence[dict[str, Any]],
+    bench: Sequence[dict[str, Any]] = (),
+    credit: str = "",
+    source: Source = OPERATOR,
+) -> Recorded:
+    """Record a team's line-up (the whole of it: a later one replaces it). Players it names
+    join the team's squad, as they do when the feed names them in an event."""
+    data = _clean(
+        centre.lineup_clean, formation=formation, starting=starting, bench=bench, credit=credit
+    )
+
+    def apply(change: MatchChange) -> MatchEvent:
+        m = change.match
+        if team.pk not in (m.home_id, m.away_id):
+            raise MatchRuleError(f"{team.code} does not play in {m.slug}")
+        if m.status in VOID_STATUSES:
+            raise MatchRuleError(f"no line-up for a {m.status} match")
+        for row in [*data["starting"], *data["bench"]]:
+            Player.objects.get_or_create(team=team, name=row["name"][:120])
+        return change.append(source, kind=EventKind.LINEUP, team=team, detail=formation, data=data)
+
+    return apply_once(match, source, apply)
+
+
+def match_set_stats(
+    *,
+    match: Match,
+    period: int,
+    home: dict[str, Any],
+    away: dict[str, Any],
+    minute: int | None = None,
+    simulated: bool = False,
+    source: Source = OPERATOR,
+) -> Recorded:
+    """Record a statistics update of a period that has started; the momentum strip is
+    derived from the timeline at this point and kept with it (docs/protocol.md)."""
+    data = _clean(
+        centre.stats_clean, period=period, home=home, away=away, minute=minute, simulated=simulated
+    )
+
+    def apply(change: MatchChange) -> MatchEvent:
+        m = change.match
+        reached = _period_reached(change.timeline())
+        if period > reached:
+            raise MatchRuleError(
+                f"no statistics for period {period}: the match has not reached it"
+                if reached
+                else f"no statistics before kick-off (the match is {m.status})"
+            )
+        data["momentum"] = centre.momentum([*change.timeline(), _pending(m, data)], m.home_id)
+        # The minute says when the figures were taken; it does not move the match clock.
+        return change.append(source, kind=EventKind.STATS, period=period, minute=minute, data=data)
+
+    return apply_once(match, source, apply)
+
+
+def _pending(match: Match, data: dict[str, Any]) -> MatchEvent:
+    """The update about to be appended, for the momentum computed with it."""
+    period, minute = data["period"], data.get("minute")
+    return MatchEvent(match=match, kind=EventKind.STATS, period=period, minute=minute, data=data)
+
+
+def _period_reached(events: Iterable[MatchEvent]) -> int:
+    reached = 0
+    started = {status: n for n, status in centre.PERIODS.items()}
+    for event in events:
+        reached = max(reached, started.get(event.status, 0))
+        if event.status in ("penalties", "finished"):
+            reached = max(reached, 2)
+    return reached
+
+
+def _clean(clean: Callable[..., dict[str, Any]], **payload: Any) -> dict[str, Any]:
+    try:
+        return clean(**payload)
+    except centre.CentreError as exc:
+        raise MatchRuleError(str(exc)) from None
 
 
 def match_score_consistent(match: Match) -> bool:

@@ -24,7 +24,7 @@ from django.db import transaction
 from django.db.models import ProtectedError
 from django.utils import timezone
 
-from matches import feed, services
+from matches import feed, replay_centre, services
 from matches.models import GOAL_KINDS, LIVE_STATUSES, EventKind, Match, MatchEvent, MatchStatus
 
 SHOOTOUT_KICK_SECONDS = 40  # match-clock seconds between shootout kicks
@@ -120,7 +120,50 @@ def replay_plan(*, source: Match, replay: Match) -> list[Planned]:
         kicks += event.kind == EventKind.SHOOTOUT_KICK
         body = {"id": ids[event.pk], "seq": number, "match": replay.slug}
         plan.append(Planned(clock, {**body, **_feed_fields(event, ids)}))
-    return plan
+    return _with_centre(plan, replay_centre.centre_extras(source, list(timeline)), replay.slug)
+
+
+def _with_centre(
+    plan: list[Planned], extras: list[replay_centre.Extra], slug: str
+) -> list[Planned]:
+    """The plan with the match centre's events in their places: line-ups before kick-off
+    (negative clock: sent at once), the rest at their minute within their period's window
+    of the plan (a period's events go between its start and the status change ending it);
+    then numbered again."""
+    windows = _period_windows(plan)
+    placed = []
+    for n, extra in enumerate(extras, start=1):
+        event = {"id": f"{slug}-c{n}", "seq": 0, "match": slug, **extra.event}
+        if extra.period == 0:
+            placed.append(Planned(-1.0 - (len(extras) - n) * 1e-3, event))
+            continue
+        if extra.period not in windows:
+            continue
+        start, end = windows[extra.period]
+        placed.append(Planned(min(max(extra.minute * 60.0, start + 0.5), end - 0.5), event))
+    merged = sorted([*plan, *placed], key=lambda p: p.clock)  # stable: the plan's order stays
+    for number, planned in enumerate(merged, start=1):
+        planned.event["seq"] = number
+    return merged
+
+
+def _period_windows(plan: list[Planned]) -> dict[int, tuple[float, float]]:
+    """Each played period's (start, end) on the plan's clock: from the status that starts
+    it to the next status change."""
+    windows: dict[int, tuple[float, float]] = {}
+    current: tuple[int, float] | None = None
+    for planned in plan:
+        status = planned.event.get("status")
+        if not status:
+            continue
+        if current is not None:
+            windows[current[0]] = (current[1], planned.clock)
+            current = None
+        if status in replay_centre.PERIOD_OF_STATUS:
+            current = (replay_centre.PERIOD_OF_STATUS[status], planned.clock)
+    if current is not None:
+        windows[current[0]] = (current[1], current[1] + 45 * 60)
+    return windows
 
 
 def add_chaos(plan: list[Planned], *, home_code: str) -> list[Planned]:

@@ -25,6 +25,8 @@ FrameType = Literal[
     "pen",
     "status",
     "stat",
+    "lineup",
+    "stats",
     # channel control
     "reset",
     # leaderboards and personal frames

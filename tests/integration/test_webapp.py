@@ -251,6 +251,42 @@ def test_the_final_replays_live_to_3_3_and_4_2_on_penalties(phone, web):
     phone.wait_for_selector(f"a[data-slug='{replay.slug}'] .st:text('FT')")  # now a result
 
 
+def test_the_match_centre_of_the_replayed_final_line_ups_statistics_momentum(phone, web):
+    replay, plan = final_replay()
+    phone.goto(f"{web.url}/#/m/{replay.slug}")
+    phone.wait_for_selector("#conn[data-state=live]")
+    send_all(web, plan[:2])  # the line-ups, before kick-off
+    phone.click("#tab-lineups")
+    phone.wait_for_selector("#lineups [data-team=FRA]")
+    assert "ARG · 4-3-3" in phone.inner_text("#lineups [data-team=ARG] h3")
+    assert "10\nLionel Messi\nRW" in phone.inner_text("#lineups [data-team=ARG] .xi")
+    assert "StatsBomb open data" in phone.inner_text("#lineups")
+    send_all(web, plan[2:])
+    phone.wait_for_function("() => document.querySelector('#status').textContent.startsWith('FT')")
+    # The substitutions of the timeline mark the line-ups: Di María off, Acuña on at 64'.
+    phone.wait_for_selector('#lineups [data-team=ARG] .subbed:text("↓64\'")')
+    assert phone.locator("#lineups [data-team=ARG] .came-on").count() == 6
+    shot(phone, "match-lineups")
+
+    phone.click("#tab-stats")
+    snap = web.get_json(f"/api/v1/matches/{replay.slug}/live/")["d"]
+    total_shots = sum(snap["sx"][p]["h"]["sh"] for p in snap["sx"])
+    phone.wait_for_selector("#stats [data-stat=sh]")
+    assert phone.inner_text("#stats [data-stat=sh] td >> nth=0") == str(total_shots)
+    assert "Simulated statistics" in phone.inner_text("#simulated")
+    phone.click("#stats button:text('2nd half')")
+    second = snap["sx"]["2"]["a"]["co"]
+    corners = "document.querySelector('#stats [data-stat=co] td:last-child').textContent"
+    phone.wait_for_function(f"() => {corners} === '{second}'")
+    assert phone.locator("#momentum span").count() == len(snap["mo"])
+    shot(phone, "match-stats")
+    # The keyboard moves between the tabs.
+    phone.focus("#tab-stats")
+    phone.keyboard.press("ArrowRight")
+    assert phone.evaluate("document.activeElement.id") == "tab-timeline"
+    assert phone.is_visible("#timeline") and not phone.is_visible("#stats")
+
+
 def test_the_client_reports_the_goal_latency_it_saw(phone, web):
     replay, plan = final_replay()
     phone.goto(f"{web.url}/#/m/{replay.slug}")

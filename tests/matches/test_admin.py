@@ -76,6 +76,34 @@ def test_console_page_renders_with_timeline(operator_client, match):
     assert b"Kick-off" in response.content and b"Record goal" in response.content
 
 
+def test_operators_enter_a_line_up_and_statistics_in_the_console(operator_client, match, away):
+    starting = "\n".join(["1 Hugo Lloris, GK", *(f"{n} Player {n}" for n in range(2, 12))])
+    response = post(
+        operator_client,
+        match,
+        "lineup",
+        team=away.pk,
+        formation="4-2-3-1",
+        starting=starting,
+        bench="12 Sub One\nSub Two, FW",
+    )
+    assert "Recorded #1 Line-up" in messages_of(response)[-1]
+    data = match.events.get(kind=EventKind.LINEUP).data
+    assert data["starting"][0] == {"number": 1, "name": "Hugo Lloris", "position": "GK"}
+    assert data["bench"][1] == {"number": None, "name": "Sub Two", "position": "FW"}
+
+    post(operator_client, match, "status", status="first_half", minute=0)
+    figures = {"home_possession": 58, "away_possession": 42, "home_shots": 4, "away_shots": 1}
+    response = post(operator_client, match, "stats", period=1, minute=20, **figures)
+    assert "Statistics" in messages_of(response)[-1]
+    stats = match.events.get(kind=EventKind.STATS).data
+    assert stats["home"] == {"possession": 58, "shots": 4} and stats["minute"] == 20
+    bad = post(operator_client, match, "stats", period=1, home_possession=70, away_possession=40)
+    assert "adds up to 100" in messages_of(bad)[-1]
+    page = operator_client.get(console_url(match)).content.decode()
+    assert "Line-up" in page and "ARG on target" in page and "Move kick-off" in page
+
+
 def test_read_only_operator_cannot_use_the_console(viewer_user, match):
     client = Client()
     client.force_login(viewer_user)

@@ -43,19 +43,27 @@ class Command(BaseCommand):
         if opts["chaos"]:
             plan = simulator.add_chaos(plan, home_code=source.home.code)
         self.stdout.write(f"replaying {source.slug} as {replay.slug}: {len(plan)} feed events")
-        if opts["lead"]:
-            self.stdout.write(f"  predictions open until kick-off at {replay.kickoff:%H:%M:%S} UTC")
-            time.sleep(float(opts["lead"]))
 
         def send(event: dict) -> int:
             return simulator.post_event(
                 base_url=opts["url"], provider=opts["provider"], event=event
             )
 
-        for planned, status in simulator.run(plan, speed=float(opts["speed"]), send=send):
-            e = planned.event
-            label = e.get("status") or e["kind"]
-            self.stdout.write(
-                f"  {e.get('minute', '')!s:>4}' {label:<16} {e.get('team', '')} -> {status}"
-            )
+        # What a provider sends before kick-off (the line-ups) goes out at once.
+        before = [p for p in plan if p.clock < 0]
+        for planned, status in simulator.run(before, speed=float(opts["speed"]), send=send):
+            self._report(planned, status)
+        if opts["lead"]:
+            self.stdout.write(f"  predictions open until kick-off at {replay.kickoff:%H:%M:%S} UTC")
+            time.sleep(float(opts["lead"]))
+        during = plan[len(before) :]
+        for planned, status in simulator.run(during, speed=float(opts["speed"]), send=send):
+            self._report(planned, status)
         self.stdout.write(f"replay of {replay.slug} sent")
+
+    def _report(self, planned: simulator.Planned, status: int) -> None:
+        e = planned.event
+        label = e.get("status") or e["kind"]
+        self.stdout.write(
+            f"  {e.get('minute', '')!s:>4}' {label:<16} {e.get('team', '')} -> {status}"
+        )

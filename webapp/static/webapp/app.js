@@ -28,7 +28,31 @@ function h(tag, attrs = {}, ...kids) {
   return el;
 }
 const flag = (code) => h("span", { class: `flag f-${code}`, "aria-hidden": "true" });
-const plural = (n, one, many = `${one}s`) => `${n} ${n === 1 ? one : many}`;
+const plural = (n, one, many = `${one}s`) => `${n} ${t(n === 1 ? one : many)}`;
+
+// ---- languages -------------------------------------------------------------------------------
+// English is written in the code; another language is a dictionary from the English text,
+// loaded only for the fans who read it (es.js). Chosen from the browser's languages unless
+// the fan picked one. Team names come from the browser's own region names where a team is
+// a country (its flag names the region), dates and times from Intl in the same language.
+const LANGS = { en: "English", es: "Español" };
+const lang = localStorage.getItem("lang") || (navigator.languages || [navigator.language]).map((l) => l.slice(0, 2)).find((l) => l in LANGS) || "en";
+document.documentElement.lang = lang;
+let words = {};
+function t(text, params) {
+  const out = words[text] ?? text;
+  return params ? out.replace(/\{(\w+)\}/g, (_, k) => params[k] ?? "") : out;
+}
+const teams = new Map(); // code -> {name, flag}, from every team the API has shown
+const regions = typeof Intl.DisplayNames === "function" ? new Intl.DisplayNames([lang], { type: "region", fallback: "none" }) : null;
+function rememberTeam(team) { if (team && team.code) teams.set(team.code, team); return team; }
+function teamName(code, fallback) {
+  const team = teams.get(code);
+  const letters = [...(team?.flag || "")].map((c) => c.codePointAt(0) - 0x1f1e6).filter((n) => n >= 0 && n < 26);
+  const region = letters.length === 2 && lang !== "en" && regions ? regions.of(String.fromCharCode(...letters.map((n) => n + 65))) : null;
+  return region || t(team?.name || fallback || code);
+}
+const stageName = (slug) => slug.replace(/-/g, " ").replace(/^./, (c) => c.toUpperCase());
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 // ---- the server's clock ----------------------------------------------------------------
@@ -225,7 +249,7 @@ const conn = {
 
 // ---- live match state, from snapshots and deltas: one reducer ---------------------------
 
-const live = new Map(); // slug -> {h, a, s, ps, st, m, pos, ko, pa, pm, ev: [...], w}
+const live = new Map(); // slug -> {h, a, s, ps, st, m, pos, ko, pa, pm, ev: [...], w, lu, sx, mo, sim}
 const STATUS = { scheduled: "", first_half: "1st", half_time: "HT", second_half: "2nd", extra_time: "ET", penalties: "Pens", suspended: "SUSP", finished: "FT", postponed: "PP", abandoned: "AB", cancelled: "CANC" };
 const LIVE_STATUSES = new Set(["first_half", "half_time", "second_half", "extra_time", "penalties", "suspended"]);
 const DONE_STATUSES = new Set(["finished", "abandoned", "cancelled"]);
@@ -249,6 +273,9 @@ function apply(slug, f) {
   const m = live.get(slug);
   if (!m) return null;
   const d = f.d || {};
+  // The match centre's frames carry no score; their `m` is when the figures were taken.
+  if (f.t === "lineup") { m.lu = { ...m.lu, [d.tm]: d }; return m; }
+  if (f.t === "stats") { m.sx = { ...m.sx, [d.pr]: { m: d.m, h: d.h, a: d.a } }; if (d.mo) m.mo = d.mo; if (d.sim) m.sim = 1; return m; }
   for (const key of ["s", "ps", "st", "m", "ko", "pa", "pm"]) if (d[key] !== undefined) m[key] = d[key];
   if (d.pos !== undefined) m.pos = d.pos;
   if (EVENT_TYPES.has(f.t)) m.ev = mergeEvents(m.ev, [{ t: f.t, seq: f.seq, ...d }]);
@@ -394,26 +421,70 @@ function eventLine(e, all) {
   return h("li", { "data-t": e.t, "data-seq": e.seq }, h("span", { class: "m" }, e.t === "pen" || e.t === "status" ? "" : eventMinute(e)), e.tm ? flag(e.tm) : "", h("span", { class: cancelled ? "off" : "" }, what ? what() : e.t));
 }
 
+// The match centre's code is loaded when a match page first opens (the first screen does
+// not pay for it); offline and never fetched, the page goes on without it.
+let centreModule = null;
+const loadCentre = () => (centreModule ??= import("./centre.js").catch(() => { centreModule = null; return null; }));
+
+// Goals read out to screen readers, politely (after what they are reading): one live region
+// for the whole app, so a re-render never repeats an announcement.
+function announce(text) {
+  const region = $("#announce");
+  region.textContent = "";
+  setTimeout(() => { region.textContent = text; }, 50);
+}
+const goalText = (m, d) => t("Goal for {team}! {scorer} {minute}. {home} {sh}, {away} {sa}", { team: teamName(d.tm), scorer: d.p || "", minute: eventMinute(d), home: teamName(m.h), sh: d.s[0], away: teamName(m.a), sa: d.s[1] });
+
+function matchInfo(match) {
+  const when = new Date(match.kickoff).toLocaleString(lang, { weekday: "short", day: "numeric", month: "short", hour: "2-digit", minute: "2-digit" });
+  const stage = [match.stage && t(stageName(match.stage)), match.group && t(match.group)].filter(Boolean).join(" · ");
+  return h("div", { class: "sub muted", id: "match-info" }, [stage, when, match.venue].filter(Boolean).join(" · "));
+}
+
 async function matchPage(slug) {
   const { show, stale } = begin();
-  const match = await api(`matches/${slug}/`);
+  const [match, centre] = await Promise.all([api(`matches/${slug}/`), loadCentre()]);
   if (stale()) return;
   const scoreH = h("span", { id: "score-h" }, match.home_score), scoreA = h("span", { id: "score-a" }, match.away_score);
   const status = h("div", { class: "sub", id: "status" }), watching = h("div", { class: "sub muted", id: "watching" });
-  const notCurrent = h("div", { class: "sub stale-note", id: "stale-note" }, "Not current: reconnecting…");
+  const notCurrent = h("div", { class: "sub stale-note", id: "stale-note" }, t("Not current: reconnecting…"));
   const tl = h("ol", { class: "tl", id: "timeline", reversed: true });
+  const strip = h("div", { id: "momentum-slot" });
+  const panels = { timeline: h("div", { class: "card", id: "panel-timeline", role: "tabpanel" }, tl), lineups: h("div", { class: "card", id: "panel-lineups", role: "tabpanel" }), stats: h("div", { class: "card", id: "panel-stats", role: "tabpanel" }) };
   const pens = match.home_pens !== null ? [match.home_pens, match.away_pens] : null;
   // Until the socket's snapshot arrives, the REST detail is the state.
-  if (!live.has(slug)) live.set(slug, { st: match.status, s: [match.home_score, match.away_score], ps: pens, m: match.minute, ev: [] });
+  if (!live.has(slug)) live.set(slug, { h: match.home.code, a: match.away.code, st: match.status, s: [match.home_score, match.away_score], ps: pens, m: match.minute, ev: [] });
+  let tab = "timeline", period = "all";
+  const ctx = { h, flag, t };
   let rendering = false;
   const render = () => {
     const m = live.get(slug);
     if (!m) return;
-    status.textContent = `${minute(m)}${m.ps ? ` · pens ${m.ps.join("-")}` : ""}`;
-    if (m.w !== undefined) watching.textContent = `${m.w} watching`;
+    status.textContent = `${minute(m)}${m.ps ? ` · ${t("pens")} ${m.ps.join("-")}` : ""}`;
+    if (m.w !== undefined) watching.textContent = t("{n} watching", { n: m.w });
     tl.replaceChildren(...[...m.ev].reverse().map((e) => eventLine(e, m.ev)));
+    if (!centre) return;
+    strip.replaceChildren(centre.momentum(ctx, m));
+    if (tab === "lineups") panels.lineups.replaceChildren(centre.lineups(ctx, m));
+    if (tab === "stats") panels.stats.replaceChildren(centre.stats(ctx, m, period, (p) => { period = p; render(); }));
   };
   const later = () => { if (!rendering) { rendering = true; requestAnimationFrame(() => { rendering = false; render(); }); } };
+  const tabs = h("div", { class: "tabs", role: "tablist", id: "match-tabs" });
+  const choose = (name) => {
+    tab = name;
+    for (const [key, panel] of Object.entries(panels)) panel.hidden = key !== name;
+    for (const b of tabs.children) { const on = b.dataset.tab === name; b.classList.toggle("on", on); b.setAttribute("aria-selected", String(on)); b.tabIndex = on ? 0 : -1; }
+    render();
+  };
+  const names = [["timeline", t("Timeline")], ...(centre ? [["lineups", t("Line-ups")], ["stats", t("Stats")]] : [])];
+  tabs.append(...names.map(([key, label]) => h("button", { type: "button", role: "tab", "data-tab": key, id: `tab-${key}`, "aria-controls": `panel-${key}`, on: { click: () => choose(key) } }, label)));
+  // Arrow keys move between the tabs, as a tab list does.
+  tabs.addEventListener("keydown", (e) => {
+    const keys = names.map(([k]) => k), step = { ArrowRight: 1, ArrowLeft: -1 }[e.key];
+    if (!step) return;
+    const next = keys[(keys.indexOf(tab) + step + keys.length) % keys.length];
+    choose(next); tabs.querySelector(`[data-tab=${next}]`).focus();
+  });
   const ch = `match:${slug}`;
   const onStatus = [];
   conn.sub(ch, (f) => {
@@ -422,28 +493,29 @@ async function matchPage(slug) {
     if (!m) return;
     // Optimistic: the big score first, in this very event, before anything else re-renders.
     scoreH.textContent = m.s[0]; scoreA.textContent = m.s[1];
+    if (f.t === "goal" && f.d && f.d.s) announce(goalText(m, f.d));
     if (m.st) for (const fn of onStatus) fn(m, f);
     later();
   });
   leaving.push(() => conn.unsub(ch));
   // The whole timeline, as a live watcher collected it (the snapshot carries the last 20).
-  api(`matches/${slug}/timeline/`).then((t) => { const m = live.get(slug); if (m) { m.ev = mergeEvents(m.ev, t.ev); later(); } }).catch(() => {});
-  every(1000, () => { const m = live.get(slug); if (m && PERIOD_END[m.st]) status.textContent = `${minute(m)}${m.ps ? ` · pens ${m.ps.join("-")}` : ""}`; });
+  api(`matches/${slug}/timeline/`).then((tline) => { const m = live.get(slug); if (m) { m.ev = mergeEvents(m.ev, tline.ev); later(); } }).catch(() => {});
+  every(1000, () => { const m = live.get(slug); if (m && PERIOD_END[m.st]) status.textContent = `${minute(m)}${m.ps ? ` · ${t("pens")} ${m.ps.join("-")}` : ""}`; });
   const preds = h("div", { class: "card", id: "predictions" });
   const chat = h("div", { class: "card", id: "chat" });
   show(
     h("div", { class: "card" },
-      h("div", { class: "score" }, flag(match.home.code), scoreH, "–", scoreA, flag(match.away.code)),
-      h("div", { class: "sub" }, `${match.home.name} v ${match.away.name}`), status, notCurrent, watching),
-    h("h2", {}, "Timeline"), h("div", { class: "card" }, tl),
-    h("h2", {}, "Predictions"), preds,
-    h("h2", {}, "Chat"), chat,
+      h("div", { class: "score", role: "group", "aria-label": t("Score") }, flag(match.home.code), h("span", { class: "sr" }, teamName(match.home.code)), scoreH, "–", scoreA, h("span", { class: "sr" }, teamName(match.away.code)), flag(match.away.code)),
+      h("div", { class: "sub" }, `${teamName(match.home.code, match.home.name)} v ${teamName(match.away.code, match.away.name)}`), matchInfo(match), status, notCurrent, watching, strip),
+    tabs, ...Object.values(panels),
+    h("h2", {}, t("Predictions")), preds,
+    h("h2", {}, t("Chat")), chat,
   );
-  render();
+  choose("timeline");
   predictions(match, preds, onStatus);
   chatPanel({ match: slug }, chat);
   status.after(followButton({ match: slug }, `${match.home.code} v ${match.away.code}`));
-  if (conn.delay) watching.after(h("div", { class: "sub muted", id: "delayed" }, `Delayed ${conn.delay} s (spoiler delay)`));
+  if (conn.delay) watching.after(h("div", { class: "sub muted", id: "delayed" }, t("Delayed {n} s (spoiler delay)", { n: conn.delay })));
 }
 
 // ---- follows and push notifications (docs/notifications.md) --------------------------------
@@ -1073,13 +1145,23 @@ async function loadDelay() {
 }
 
 const signin = $("#signin");
-if (me) { signin.textContent = `Sign out ${me.username}`; signin.href = "#/"; signin.addEventListener("click", (e) => { e.preventDefault(); signOut(); }); }
+if (me) { signin.href = "#/"; signin.addEventListener("click", (e) => { e.preventDefault(); signOut(); }); }
 window.addEventListener("hashchange", route);
 window.addEventListener("offline", () => conn.state("offline"));
 window.addEventListener("online", () => { if (!conn.ws) { conn.attempt = 0; conn.connect(); } else conn.watch(); });
 setInterval(() => conn.watch(), 1000);
-conn.connect();
-loadDelay().finally(route);
+// The page's own words (header, navigation), and the switch between languages.
+function translateShell() {
+  for (const el of document.querySelectorAll("nav a, #signin, #view > p")) el.textContent = t(el.textContent);
+  if (me) $("#signin").textContent = t("Sign out {name}", { name: me.username });
+  const pick = h("select", { id: "lang", "aria-label": t("Language"), on: { change: (e) => { localStorage.setItem("lang", e.target.value); location.reload(); } } },
+    Object.entries(LANGS).map(([code, name]) => h("option", { value: code, selected: code === lang, lang: code, title: name }, code.toUpperCase())));
+  $("#signin").before(pick);
+}
+// A language other than English loads its dictionary before the first screen is drawn.
+const DICTIONARIES = { es: () => import("./es.js") };
+const ready = lang in DICTIONARIES ? DICTIONARIES[lang]().then((m) => { words = m.default; }).catch(() => {}) : Promise.resolve();
+ready.then(() => { translateShell(); conn.connect(); loadDelay().finally(route); });
 // The service worker keeps the shell and the last answers for opening offline (sw.js).
 if ("serviceWorker" in navigator) navigator.serviceWorker.register("/sw.js").catch(() => {});
-window.livescore = { conn, live, clock, minute, device }; // for the browser tests and the curious
+window.livescore = { conn, live, clock, minute, device, lang }; // for the browser tests and the curious
