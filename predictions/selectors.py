@@ -57,7 +57,8 @@ def match_rules(match: Match) -> ScoringRules:
 
 
 def own_predictions(user: Any) -> QuerySet[Prediction]:
-    return Prediction.objects.filter(user=user).select_related("match").order_by("-updated_at")
+    rows = Prediction.objects.filter(user=user).select_related("match__home", "match__away")
+    return rows.order_by("-updated_at")
 
 
 def own_outrights(user: Any) -> QuerySet[Outright]:
@@ -70,7 +71,8 @@ def own_jokers(user: Any) -> QuerySet[Joker]:
 
 
 def match_predictions(match: Match) -> QuerySet[Prediction]:
-    return Prediction.objects.filter(match=match).select_related("user", "match").order_by("id")
+    rows = Prediction.objects.filter(match=match)
+    return rows.select_related("user", "match__home", "match__away").order_by("id")
 
 
 NAME_SECONDS = 60.0  # display names on boards may lag a rename by this much

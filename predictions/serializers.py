@@ -1,8 +1,21 @@
+from typing import Any
+
 from rest_framework import serializers
 
-from matches.models import Player
-from predictions.models import Band, League, LeagueMember, Outcome, Prediction, ScoringRules
-from predictions.services import Pick
+from matches.models import Match, Player
+from predictions.models import Band, Kind, League, LeagueMember, Outcome, Prediction, ScoringRules
+from predictions.services import Pick, PredictionError, prediction_check
+
+
+class FixtureSummarySerializer(serializers.Serializer):
+    """The match a prediction is on, as a fan's history lists it."""
+
+    home = serializers.CharField(source="home.code")
+    away = serializers.CharField(source="away.code")
+    kickoff = serializers.DateTimeField()
+    status = serializers.CharField()
+    home_score = serializers.IntegerField()
+    away_score = serializers.IntegerField()
 
 
 class PredictionSerializer(serializers.ModelSerializer):
@@ -10,11 +23,13 @@ class PredictionSerializer(serializers.ModelSerializer):
         slug_field="slug", read_only=True
     )
     user = serializers.CharField(source="user.username", read_only=True)
+    fixture = FixtureSummarySerializer(source="match", read_only=True)
 
     class Meta:
         model = Prediction
         fields = [
             "match",
+            "fixture",
             "kind",
             "user",
             "home_goals",
@@ -41,15 +56,62 @@ class PickSerializer(serializers.Serializer):
     band = serializers.ChoiceField(choices=Band.choices, required=False)
 
     def to_pick(self) -> Pick:
-        d = self.validated_data
+        return self.pick_of(self.validated_data)
+
+    @staticmethod
+    def pick_of(d: dict[str, Any]) -> Pick:
         return Pick(
             home_goals=d.get("home_goals"),
             away_goals=d.get("away_goals"),
             outcome=d.get("outcome", ""),
             player=d.get("player"),
-            no_goal=d["no_goal"],
+            no_goal=d.get("no_goal", False),
             band=d.get("band"),
         )
+
+
+class MatchdayPickSerializer(PickSerializer):
+    match = serializers.SlugRelatedField(slug_field="slug", queryset=Match.objects.all())
+    kind = serializers.ChoiceField(choices=Kind.choices)
+
+
+class MatchdaySerializer(serializers.Serializer):
+    """A matchday's picks and jokers in one save (POST /api/v1/me/matchday/)."""
+
+    picks = MatchdayPickSerializer(many=True, max_length=200)  # type: ignore[call-arg]
+    jokers = serializers.SlugRelatedField(
+        slug_field="slug",
+        queryset=Match.objects.all(),
+        many=True,
+        required=False,
+        help_text="matches to play this round's joker on (one per stage)",
+    )
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        keys = [(p["match"].pk, p["kind"]) for p in attrs["picks"]]
+        if len(keys) != len(set(keys)):
+            raise serializers.ValidationError({"picks": "a match and kind appear twice"})
+        stages = [m.stage_id for m in attrs.get("jokers", [])]
+        if len(stages) != len(set(stages)):
+            raise serializers.ValidationError({"jokers": "one joker per stage"})
+        for n, p in enumerate(attrs["picks"]):
+            try:
+                prediction_check(p["match"], p["kind"], PickSerializer.pick_of(p))
+            except PredictionError as exc:
+                raise serializers.ValidationError({"picks": {str(n): str(exc)}}) from None
+        return attrs
+
+    def to_picks(self) -> list[tuple[Match, str, Pick]]:
+        return [
+            (p["match"], p["kind"], PickSerializer.pick_of(p)) for p in self.validated_data["picks"]
+        ]
+
+
+class RefusedSerializer(serializers.Serializer):
+    match = serializers.CharField()
+    kind = serializers.CharField(help_text="a prediction kind, or joker")
+    detail = serializers.CharField()
+    code = serializers.CharField(help_text="locked: the match has kicked off")
 
 
 class LeagueSerializer(serializers.ModelSerializer):
@@ -156,5 +218,14 @@ class ScoringRulesSerializer(serializers.ModelSerializer):
             "multiplier",
             "rarity_bonus",
             "jokers",
+            "outright_champion",
+            "outright_finalist",
+            "outright_top_scorer",
         ]
         read_only_fields = fields
+
+
+class MatchdayResultSerializer(serializers.Serializer):
+    saved = PredictionSerializer(many=True)
+    jokers = JokerSerializer(many=True, help_text="jokers played")
+    refused = RefusedSerializer(many=True)

@@ -54,7 +54,8 @@ def prediction_locked(match: Match, now: dt.datetime | None = None) -> bool:
     return match.status != MatchStatus.SCHEDULED or match.kickoff <= now
 
 
-def _check_pick(match: Match, kind: str, pick: Pick) -> None:
+def prediction_check(match: Match, kind: str, pick: Pick) -> None:
+    """The fields a pick of `kind` needs (raises PredictionError, a 400, when missing)."""
     if kind == Kind.SCORE and (pick.home_goals is None or pick.away_goals is None):
         raise PredictionError("a score needs home_goals and away_goals")
     if kind == Kind.WINNER and pick.outcome not in ("H", "D", "A"):
@@ -73,7 +74,7 @@ def prediction_submit(
 ) -> tuple[Prediction, bool]:
     """Create or change the fan's prediction of `kind` (idempotent). Returns it and whether
     it was created. Refused once the match is locked."""
-    _check_pick(match, kind, pick)
+    prediction_check(match, kind, pick)
     with transaction.atomic():
         # A shared lock orders this against kick-off (which takes the row FOR UPDATE) without
         # making fans' submissions wait for each other.
@@ -91,6 +92,40 @@ def prediction_submit(
         return Prediction.objects.update_or_create(
             user=user, match=locked, kind=kind, defaults=fields
         )
+
+
+@dataclass(frozen=True)
+class Refused:
+    """A pick or a joker of a matchday save that was not taken, and why."""
+
+    match: str
+    kind: str  # a prediction kind, or "joker"
+    detail: str
+    code: str
+
+
+def matchday_submit(
+    *, user: User, picks: list[tuple[Match, str, Pick]], jokers: list[Match]
+) -> tuple[list[Prediction], list[Joker], list[Refused]]:
+    """A whole matchday saved at once: each pick and each joker on its own (a match that
+    kicked off since the form was drawn refuses its picks, the others are saved), each
+    idempotent like its single save. Returns what was saved and what was refused."""
+    saved, played, refused = [], [], []
+    for match, kind, pick in picks:
+        try:
+            saved.append(prediction_submit(user=user, match=match, kind=kind, pick=pick)[0])
+        except PredictionError as exc:
+            refused.append(Refused(match.slug, kind, str(exc), _why(exc)))
+    for match in jokers:
+        try:
+            played.append(joker_play(user=user, match=match)[0])
+        except PredictionError as exc:
+            refused.append(Refused(match.slug, "joker", str(exc), _why(exc)))
+    return saved, played, refused
+
+
+def _why(exc: PredictionError) -> str:
+    return "locked" if exc.status == 409 else exc.code
 
 
 # ---- jokers --------------------------------------------------------------------------------

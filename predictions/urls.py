@@ -10,6 +10,7 @@ urlpatterns = [
     path("matches/<slug:slug>/joker/", views.JokerView.as_view()),
     path("me/predictions/", views.MyPredictionsView.as_view()),
     path("me/jokers/", views.MyJokersView.as_view()),
+    path("me/matchday/", views.MatchdayView.as_view()),
     path("competitions/<slug:slug>/outrights/<str:kind>/", views.OutrightView.as_view()),
     path("me/outrights/", views.MyOutrightsView.as_view()),
     path("leagues/", views.LeagueListView.as_view()),

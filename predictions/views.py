@@ -22,11 +22,14 @@ from predictions.serializers import (
     JoinSerializer,
     JokerSerializer,
     LeagueSerializer,
+    MatchdayResultSerializer,
+    MatchdaySerializer,
     MemberSerializer,
     OutrightPickSerializer,
     OutrightSerializer,
     PickSerializer,
     PredictionSerializer,
+    RefusedSerializer,
     ScoringRulesSerializer,
 )
 
@@ -138,6 +141,36 @@ class OutrightView(APIView):
             player=body.validated_data.get("player"),
         )
         return Response(OutrightSerializer(picks, many=True).data)
+
+
+class MatchdayView(APIView):
+    permission_classes = [Auth]
+
+    @extend_schema(
+        request=MatchdaySerializer,
+        responses={
+            200: MatchdayResultSerializer,
+            400: OpenApiResponse(description="a pick lacks its kind's fields; nothing is saved"),
+        },
+    )
+    def post(self, request: Request) -> Response:
+        """Save a whole matchday at once: your picks of every open match of a day, and the
+        jokers of its rounds. Each match locks at its own kick-off: a pick of a match that
+        has kicked off meanwhile is refused (`refused`, code `locked`), the rest are saved."""
+        body = MatchdaySerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        saved, jokers, refused = services.matchday_submit(
+            user=signed_in(request),
+            picks=body.to_picks(),
+            jokers=body.validated_data.get("jokers", []),
+        )
+        return Response(
+            {
+                "saved": PredictionSerializer(saved, many=True).data,
+                "jokers": JokerSerializer(jokers, many=True).data,
+                "refused": RefusedSerializer(refused, many=True).data,
+            }
+        )
 
 
 class MyOutrightsView(APIView):

@@ -23,8 +23,8 @@ from django.utils.timezone import now as django_now
 
 from core.net import free_port
 from matches import simulator
-from matches.models import Match, MatchStatus
-from matches.services import match_change_status
+from matches.models import Competition, Match, MatchStatus
+from matches.services import match_change_status, match_create
 from matches.worldcup import worldcup_load
 from predictions import leaderboard
 from tests.integration.conftest import Process, Server, scrape, value, wait_until
@@ -405,6 +405,120 @@ def test_a_prediction_is_made_changed_and_then_locked(phone, web):
     assert phone.locator("form[data-kind=score] button").is_disabled()
     saved = fan.prediction_set.get(kind="score")
     assert (saved.home_goals, saved.away_goals) == (3, 1)
+
+
+def a_cup_day(kickoffs: list[float]) -> tuple[Competition, list[Match]]:
+    """A tournament of its own whose matches kick off in `kickoffs` seconds, on one day."""
+    from matches.models import Stage, Team
+
+    worldcup_load(year=2022)
+    cup = Competition.objects.create(slug="test-cup", name="Test Cup", season=2027)
+    stage = Stage.objects.create(competition=cup, slug="group", name="Group", kind="group", order=1)
+    pairs = [("ARG", "FRA"), ("BRA", "GER"), ("ESP", "POR")]
+    start = django_now()
+    matches = [
+        match_create(
+            competition=cup, stage=stage, group="Group A",
+            home=Team.objects.get(code=home), away=Team.objects.get(code=away),
+            kickoff=start + dt.timedelta(seconds=lead),
+        )
+        for (home, away), lead in zip(pairs, kickoffs, strict=False)
+    ]  # fmt: skip
+    return cup, matches
+
+
+def test_a_matchday_saved_once_locks_match_by_match_with_a_joker_and_outrights(phone, web):
+    from predictions.models import Joker, Outright
+
+    fan = sign_up("mia")
+    cup, (first, second, third) = a_cup_day([40, 3600, 3700])
+    sign_in(phone, web, fan)
+    phone.goto(f"{web.url}/#/play/{cup.slug}")
+    phone.wait_for_selector(f"fieldset[data-slug='{third.slug}']")
+    for match, (hg, ag, outcome) in zip([first, second], [(2, 1, "H"), (0, 0, "D")], strict=True):
+        row = phone.locator(f"fieldset[data-slug='{match.slug}']")
+        row.locator("input[name=home_goals]").fill(str(hg))
+        row.locator("input[name=away_goals]").fill(str(ag))
+        row.locator("select[name=outcome]").select_option(outcome)
+    phone.locator(f"fieldset[data-slug='{second.slug}'] input[type=radio]").check()
+    phone.click("#save-day")  # one save for the whole day
+    phone.wait_for_selector("#day-msg:text('5 saved.')")
+    saved = {(p.match_id, p.kind) for p in fan.prediction_set.all()}
+    assert saved == {
+        (first.pk, "score"),
+        (first.pk, "winner"),
+        (second.pk, "score"),
+        (second.pk, "winner"),
+    }
+    assert Joker.objects.get(user=fan).match_id == second.pk
+    shot(phone, "matchday")
+
+    phone.goto(f"{web.url}/#/play/{cup.slug}/picks")
+    phone.wait_for_selector("#outrights select[name=champion]")
+    phone.select_option("select[name=champion]", "ARG")
+    phone.select_option("select[name=finalist0]", "ARG")
+    phone.select_option("select[name=finalist1]", "FRA")
+    phone.select_option("select[name=scorer_team]", "ARG")
+    phone.wait_for_function(
+        "() => document.querySelector('select[name=top_scorer]').options.length > 2",
+    )
+    phone.select_option("select[name=top_scorer]", label="Lionel Messi")
+    phone.click("#outrights button")
+    phone.wait_for_selector("#outright-msg:text('Tournament picks saved.')")
+    picks = Outright.objects.filter(user=fan, competition=cup)
+    assert sorted((o.kind, o.team.code if o.team else o.player.name) for o in picks) == [
+        ("champion", "ARG"),
+        ("finalist", "ARG"),
+        ("finalist", "FRA"),
+        ("top_scorer", "Lionel Messi"),
+    ]
+
+    phone.goto(f"{web.url}/#/play/{cup.slug}")
+    # The first match locks at its own kick-off; the others stay open.
+    phone.wait_for_selector(f"fieldset[data-slug='{first.slug}'][disabled]", timeout=60_000)
+    assert not phone.locator(f"fieldset[data-slug='{second.slug}']").is_disabled()
+    # The second kicks off early, behind the page's back: its change is refused, the third saved.
+    match_change_status(match=second, status=MatchStatus.FIRST_HALF)
+    phone.locator(f"fieldset[data-slug='{second.slug}'] input[name=home_goals]").fill("4")
+    phone.locator(f"fieldset[data-slug='{third.slug}'] select[name=outcome]").select_option("A")
+    phone.click("#save-day")
+    phone.wait_for_selector("#day-msg .err")
+    assert "locked, it has kicked off" in phone.inner_text("#day-msg")
+    assert fan.prediction_set.get(match=second, kind="score").home_goals == 0
+    assert fan.prediction_set.filter(match=third, kind="winner", outcome="A").exists()
+
+    # Full time of the first match through the feed: settled by the workers, its points in
+    # the history.
+    steps = [
+        {"kind": "status", "status": "first_half"},
+        {"kind": "goal", "team": "ARG", "minute": 10},
+        {"kind": "goal", "team": "ARG", "minute": 20},
+        {"kind": "status", "status": "half_time"},
+        {"kind": "status", "status": "second_half"},
+        {"kind": "goal", "team": "FRA", "minute": 60},
+        {"kind": "status", "status": "finished"},
+    ]
+    events = [
+        {"id": f"{first.slug}-{n}", "seq": n, "match": first.slug, **step}
+        for n, step in enumerate(steps, start=1)
+    ]
+    assert simulator.post_events(base_url=web.url, provider="demo", events=events) == 202
+    settled = fan.prediction_set.filter(match=first, status="settled")
+    wait_until(lambda: settled.count() == 2, 60, "settled")
+    phone.goto(f"{web.url}/#/play/{cup.slug}/history")
+    phone.wait_for_selector(f"#history [data-match='{first.slug}'] .pts")
+    phone.goto(f"{web.url}/#/play/{cup.slug}/picks")  # the tournament has kicked off
+    phone.wait_for_selector("#outright-lock:text('Locked: the tournament has kicked off.')")
+    assert phone.locator("select[name=champion]").is_disabled()
+    phone.goto(f"{web.url}/#/play/{cup.slug}/history")
+    phone.wait_for_selector(f"#history [data-match='{first.slug}'] .pts")
+    points = sum(p.points for p in fan.prediction_set.filter(match=first))
+    assert (
+        points > 0
+        and phone.inner_text(f"#history [data-match='{first.slug}'] .pts") == f"{points} pts"
+    )
+    assert phone.inner_text("#history-total").startswith(f"{points} points from 3 matches")
+    shot(phone, "history")
 
 
 def test_two_fans_meet_in_a_league_by_a_shared_link_and_chat_there(browser, web):

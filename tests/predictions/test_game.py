@@ -6,7 +6,7 @@ from rest_framework.test import APIClient
 from matches.models import MatchStatus
 from matches.services import match_change_status, match_correct_goal
 from predictions import leaderboard, scoring
-from predictions.models import Joker, Kind, ScoringRules
+from predictions.models import Joker, Kind, Prediction, ScoringRules
 from tests.factories import make_player
 from tests.predictions.conftest import settle, totals
 from tests.predictions.helpers import play, predict
@@ -109,3 +109,64 @@ def test_a_competition_without_jokers_refuses_them(upcoming, fan):
     response = api.put(f"/api/v1/matches/{first.slug}/joker/")
 
     assert response.status_code == 409 and "no jokers" in response.json()["detail"]
+
+
+@pytest.mark.django_db
+def test_a_matchday_is_saved_at_once_and_each_match_locks_at_its_own_kick_off(upcoming, fan):
+    first, second, _ = upcoming
+    api = APIClient()
+    api.force_authenticate(fan)
+    day = {
+        "picks": [
+            {"match": first.slug, "kind": "score", "home_goals": 2, "away_goals": 1},
+            {"match": first.slug, "kind": "winner", "outcome": "H"},
+            {"match": second.slug, "kind": "score", "home_goals": 0, "away_goals": 0},
+        ],
+        "jokers": [second.slug],
+    }
+    answer = api.post("/api/v1/me/matchday/", day, format="json")
+    assert answer.status_code == 200, answer.content
+    body = answer.json()
+    assert len(body["saved"]) == 3 and body["refused"] == []
+    assert [j["match"] for j in body["jokers"]] == [second.slug]
+    assert api.post("/api/v1/me/matchday/", day, format="json").json()["refused"] == []  # again
+
+    match_change_status(match=second, status=MatchStatus.FIRST_HALF)  # kicks off meanwhile
+    day["picks"][0]["home_goals"] = 3
+    body = api.post("/api/v1/me/matchday/", day, format="json").json()
+    assert [(r["match"], r["kind"], r["code"]) for r in body["refused"]] == [
+        (second.slug, "score", "locked"),
+        (second.slug, "joker", "locked"),
+    ]
+    assert [(p["match"], p["home_goals"]) for p in body["saved"]] == [
+        (first.slug, 3),
+        (first.slug, None),
+    ]
+    mine = {
+        (p["match"], p["kind"]): p for p in api.get("/api/v1/me/predictions/").json()["results"]
+    }
+    assert mine[(second.slug, "score")]["home_goals"] == 0  # the locked pick kept its value
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("picks", "jokers", "reason"),
+    [
+        ([{"match": "m1", "kind": "score", "home_goals": 1}], [], "a score needs home_goals"),
+        ([{"match": "m1", "kind": "winner", "outcome": "X"}], [], "not a valid choice"),
+        ([{"match": "nope", "kind": "winner", "outcome": "H"}], [], "does not exist"),
+        ([{"match": "m1", "kind": "guess", "outcome": "H"}], [], "not a valid choice"),
+        ([{"match": "m1", "kind": "winner", "outcome": "H"}] * 2, [], "appear twice"),
+        ([], ["m1", "m2"], "one joker per stage"),
+    ],
+)
+def test_a_bad_matchday_is_a_400_and_saves_nothing(upcoming, fan, picks, jokers, reason):
+    slugs = {"m1": upcoming[0].slug, "m2": upcoming[1].slug}
+    picks = [{**p, "match": slugs.get(p["match"], p["match"])} for p in picks]
+    api = APIClient()
+    api.force_authenticate(fan)
+    body = {"picks": picks, "jokers": [slugs[j] for j in jokers]}
+    answer = api.post("/api/v1/me/matchday/", body, format="json")
+    assert answer.status_code == 400 and reason in answer.content.decode()
+    assert not Prediction.objects.exists() and not Joker.objects.exists()
+    assert APIClient().post("/api/v1/me/matchday/", body, format="json").status_code in (401, 403)

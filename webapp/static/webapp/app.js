@@ -714,7 +714,7 @@ async function predictions(match, root, onStatus) {
   const locked = () => (status === "scheduled" ? clock.now() >= kickoff : status !== "postponed");
   const countdown = h("p", { class: "muted", id: "lock" });
   const total = counts ? h("p", { class: "muted" }, `${plural(counts.total, "fan")} predicted`) : "";
-  const rulesLink = h("a", { href: `#/rules/${slug}` }, "How points are scored");
+  const rulesLink = h("span", {}, h("a", { href: `#/rules/${slug}` }, t("How points are scored")), " · ", h("a", { href: `#/play/${match.competition}/day/${dayKey(match.kickoff)}` }, t("Predict the whole matchday")));
   const tick = () => {
     const shut = locked();
     countdown.textContent = shut ? "Predictions are locked." : countdownText(kickoff - clock.now());
@@ -779,6 +779,12 @@ async function predictions(match, root, onStatus) {
 // The rules a match is scored by, for fans (docs/scoring.md, from the server's own figures).
 async function rulesPage(slug) {
   const { show } = begin();
+  // Without a match: the rules of the tournament's next match (or its first).
+  if (!slug) {
+    const comp = await currentCompetition(results(await api("competitions/")));
+    const first = comp && results(await api(`matches/?competition=${comp.slug}&status=scheduled`))[0];
+    slug = first ? first.slug : comp && results(await api(`matches/?competition=${comp.slug}`))[0]?.slug;
+  }
   const r = slug ? await api(`matches/${slug}/rules/`) : null;
   const pts = (n) => plural(n, "point");
   const rows = r ? [
@@ -798,8 +804,23 @@ async function rulesPage(slug) {
       : "A match level after extra time is a draw for the winner pick, whoever wins the shootout.") : "",
     r && r.multiplier > 1 ? h("p", {}, `This match counts ${r.multiplier} times (its stage's multiplier).`) : "",
     r && r.rarity_bonus ? h("p", {}, `A right pick earns up to ${pts(r.rarity_bonus)} more, the fewer fans shared it.`) : "",
-    r && r.jokers ? h("p", {}, "A joker, one per round, doubles your points on one match.") : "",
+    r && r.jokers ? h("p", {}, t("A joker, one per round, doubles your points on one match; move it until that match kicks off.")) : "",
+    r ? h("p", { id: "rules-outrights" }, t("Tournament picks, open until the first kick-off: the champion {c}, each finalist {f}, the top scorer {s}.", { c: pts(r.outright_champion), f: pts(r.outright_finalist), s: pts(r.outright_top_scorer) })) : "",
     h("p", { class: "muted" }, "Predictions lock at the actual kick-off by the server's clock.")));
+}
+
+// The prediction game's pages (play.js), loaded when first opened.
+let playModule = null;
+async function play(slug, tab = "day", day = "") {
+  const { show, stale } = begin();
+  if (!me) return show(h("h2", {}, t("Predict")), h("div", { class: "card" }, h("p", {}, t("Predict every match of a matchday in one go, play a joker on a round and pick the champion.")), h("a", { href: "#/signup" }, t("Create an account")), " · ", h("a", { href: "#/signin" }, t("Sign in"))));
+  const [comps, module] = await Promise.all([api("competitions/").then(results), (playModule ??= import("./play.js"))]);
+  const comp = comps.find((c) => c.slug === slug) || (await currentCompetition(comps));
+  if (stale()) return;
+  if (!comp) return show(h("p", { class: "muted" }, t("No tournament loaded.")));
+  if (comp.slug !== slug) { location.replace(`#/play/${comp.slug}/${tab}`); return; }
+  const ctx = { h, t, api, clock, flag, lang, plural, every, allPages, allTeams, dayKey, dayLabel, teamName, rememberTeam, countdownText, show: (...nodes) => { if (!stale()) show(...nodes); } };
+  await module.playPage(ctx, comp, tab, day);
 }
 
 // ---- chat ------------------------------------------------------------------------------------
@@ -1127,6 +1148,7 @@ async function route() {
     else if (page === "welcome") await welcome();
     else if (page === "rules") await rulesPage(rest[0]);
     else if (page === "t") await tournament(rest[0], rest[1], rest[2]);
+    else if (page === "play") await play(rest[0], rest[1], rest[2]);
     else if (page === "team") await teamPage(rest[0]);
     else await liveList();
   } catch (err) {
