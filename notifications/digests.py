@@ -98,7 +98,7 @@ def digest_notice(match_id: int, window: int) -> tuple[Notice, list[NoticeChunk]
             "kind": DIGEST.name,
             "match": match,
             "payload": {"v": 1, "kind": DIGEST.name, "match": match.slug, "tag": topic(match),
-                        "url": f"/#/m/{match.slug}", "window": window},
+                        "url": f"/m/{match.slug}", "window": window},
             "state": Notice.State.SENDING,
             "send_after": timezone.now(),
         },

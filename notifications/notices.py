@@ -75,7 +75,7 @@ def _payload(notice_kind: str, match: Match, title: str, body: str, score: tuple
         "body": body,
         "s": list(score),
         "tag": topic(match),
-        "url": f"/#/m/{match.slug}",
+        "url": f"/m/{match.slug}",
     }
 
 

@@ -40,7 +40,7 @@ WHERE {FOLLOWS_WANTING} AND f.user_id = ANY(%(users)s)
 
 def _base(kind: str, match: Match, **extra: object) -> dict[str, object]:
     return {"v": 1, "kind": kind, "match": match.slug, "tag": topic(match),
-            "url": f"/#/m/{match.slug}", **extra}  # fmt: skip
+            "url": f"/m/{match.slug}", **extra}  # fmt: skip
 
 
 def points_chunk(settlement_chunk_id: int) -> NoticeChunk:

@@ -18,7 +18,8 @@ ALLOWED: dict[str, set[str]] = {
     "predictions": {"core", "realtime", "matches"},
     "chat": {"core", "realtime", "matches", "predictions"},
     "notifications": {"core", "realtime", "matches", "predictions"},
-    "webapp": {"core", "realtime"},
+    # The fans' page carries its first screen's data: the API's own answers for those reads.
+    "webapp": {"core", "realtime", "matches.views", "matches.selectors"},
     # Trending reads live matches' state, chat rates and watchers, all from Redis.
     "trending": {"core", "realtime", "chat.live", "chat.selectors"},
     # The socket server sits on top, and reaches the domains only through their selectors

@@ -1,17 +1,43 @@
-"""The fans' web client: one small HTML page at /, the app itself is static (webapp/static)."""
+"""The fans' web client: one small HTML page at / (and at /m/<slug>, a match's link), the
+app itself is static (webapp/static).
 
+The page carries the data of its first screen (the live list, or the match and its live
+snapshot) as the answers the app would have asked the API for, so the first paint needs
+no round trip after the page and its cached assets; the app then goes on live.
+"""
+
+import datetime as dt
+import json
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from django.contrib.staticfiles import finders
-from django.http import HttpRequest, HttpResponse, HttpResponsePermanentRedirect, JsonResponse
+from django.http import (
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    HttpResponsePermanentRedirect,
+    JsonResponse,
+    QueryDict,
+)
 from django.shortcuts import render
 from django.templatetags.static import static
+from django.utils import timezone
 from django.views.decorators.gzip import gzip_page
 from django.views.decorators.http import require_GET
+
+from matches.selectors import live_snapshot_or_rebuild, match_list
+from matches.views import MatchViewSet
 
 # The page names its assets by content hash, so it may be cached briefly and revalidated:
 # a new release reaches fans within a minute, the assets themselves are cached for a year.
 HTML_CACHE = "public, max-age=60, stale-while-revalidate=300"
+# A page carrying live data is revalidated on every load: a cached copy would open on an
+# old score (the app marks it not current until its socket is live, but why start there).
+DATA_CACHE = "no-cache"
+_MATCH_LIST = MatchViewSet.as_view({"get": "list"})
+_MATCH_DETAIL = MatchViewSet.as_view({"get": "retrieve"})
 
 
 def content_security_policy(host: str) -> str:
@@ -36,11 +62,66 @@ def content_security_policy(host: str) -> str:
 
 @require_GET
 @gzip_page
-def index(request: HttpRequest) -> HttpResponse:
-    response = render(request, "webapp/index.html")
-    response["Cache-Control"] = HTML_CACHE
+def index(request: HttpRequest, slug: str | None = None) -> HttpResponse:
+    boot = match_boot(request, slug) if slug else list_boot(request)
+    if boot is None:
+        raise Http404("no such match")
+    response = render(request, "webapp/index.html", {"boot": boot})
+    response["Cache-Control"] = DATA_CACHE
     response["Content-Security-Policy"] = content_security_policy(request.get_host())
     return response
+
+
+def list_boot(request: HttpRequest) -> dict[str, Any]:
+    """The live list's three reads, under the paths the app asks them by (its dates are
+    UTC days, as here)."""
+    today = timezone.now().date()
+    week_ago = today - dt.timedelta(days=7)
+    queries = [
+        "status=live",
+        f"status=scheduled&date_from={today.isoformat()}",
+        f"status=finished&date_from={week_ago.isoformat()}",
+    ]
+    boot = {}
+    for query in queries:
+        answer = _api(request, _MATCH_LIST, "/api/v1/matches/", query)
+        if answer is not None:
+            boot[f"matches/?{query}"] = answer
+    return boot
+
+
+def match_boot(request: HttpRequest, slug: str) -> dict[str, Any] | None:
+    """A match page's first reads: the match, and its live snapshot (what the socket's
+    `sub` would send first; the app applies it and then follows the socket from its seq)."""
+    if not match_list().filter(slug=slug).exists():
+        return None
+    boot: dict[str, Any] = {}
+    detail = _api(request, _MATCH_DETAIL, f"/api/v1/matches/{slug}/", "", slug=slug)
+    if detail is not None:
+        boot[f"matches/{slug}/"] = detail
+    stored = live_snapshot_or_rebuild(slug)  # from PostgreSQL when Redis is out
+    if stored is not None:
+        boot[f"matches/{slug}/live/"] = json.loads(stored.text)
+    return boot
+
+
+def _api(
+    request: HttpRequest, view: Callable[..., Any], path: str, query: str, **kwargs: Any
+) -> Any:
+    """The API's own answer to a GET (same view, serializers, pagination and links), or
+    None when it is not a 200 (throttled, say: the app then asks itself)."""
+    inner = HttpRequest()
+    inner.method = "GET"
+    inner.path = inner.path_info = path
+    inner.META = {**request.META, "QUERY_STRING": query, "PATH_INFO": path}
+    inner.META["HTTP_ACCEPT"] = "application/json"  # the page was asked for as text/html
+    inner.META.pop("HTTP_AUTHORIZATION", None)  # public reads, the same for every fan
+    inner.GET = QueryDict(query)
+    response = view(inner, **kwargs)
+    if response.status_code != 200:
+        return None
+    response.render()
+    return json.loads(response.content)
 
 
 @require_GET

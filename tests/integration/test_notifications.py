@@ -131,7 +131,7 @@ def test_a_goal_reaches_a_follower_decrypted_with_ttl_urgency_and_topic(
     assert push["payload"] | {"id": "-", "ts": 0} == {
         "v": 1, "id": "-", "ts": 0, "kind": "goal", "match": match.slug,
         "title": "GOAL! ARG 1-0 FRA", "body": "23'", "s": [1, 0],
-        "tag": f"m{match.pk}", "url": f"/#/m/{match.slug}",
+        "tag": f"m{match.pk}", "url": f"/m/{match.slug}",
     }  # fmt: skip
     headers = {k.lower(): v for k, v in push["headers"].items()}
     assert headers["ttl"] == "300" and headers["urgency"] == "high"

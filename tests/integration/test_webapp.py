@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import gzip
+import json
 import os
 import re
 import shutil
@@ -181,7 +182,7 @@ def test_first_load_is_within_budget_and_cached_forever(web):
     _, sprite_headers, sprite = fetch(f"{web.url}/static/webapp/{sprite_path}")
 
     assert status == 200 and headers["content-encoding"] == "gzip"
-    assert headers["cache-control"].startswith("public, max-age=60")
+    assert headers["cache-control"] == "no-cache"  # it carries the live list (below)
     assert {p.rsplit("/", 1)[-1].split(".")[0] for p in assets} == {"app", "flags", "icon"}
     assert sum(sizes.values()) <= FIRST_LOAD_BUDGET, sizes
     assert len(sprite) <= SPRITE_BUDGET and sprite_headers["content-type"] == "image/webp"
@@ -189,6 +190,31 @@ def test_first_load_is_within_budget_and_cached_forever(web):
     # Browsers that ask for /favicon.ico anyway are sent to the icon, not a 404.
     status, headers, _ = fetch(f"{web.url}/favicon.ico")
     assert status == 200 and headers["content-type"].startswith("image/svg")
+
+
+def test_a_match_link_carries_its_first_screen_and_draws_it_without_an_api_read(phone, web):
+    replay, plan = final_replay()
+    send_all(web, plan[: next(i for i, p in enumerate(plan) if p.event["kind"] == "goal") + 1])
+    wait_until(lambda: rest_score(web, replay.slug) == (1, 0), 30, "the first goal applied")
+    _, _, body = fetch(f"{web.url}/m/{replay.slug}")
+    page = gzip.decompress(body).decode()
+    boot = json.loads(
+        re.search(r'<script id="boot" type="application/json">(.*?)</script>', page)[1]
+    )
+    assert set(boot) == {f"matches/{replay.slug}/", f"matches/{replay.slug}/live/"}
+    assert boot[f"matches/{replay.slug}/"] == web.get_json(f"/api/v1/matches/{replay.slug}/")
+    assert boot[f"matches/{replay.slug}/live/"]["d"]["s"] == [1, 0]
+    list_boot = fetch(f"{web.url}/")[2]
+    assert b"matches/?status=live" in gzip.decompress(list_boot)
+
+    reads: list[str] = []
+    phone.on("request", lambda r: reads.append(r.url) if "/api/v1/matches/" in r.url else None)
+    phone.goto(f"{web.url}/m/{replay.slug}")
+    phone.wait_for_function("() => document.querySelector('#score-h')?.textContent === '1'")
+    assert phone.url.endswith(f"/#/m/{replay.slug}")
+    assert not [u for u in reads if u.endswith((f"/{replay.slug}/", "/live/"))], reads
+    phone.wait_for_selector("#conn[data-state=live]")
+    assert phone.inner_text("#score-h") == "1"
 
 
 def test_installable_and_opens_offline_with_the_last_state_marked_not_current(browser, web):

@@ -82,7 +82,13 @@ localStorage.setItem("device", browserId);
 // (docs/webapp.md, "Many tabs").
 const device = `${browserId}.${crypto.randomUUID().slice(0, 6)}`;
 
+// The answers of the first screen's reads, carried by the page (webapp/views.py): each is
+// used once, then the API is asked as usual.
+const boot = JSON.parse(document.getElementById("boot")?.textContent || "{}");
+function booted(path) { const data = boot[path]; delete boot[path]; return data; }
+
 async function api(path, { method = "GET", body, retries = 2 } = {}) {
+  if (method === "GET" && path in boot) return booted(path);
   const headers = { Accept: "application/json" };
   if (me) headers.Authorization = `Token ${me.token}`;
   if (body !== undefined) headers["Content-Type"] = "application/json";
@@ -498,6 +504,9 @@ async function matchPage(slug) {
     later();
   });
   leaving.push(() => conn.unsub(ch));
+  // The snapshot the page came with: drawn now, then the socket's own takes over by seq.
+  const first = booted(`matches/${slug}/live/`);
+  if (first && first.t === "snap") conn.dispatch(first);
   // The whole timeline, as a live watcher collected it (the snapshot carries the last 20).
   api(`matches/${slug}/timeline/`).then((tline) => { const m = live.get(slug); if (m) { m.ev = mergeEvents(m.ev, tline.ev); later(); } }).catch(() => {});
   every(1000, () => { const m = live.get(slug); if (m && PERIOD_END[m.st]) status.textContent = `${minute(m)}${m.ps ? ` · ${t("pens")} ${m.ps.join("-")}` : ""}`; });
@@ -1183,6 +1192,9 @@ function translateShell() {
 // A language other than English loads its dictionary before the first screen is drawn.
 const DICTIONARIES = { es: () => import("./es.js") };
 const ready = lang in DICTIONARIES ? DICTIONARIES[lang]().then((m) => { words = m.default; }).catch(() => {}) : Promise.resolve();
+// A match's own link (/m/<slug>, which carries its data) opens the match page.
+const linked = location.pathname.match(/^\/m\/([\w-]+)$/);
+if (linked) history.replaceState(null, "", `/#/m/${linked[1]}`);
 ready.then(() => { translateShell(); conn.connect(); loadDelay().finally(route); });
 // The service worker keeps the shell and the last answers for opening offline (sw.js).
 if ("serviceWorker" in navigator) navigator.serviceWorker.register("/sw.js").catch(() => {});
