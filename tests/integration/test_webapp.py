@@ -453,6 +453,37 @@ def a_cup_day(kickoffs: list[float]) -> tuple[Competition, list[Match]]:
     return cup, matches
 
 
+def test_the_app_speaks_the_browsers_spanish_and_switches_to_english(browser, web):
+    replay, plan = final_replay()
+    context = browser.new_context(viewport=PHONE, locale="es-ES", timezone_id="Europe/Madrid")
+    page = context.new_page()
+    page.set_default_timeout(20_000)
+    page.goto(f"{web.url}/m/{replay.slug}")
+    page.wait_for_selector("#tab-lineups")
+    assert page.evaluate("document.documentElement.lang") == "es"
+    nav = ["Directo", "Mundial", "Jugar", "Ranking", "Ligas", "Alertas"]
+    assert page.inner_text("nav").split() == nav
+    assert page.inner_text("#tab-timeline") == "Cronología"
+    assert "Argentina v Francia" in page.inner_text(".card .sub")  # team names by region
+    kickoff = page.inner_text("#match-info")
+    assert "Final" in kickoff and any(
+        day in kickoff for day in ("lun", "mar", "mié", "jue", "vie", "sáb", "dom")
+    )
+    send_all(web, plan[: next(i for i, p in enumerate(plan) if p.event["kind"] == "goal") + 1])
+    page.wait_for_function(
+        "() => document.querySelector('#announce').textContent.startsWith('¡Gol de Argentina!')"
+    )
+    page.click("#tab-lineups")
+    page.wait_for_selector("#lineups h4:text('Suplentes')")
+    shot(page, "match-es")
+    page.select_option("#lang", "en")
+    page.wait_for_selector("#tab-timeline:text('Timeline')")
+    assert page.inner_text("nav").split()[0] == "Live" and "Argentina v France" in page.inner_text(
+        ".card .sub"
+    )
+    context.close()
+
+
 def test_a_matchday_saved_once_locks_match_by_match_with_a_joker_and_outrights(phone, web):
     from predictions.models import Joker, Outright
 
@@ -1002,9 +1033,10 @@ def test_the_list_moves_at_kick_off_and_shows_the_shootout_result(browser, web):
     row = f"a[data-slug='{replay.slug}']"
     page.wait_for_selector(f"#list-soon {row}")
 
-    send_all(web, plan[:1])  # kick-off
+    kickoff = next(i for i, p in enumerate(plan) if p.event.get("status") == "first_half") + 1
+    send_all(web, plan[:kickoff])  # the line-ups, then kick-off
     page.wait_for_selector(f"#list-live {row}")
-    send_all(web, plan[1:])
+    send_all(web, plan[kickoff:])
     page.wait_for_selector(f"#list-done {row} .st:text('4-2 pens')")
 
     assert page.locator(f"#list-live {row}").count() == 0

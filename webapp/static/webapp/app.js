@@ -52,6 +52,7 @@ function teamName(code, fallback) {
   const region = letters.length === 2 && lang !== "en" && regions ? regions.of(String.fromCharCode(...letters.map((n) => n + 65))) : null;
   return region || t(team?.name || fallback || code);
 }
+const nameOf = (team) => teamName(rememberTeam(team).code, team.name);
 const stageName = (slug) => slug.replace(/-/g, " ").replace(/^./, (c) => c.toUpperCase());
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -123,7 +124,7 @@ const conn = {
     const el = $("#conn"); el.dataset.state = s; el.textContent = s;
     document.body.dataset.conn = s; // what is on screen is marked as not current unless live
   },
-  touch() { $("#updated").textContent = new Date(clock.now()).toLocaleTimeString(); },
+  touch() { $("#updated").textContent = new Date(clock.now()).toLocaleTimeString(lang); },
 
   connect() {
     clearTimeout(this.timer);
@@ -295,7 +296,7 @@ const PERIOD_END = { first_half: 45, second_half: 90, extra_time: 120 };
 function minute(m, now = clock.now()) {
   if (!m || !m.st) return "";
   const end = PERIOD_END[m.st];
-  if (end === undefined) return STATUS[m.st] ?? "";
+  if (end === undefined) return t(STATUS[m.st] ?? "");
   let at = m.m || 0;
   if (m.pa) at = Math.max(at, (m.pm || 0) + Math.floor(Math.max(0, now - m.pa * 1000) / 60000) + 1);
   at = Math.max(at, 1);
@@ -306,8 +307,8 @@ const eventMinute = (e) => (e.m === undefined ? "" : e.x ? `${e.m}+${e.x}'` : `$
 
 // A match as a list row shows it: from REST (`status`, scores) or from live state (`st`, `s`).
 function rowStatus(st, ps, kickoff, m) {
-  if (st === "scheduled") return new Date(kickoff).toLocaleString([], { weekday: "short", hour: "2-digit", minute: "2-digit" });
-  const base = m ? minute(m) : STATUS[st] ?? st;
+  if (st === "scheduled") return new Date(kickoff).toLocaleString(lang, { weekday: "short", hour: "2-digit", minute: "2-digit" });
+  const base = m ? minute(m) : t(STATUS[st] ?? st);
   return ps && DONE_STATUSES.has(st) ? `${base} · ${ps.join("-")} pens` : ps ? `${base} ${ps.join("-")}` : base;
 }
 
@@ -334,8 +335,8 @@ function matchRow(m) {
   const hs = h("span", { class: "sc" }), as = h("span", { class: "sc" });
   const row = h("a", { class: "row", href: `#/m/${m.slug}`, "data-slug": m.slug },
     h("div", { class: "teams" },
-      h("span", { class: "team" }, flag(m.home.code), m.home.name, h("span", { style: "flex:1" }), hs),
-      h("span", { class: "team" }, flag(m.away.code), m.away.name, h("span", { style: "flex:1" }), as)),
+      h("span", { class: "team" }, flag(m.home.code), nameOf(m.home), h("span", { style: "flex:1" }), hs),
+      h("span", { class: "team" }, flag(m.away.code), nameOf(m.away), h("span", { style: "flex:1" }), as)),
     st);
   row.paint = () => {
     const x = live.get(m.slug);
@@ -388,7 +389,7 @@ async function liveList() {
       leaving.push(() => conn.unsub(ch));
     }
   };
-  show(...section("live", "Live now", results(now), "No match in play."), ...section("soon", "Upcoming", results(soon).slice(0, 10), "Nothing scheduled."), ...section("done", "Results", results(done).slice(-10).reverse(), "No results this week."));
+  show(...section("live", t("Live now"), results(now), t("No match in play.")), ...section("soon", t("Upcoming"), results(soon).slice(0, 10), t("Nothing scheduled.")), ...section("done", t("Results"), results(done).slice(-10).reverse(), t("No results this week.")));
   for (const row of rows.values()) place(row);
   conn.sub("schedule", async (f) => {
     if (f.t !== "status" || !f.d) return;
@@ -411,17 +412,17 @@ const PHASE = { first_half: "Kick-off", half_time: "Half time", second_half: "Se
 function eventLine(e, all) {
   const who = e.p || e.tm;
   const what = {
-    goal: () => [h("span", { class: "pill goal" }, "GOAL"), ` ${who}${e.k === "pen" ? " (pen)" : e.k === "og" ? " (og)" : ""} ${e.s ? e.s.join("-") : ""}`],
-    disallow: () => [h("span", { class: "pill var" }, "VAR"), ` goal disallowed${e.r ? ` (${e.r})` : ""} ${e.s ? e.s.join("-") : ""}`],
-    correct: () => [h("span", { class: "pill var" }, "VAR"), ` goal given to ${who}`],
-    card: () => [h("span", { class: `bk ${e.c === "r" ? "red" : "yellow"}` }), ` ${who}`],
-    sub: () => `In ${e.p}, out ${e.po}`,
-    miss: () => `${who} missed a penalty`,
-    var: () => [h("span", { class: "pill var" }, "VAR"), ` review${e.r ? `: ${e.r}` : ""}`],
-    pen: () => `${e.ok ? "Scored" : "Missed"}: ${who} (${(e.ps || []).join("-")})`,
-    status: () => e.rp ? ["Replay scheduled: ", h("a", { href: `#/m/${e.rp}` }, e.rp)]
-      : e.ko ? `Kick-off moved to ${e.ko.replace("T", " ")}${e.r ? ` (${e.r})` : ""}`
-      : PHASE[e.st] || e.st,
+    goal: () => [h("span", { class: "pill goal" }, t("GOAL")), ` ${who}${e.k === "pen" ? ` (${t("pen")})` : e.k === "og" ? ` (${t("og")})` : ""} ${e.s ? e.s.join("-") : ""}`],
+    disallow: () => [h("span", { class: "pill var" }, "VAR"), ` ${t("goal disallowed")}${e.r ? ` (${e.r})` : ""} ${e.s ? e.s.join("-") : ""}`],
+    correct: () => [h("span", { class: "pill var" }, "VAR"), ` ${t("goal given to {who}", { who })}`],
+    card: () => [h("span", { class: `bk ${e.c === "r" ? "red" : "yellow"}`, role: "img", "aria-label": e.c === "r" ? t("Red card") : t("Yellow card") }), ` ${who}`],
+    sub: () => t("In {on}, out {off}", { on: e.p, off: e.po }),
+    miss: () => t("{who} missed a penalty", { who }),
+    var: () => [h("span", { class: "pill var" }, "VAR"), ` ${t("review")}${e.r ? `: ${e.r}` : ""}`],
+    pen: () => `${e.ok ? t("Scored") : t("Missed")}: ${who} (${(e.ps || []).join("-")})`,
+    status: () => e.rp ? [t("Replay scheduled: "), h("a", { href: `#/m/${e.rp}` }, e.rp)]
+      : e.ko ? t("Kick-off moved to {when}", { when: new Date(e.ko).toLocaleString(lang, { weekday: "short", day: "numeric", month: "short", hour: "2-digit", minute: "2-digit" }) }) + (e.r ? ` (${e.r})` : "")
+      : t(PHASE[e.st] || e.st),
   }[e.t];
   const cancelled = e.t === "goal" && all.some((x) => (x.t === "disallow" || x.t === "correct") && x.ref === e.seq);
   return h("li", { "data-t": e.t, "data-seq": e.seq }, h("span", { class: "m" }, e.t === "pen" || e.t === "status" ? "" : eventMinute(e)), e.tm ? flag(e.tm) : "", h("span", { class: cancelled ? "off" : "" }, what ? what() : e.t));
@@ -515,7 +516,7 @@ async function matchPage(slug) {
   show(
     h("div", { class: "card" },
       h("div", { class: "score", role: "group", "aria-label": t("Score") }, flag(match.home.code), h("span", { class: "sr" }, teamName(match.home.code)), scoreH, "–", scoreA, h("span", { class: "sr" }, teamName(match.away.code)), flag(match.away.code)),
-      h("div", { class: "sub" }, `${teamName(match.home.code, match.home.name)} v ${teamName(match.away.code, match.away.name)}`), matchInfo(match), status, notCurrent, watching, strip),
+      h("div", { class: "sub" }, `${nameOf(match.home)} v ${nameOf(match.away)}`), matchInfo(match), status, notCurrent, watching, strip),
     tabs, ...Object.values(panels),
     h("h2", {}, t("Predictions")), preds,
     h("h2", {}, t("Chat")), chat,
@@ -533,10 +534,10 @@ async function matchPage(slug) {
 // what the fan should know: that it worked, or why the browser cannot (no support,
 // permission refused, no push service).
 async function registerPush() {
-  if (!("serviceWorker" in navigator) || !("PushManager" in window)) return "This browser has no push notifications.";
+  if (!("serviceWorker" in navigator) || !("PushManager" in window)) return t("This browser has no push notifications.");
   const config = await api("push/config/");
-  if (!config.vapid_public_key) return "Push notifications are not configured on this server.";
-  if ((await Notification.requestPermission()) !== "granted") return "Notifications are blocked for this site.";
+  if (!config.vapid_public_key) return t("Push notifications are not configured on this server.");
+  if ((await Notification.requestPermission()) !== "granted") return t("Notifications are blocked for this site.");
   const subscribe = async () => {
     await navigator.serviceWorker.register("/sw.js");
     // A new registration has no active worker yet: pushManager.subscribe needs one.
@@ -544,25 +545,25 @@ async function registerPush() {
     const key = Uint8Array.from(atob(config.vapid_public_key.replace(/-/g, "+").replace(/_/g, "/")), (c) => c.charCodeAt(0));
     const sub = (await reg.pushManager.getSubscription()) || (await reg.pushManager.subscribe({ userVisibleOnly: true, applicationServerKey: key }));
     await api("push/devices/", { method: "POST", body: { device_id: browserId, subscription: sub.toJSON() } });
-    return "Push notifications are on for this browser.";
+    return t("Push notifications are on for this browser.");
   };
   // A browser without a reachable push service may never answer the subscription.
-  const late = new Promise((resolve) => setTimeout(() => resolve("The browser's push service did not answer; try again later."), 15000));
+  const late = new Promise((resolve) => setTimeout(() => resolve(t("The browser's push service did not answer; try again later.")), 15000));
   try { return await Promise.race([subscribe(), late]); }
   catch (err) { return pushTrouble(err); }
 }
 
 // A browser's push errors in plain words.
 function pushTrouble(err) {
-  if (err.name === "NotAllowedError") return "Notifications are blocked for this site: allow them in the browser's settings.";
-  if (err.name === "AbortError" || err.name === "NotSupportedError") return "This browser could not reach its push service; try again later.";
+  if (err.name === "NotAllowedError") return t("Notifications are blocked for this site: allow them in the browser's settings.");
+  if (err.name === "AbortError" || err.name === "NotSupportedError") return t("This browser could not reach its push service; try again later.");
   if (err.status) return `The server refused this browser's registration: ${err.message}`;
-  return "Push notifications are unavailable in this browser.";
+  return t("Push notifications are unavailable in this browser.");
 }
 
 function followButton(target, label) {
   const note = h("span", { class: "muted", id: "push-note" });
-  const button = h("button", { id: "follow", disabled: !me }, me ? "Follow" : "Sign in to follow");
+  const button = h("button", { id: "follow", disabled: !me }, me ? "Follow" : t("Sign in to follow"));
   let follow = null, touched = false;
   const paint = () => { button.textContent = follow ? "Following ✓" : `Follow ${label}`; };
   // What the fan follows already; a click before it loads wins.
@@ -582,7 +583,7 @@ function followButton(target, label) {
 // ---- the tournament: matches by day, group tables, the bracket; team pages --------------------
 
 const dayKey = (iso) => { const d = new Date(iso); return `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, "0")}-${String(d.getDate()).padStart(2, "0")}`; };
-const dayLabel = (key) => new Date(`${key}T12:00`).toLocaleDateString([], { weekday: "short", day: "numeric", month: "short" });
+const dayLabel = (key) => new Date(`${key}T12:00`).toLocaleDateString(lang, { weekday: "short", day: "numeric", month: "short" });
 
 // The competition a fan means by "the tournament": one with a match today or later, else the
 // latest.
@@ -597,12 +598,12 @@ async function tournament(slug, tab = "matches", day = "") {
   const comps = results(await api("competitions/"));
   const comp = comps.find((c) => c.slug === slug) || (await currentCompetition(comps));
   if (stale()) return;
-  if (!comp) return show(h("p", { class: "muted" }, "No tournament loaded."));
+  if (!comp) return show(h("p", { class: "muted" }, t("No tournament loaded.")));
   if (comp.slug !== slug) { location.replace(`#/t/${comp.slug}`); return; }
   const tabs = h("div", { class: "tabs", role: "tablist" }, [["matches", "Matches"], ["groups", "Groups"], ["bracket", "Bracket"]].map(([k, label]) =>
     h("a", { href: `#/t/${comp.slug}/${k}`, class: k === tab ? "on" : "", role: "tab", "aria-selected": String(k === tab) }, label)));
   const others = comps.filter((c) => c.slug !== comp.slug).map((c) => h("a", { href: `#/t/${c.slug}` }, c.name));
-  const head = [h("h2", {}, comp.name), others.length ? h("p", { class: "muted" }, "Also: ", others) : "", tabs];
+  const head = [h("h2", {}, comp.name), others.length ? h("p", { class: "muted" }, t("Also: "), others) : "", tabs];
   if (tab === "groups") return groupsTab(comp, head, show, stale);
   if (tab === "bracket") return bracketTab(comp, head, show, stale);
   const matches = await allPages(`matches/?competition=${comp.slug}`);
@@ -612,12 +613,12 @@ async function tournament(slug, tab = "matches", day = "") {
   const days = [...byDay.keys()].sort();
   const today = dayKey(clock.now());
   const chosen = byDay.has(day) ? day : days.find((d) => d >= today) || days[days.length - 1];
-  const strip = h("div", { class: "days", id: "days", role: "tablist", "aria-label": "Match days" }, days.map((d) =>
+  const strip = h("div", { class: "days", id: "days", role: "tablist", "aria-label": t("Match days") }, days.map((d) =>
     h("a", { href: `#/t/${comp.slug}/matches/${d}`, class: d === chosen ? "on" : "", "data-day": d, role: "tab", "aria-selected": String(d === chosen) }, dayLabel(d))));
   const card = h("div", { class: "card", id: "day-matches" });
   for (const m of byDay.get(chosen) || []) {
     const row = matchRow(m);
-    card.append(h("div", { class: "muted stage" }, [m.stage, m.group].filter(Boolean).join(" · ").replace(/-/g, " ")), row);
+    card.append(h("div", { class: "muted stage" }, [m.stage && t(stageName(m.stage)), m.group && t(m.group)].filter(Boolean).join(" · ")), row);
     if (LIVE_STATUSES.has(m.status)) {
       conn.sub(`match:${m.slug}`, (f) => { if (apply(m.slug, f)) row.paint(); });
       leaving.push(() => conn.unsub(`match:${m.slug}`));
@@ -632,13 +633,13 @@ async function groupsTab(comp, head, show, stale) {
   const groups = await api(`competitions/${comp.slug}/groups/`);
   if (stale()) return;
   const table = (g) => h("table", { class: "board group", "data-group": g.group },
-    h("caption", {}, `Group ${g.group}`, g.complete ? "" : h("span", { class: "muted" }, " · in progress")),
-    h("thead", {}, h("tr", {}, h("th", { scope: "col" }, "#"), h("th", { scope: "col" }, "Team"), h("th", { scope: "col", title: "played" }, "P"), h("th", { scope: "col", title: "goal difference" }, "GD"), h("th", { scope: "col", title: "points" }, "Pts"))),
+    h("caption", {}, t(`Group ${g.group}`), g.complete ? "" : h("span", { class: "muted" }, ` · ${t("in progress")}`)),
+    h("thead", {}, h("tr", {}, h("th", { scope: "col" }, "#"), h("th", { scope: "col" }, t("Team")), h("th", { scope: "col", title: "played" }, "P"), h("th", { scope: "col", title: "goal difference" }, "GD"), h("th", { scope: "col", title: "points" }, t("Pts")))),
     h("tbody", {}, g.table.map((r) => h("tr", { "data-team": r.team.code },
       h("td", {}, r.tied ? `${r.position}=` : r.position),
-      h("td", {}, h("a", { href: `#/team/${r.team.code}` }, flag(r.team.code), " ", r.team.name)),
+      h("td", {}, h("a", { href: `#/team/${r.team.code}` }, flag(r.team.code), " ", nameOf(r.team))),
       h("td", {}, r.played), h("td", {}, r.difference > 0 ? `+${r.difference}` : r.difference), h("td", {}, r.points)))));
-  show(...head, groups.length ? h("div", { class: "card", id: "groups" }, groups.map(table)) : h("p", { class: "muted" }, "No groups in this tournament."));
+  show(...head, groups.length ? h("div", { class: "card", id: "groups" }, groups.map(table)) : h("p", { class: "muted" }, t("No groups in this tournament.")));
 }
 
 async function bracketTab(comp, head, show, stale) {
@@ -657,7 +658,7 @@ async function bracketTab(comp, head, show, stale) {
       h("span", { class: "muted num" }, f.number), body, pens);
   };
   show(...head, h("div", { id: "bracket" }, [...stages].flatMap(([stage, list]) =>
-    [h("h3", {}, stage.replace(/-/g, " ")), h("div", { class: "card" }, list.map(fixture))])));
+    [h("h3", {}, t(stageName(stage))), h("div", { class: "card" }, list.map(fixture))])));
 }
 
 async function teamPage(code) {
@@ -667,17 +668,17 @@ async function teamPage(code) {
   if (stale()) return;
   const card = h("div", { class: "card", id: "team-matches" }, matches.map((m) => matchRow(m)));
   show(
-    h("h2", {}, flag(team.code), " ", team.name), followButton({ team: team.code }, team.name),
-    h("h3", {}, "Matches"), card,
+    h("h2", {}, flag(team.code), " ", nameOf(team)), followButton({ team: team.code }, nameOf(team)),
+    h("h3", {}, t("Matches")), card,
     h("h3", {}, `Squad (${players.length})`),
-    h("div", { class: "card", id: "squad" }, players.length ? players.map((p) => h("div", { class: "row" }, h("span", { class: "muted num" }, p.number ?? ""), h("span", { style: "flex:1" }, p.name), h("span", { class: "muted" }, p.position))) : h("p", { class: "muted" }, "No squad loaded.")),
+    h("div", { class: "card", id: "squad" }, players.length ? players.map((p) => h("div", { class: "row" }, h("span", { class: "muted num" }, p.number ?? ""), h("span", { style: "flex:1" }, p.name), h("span", { class: "muted" }, p.position))) : h("p", { class: "muted" }, t("No squad loaded."))),
   );
 }
 
 // ---- predictions -----------------------------------------------------------------------------
 
 const KINDS = {
-  score: "Exact score", winner: "Winner", first_scorer: "First scorer", possession: "Possession",
+  score: t("Exact score"), winner: t("Winner"), first_scorer: t("First scorer"), possession: t("Possession"),
 };
 const BANDS = [[1, "Home < 40%"], [2, "Home 40-49%"], [3, "Home 50-59%"], [4, "Home 60%+"]];
 const bandOf = (pos) => (pos < 40 ? 1 : pos < 50 ? 2 : pos < 60 ? 3 : 4);
@@ -686,31 +687,31 @@ const sign = (n) => Math.sign(n);
 function countdownText(ms) {
   const s = Math.max(0, Math.floor(ms / 1000));
   const d = Math.floor(s / 86400), hh = Math.floor(s / 3600) % 24, mm = Math.floor(s / 60) % 60;
-  return d ? `Locks in ${d}d ${hh}h` : `Locks in ${hh}h ${mm}m ${s % 60}s`;
+  return d ? t("Locks in {d}d {h}h", { d, h: hh }) : t("Locks in {h}h {m}m {s}s", { h: hh, m: mm, s: s % 60 });
 }
 
 // What a pick says in words, and after settlement which rule paid it (docs/scoring.md).
 function pickText(kind, p, match, players) {
   if (kind === "score") return `${p.home_goals}-${p.away_goals}`;
-  if (kind === "winner") return { H: match.home.name, D: "Draw", A: match.away.name }[p.outcome];
-  if (kind === "first_scorer") return p.no_goal ? "No goal" : (players.find((x) => x.id === p.player) || {}).name || "a player";
-  return (BANDS.find(([b]) => b === p.band) || [0, ""])[1];
+  if (kind === "winner") return { H: nameOf(match.home), D: t("Draw"), A: nameOf(match.away) }[p.outcome];
+  if (kind === "first_scorer") return p.no_goal ? "No goal" : (players.find((x) => x.id === p.player) || {}).name || t("a player");
+  return t((BANDS.find(([b]) => b === p.band) || [0, ""])[1]);
 }
 function ruleText(kind, p, m, rules) {
   if (p.status === "void") return "void: the match was not completed";
   const [hs, as] = m.s || [0, 0];
   if (kind === "score") {
-    if (p.home_goals === hs && p.away_goals === as) return "exact score";
-    if (p.home_goals - p.away_goals === hs - as) return "right goal difference";
-    if (sign(p.home_goals - p.away_goals) === sign(hs - as)) return "right outcome";
-    return "score missed";
+    if (p.home_goals === hs && p.away_goals === as) return t("exact score");
+    if (p.home_goals - p.away_goals === hs - as) return t("right goal difference");
+    if (sign(p.home_goals - p.away_goals) === sign(hs - as)) return t("right outcome");
+    return t("score missed");
   }
   if (kind === "winner") {
     const shootout = m.ps && hs === as && rules && rules.penalties_decide_winner;
     const outcome = shootout ? (m.ps[0] > m.ps[1] ? "H" : "A") : hs > as ? "H" : hs < as ? "A" : "D";
     return `${p.outcome === outcome ? "right" : "wrong"}${shootout ? " (the shootout decides the winner)" : ""}`;
   }
-  if (kind === "possession") return m.pos === undefined ? "no possession figure: 0" : p.band === bandOf(m.pos) ? "right band" : "wrong band";
+  if (kind === "possession") return m.pos === undefined ? "no possession figure: 0" : p.band === bandOf(m.pos) ? "right band" : t("wrong band");
   return p.points > 0 ? "right" : "wrong";
 }
 
@@ -722,7 +723,7 @@ async function predictions(match, root, onStatus) {
   // whichever comes first; a postponed match stays open (docs/scoring.md).
   const locked = () => (status === "scheduled" ? clock.now() >= kickoff : status !== "postponed");
   const countdown = h("p", { class: "muted", id: "lock" });
-  const total = counts ? h("p", { class: "muted" }, `${plural(counts.total, "fan")} predicted`) : "";
+  const total = counts ? h("p", { class: "muted" }, t("{fans} predicted", { fans: plural(counts.total, "fan") })) : "";
   const rulesLink = h("span", {}, h("a", { href: `#/rules/${slug}` }, t("How points are scored")), " · ", h("a", { href: `#/play/${match.competition}/day/${dayKey(match.kickoff)}` }, t("Predict the whole matchday")));
   const tick = () => {
     const shut = locked();
@@ -735,7 +736,7 @@ async function predictions(match, root, onStatus) {
     tick();
   });
   every(1000, tick);
-  if (!me) { root.replaceChildren(countdown, total, h("a", { href: "#/signin" }, "Sign in to predict"), " · ", rulesLink); tick(); return; }
+  if (!me) { root.replaceChildren(countdown, total, h("a", { href: "#/signin" }, t("Sign in to predict")), " · ", rulesLink); tick(); return; }
   const [mineAll, players] = await Promise.all([
     api("me/predictions/").then(results),
     Promise.all([match.home.code, match.away.code].map((c) => api(`teams/${c}/players/`).catch(() => []))).then((x) => x.flat()),
@@ -745,9 +746,9 @@ async function predictions(match, root, onStatus) {
   const picked = (kind) => {
     const p = mine.get(kind);
     const line = h("p", { class: "pick", "data-pick": kind });
-    if (!p) line.append(locked() ? "You did not pick." : "Not picked yet.");
+    if (!p) line.append(locked() ? "You did not pick." : t("Not picked yet."));
     else {
-      line.append("Your pick: ", h("b", {}, pickText(kind, p, match, players)));
+      line.append(t("Your pick: "), h("b", {}, pickText(kind, p, match, players)));
       if (p.status === "settled" || p.status === "void") {
         const m = live.get(slug) || { s: [match.home_score, match.away_score] };
         line.append(" · ", h("b", { class: "pts", "data-points": p.points }, plural(p.points, "pt")), ` (${ruleText(kind, p, m, rules)})`);
@@ -765,22 +766,22 @@ async function predictions(match, root, onStatus) {
       if (data.player === 0) { delete data.player; data.no_goal = true; }
       try {
         mine.set(kind, await api(`matches/${slug}/predictions/${kind}/`, { method: "PUT", body: data }));
-        msg.textContent = `${KINDS[kind]} saved.`; msg.className = "ok";
+        msg.textContent = t("{kind} saved.", { kind: t(KINDS[kind]) }); msg.className = "ok";
         e.target.querySelector(".pick").replaceWith(picked(kind));
       } catch (err) { msg.textContent = err.status === 409 ? "Predictions are locked." : err.message; msg.className = "err"; }
-    } } }, h("label", {}, KINDS[kind]), line, inputs, h("button", {}, "Save"));
+    } } }, h("label", {}, t(KINDS[kind])), line, inputs, h("button", {}, t("Save")));
   };
   const num = (name, value, label) => h("input", { name, type: "number", min: 0, max: 30, value: value ?? "", required: true, inputmode: "numeric", "aria-label": label });
   // The first option is "Choose": nothing is shown as picked that the fan did not pick.
   const select = (name, label, options, value) => h("select", { name, required: true, "aria-label": label },
-    h("option", { value: "", selected: value === undefined || value === null }, "Choose…"),
+    h("option", { value: "", selected: value === undefined || value === null }, t("Choose…")),
     options.map(([v, text]) => h("option", { value: v, selected: value !== undefined && value !== null && String(v) === String(value) }, text)));
   const score = mine.get("score") || {}, winner = mine.get("winner") || {}, scorer = mine.get("first_scorer") || {}, pos = mine.get("possession") || {};
   root.replaceChildren(countdown, total,
-    field("score", h("div", { class: "tabs" }, num("home_goals", score.home_goals, `${match.home.name} goals`), num("away_goals", score.away_goals, `${match.away.name} goals`))),
-    field("winner", select("outcome", "Winner", [["H", match.home.name], ["D", "Draw"], ["A", match.away.name]], winner.outcome)),
-    field("first_scorer", select("player", "First scorer", [[0, "No goal"], ...players.map((p) => [p.id, p.name])], scorer.no_goal ? 0 : scorer.player)),
-    field("possession", select("band", "Possession", BANDS, pos.band)),
+    field("score", h("div", { class: "tabs" }, num("home_goals", score.home_goals, t("{team} goals", { team: nameOf(match.home) })), num("away_goals", score.away_goals, t("{team} goals", { team: nameOf(match.away) })))),
+    field("winner", select("outcome", t("Winner"), [["H", nameOf(match.home)], ["D", t("Draw")], ["A", nameOf(match.away)]], winner.outcome)),
+    field("first_scorer", select("player", t("First scorer"), [[0, "No goal"], ...players.map((p) => [p.id, p.name])], scorer.no_goal ? 0 : scorer.player)),
+    field("possession", select("band", t("Possession"), BANDS.map(([b, text]) => [b, t(text)]), pos.band)),
     msg, rulesLink);
   tick();
 }
@@ -804,18 +805,18 @@ async function rulesPage(slug) {
     ["First scorer (own goals never count; \"No goal\" wins when no other goal does)", pts(r.first_scorer)],
     ["Possession band of the home team", pts(r.possession)],
   ] : [];
-  show(h("h2", {}, "How points are scored"), h("div", { class: "card", id: "rules" },
-    r ? h("table", { class: "board" }, h("tbody", {}, rows.map(([a, b]) => h("tr", {}, h("td", {}, a), h("td", {}, b))))) : h("p", {}, "Open a match and follow “How points are scored” for its figures."),
-    h("p", {}, "The score kinds do not add up: an exact score pays the exact score only."),
-    r ? h("p", {}, r.extra_time_counts ? "Goals in extra time count in the score." : "Only the score after 90 minutes counts; extra time does not.") : "",
+  show(h("h2", {}, t("How points are scored")), h("div", { class: "card", id: "rules" },
+    r ? h("table", { class: "board" }, h("tbody", {}, rows.map(([a, b]) => h("tr", {}, h("td", {}, a), h("td", {}, b))))) : h("p", {}, t("Open a match and follow “How points are scored” for its figures.")),
+    h("p", {}, t("The score kinds do not add up: an exact score pays the exact score only.")),
+    r ? h("p", {}, r.extra_time_counts ? "Goals in extra time count in the score." : t("Only the score after 90 minutes counts; extra time does not.")) : "",
     r ? h("p", { id: "rules-shootout" }, r.penalties_decide_winner
       ? "Winner after a shootout: the team that wins the shootout is the winner, so “Draw” earns nothing, while an exact score of the level result still pays."
       : "A match level after extra time is a draw for the winner pick, whoever wins the shootout.") : "",
-    r && r.multiplier > 1 ? h("p", {}, `This match counts ${r.multiplier} times (its stage's multiplier).`) : "",
+    r && r.multiplier > 1 ? h("p", {}, t("This match counts {n} times (its stage's multiplier).", { n: r.multiplier })) : "",
     r && r.rarity_bonus ? h("p", {}, `A right pick earns up to ${pts(r.rarity_bonus)} more, the fewer fans shared it.`) : "",
     r && r.jokers ? h("p", {}, t("A joker, one per round, doubles your points on one match; move it until that match kicks off.")) : "",
     r ? h("p", { id: "rules-outrights" }, t("Tournament picks, open until the first kick-off: the champion {c}, each finalist {f}, the top scorer {s}.", { c: pts(r.outright_champion), f: pts(r.outright_finalist), s: pts(r.outright_top_scorer) })) : "",
-    h("p", { class: "muted" }, "Predictions lock at the actual kick-off by the server's clock.")));
+    h("p", { class: "muted" }, t("Predictions lock at the actual kick-off by the server's clock."))));
 }
 
 // The prediction game's pages (play.js), loaded when first opened.
@@ -837,7 +838,7 @@ async function play(slug, tab = "day", day = "") {
 // The chat of a match (`{ match: slug }`) or of a league (`{ league: id }`).
 async function chatPanel(which, root) {
   const room = await api(`chat/rooms/?${new URLSearchParams(which)}`).catch(() => null);
-  if (!room) return root.replaceChildren(h("p", { class: "muted" }, "No chat here."));
+  if (!room) return root.replaceChildren(h("p", { class: "muted" }, t("No chat here.")));
   const list = h("div", { class: "chat", id: "chat-list" }), state = h("p", { class: "muted" });
   const seen = new Set();
   const add = (m) => {
@@ -847,13 +848,13 @@ async function chatPanel(which, root) {
     list.scrollTop = list.scrollHeight;
   };
   conn.sub(room.channel, (f) => {
-    if (f.t === "hist") { list.replaceChildren(); seen.clear(); f.d.m.forEach(add); state.textContent = f.d.slow ? `Slow mode: ${f.d.slow}s` : ""; }
+    if (f.t === "hist") { list.replaceChildren(); seen.clear(); f.d.m.forEach(add); state.textContent = f.d.slow ? t("Slow mode: {n}s", { n: f.d.slow }) : ""; }
     else if (f.t === "msgs") f.d.forEach(add);
     else if (f.t === "del") for (const el of [...list.children]) { if ((f.d.ids || []).includes(Number(el.dataset.id)) || Number(el.dataset.u) === f.d.u) el.remove(); }
-    else if (f.t === "room") state.textContent = f.d.slow ? `Slow mode: ${f.d.slow}s` : "";
+    else if (f.t === "room") state.textContent = f.d.slow ? t("Slow mode: {n}s", { n: f.d.slow }) : "";
     else if (f.t === "ack") { add({ id: f.d.id, u: me.user, n: me.username, x: pending.get(f.d.cid) || "" }); pending.delete(f.d.cid); }
     else if (f.t === "err") state.textContent = f.msg + (f.wait ? ` (wait ${Math.ceil(f.wait)}s)` : "");
-    else if (f.t === "unsub") state.textContent = "You can no longer read this room.";
+    else if (f.t === "unsub") state.textContent = t("You can no longer read this room.");
   });
   leaving.push(() => conn.unsub(room.channel));
   const pending = new Map();
@@ -863,7 +864,7 @@ async function chatPanel(which, root) {
     pending.set(cid, input.value);
     conn.send({ op: "say", ch: room.channel, text: input.value, cid });
     input.value = "";
-  } } }, h("input", { name: "text", maxlength: 280, placeholder: "Say something", "aria-label": "Message", autocomplete: "off", required: true })) : h("a", { href: "#/signin" }, "Sign in to chat");
+  } } }, h("input", { name: "text", maxlength: 280, placeholder: t("Say something"), "aria-label": t("Message"), autocomplete: "off", required: true })) : h("a", { href: "#/signin" }, t("Sign in to chat"));
   root.replaceChildren(list, state, form);
 }
 
@@ -872,7 +873,7 @@ async function chatPanel(which, root) {
 function boardTable(board) {
   const row = (e) => h("tr", { class: me && e.user_id === me.user ? "me" : "" }, h("td", {}, e.rank), h("td", {}, e.name), h("td", {}, e.points));
   // An empty board says so (a table with no rows is an invisible one).
-  if (!board.top.length) return h("p", { class: "muted", id: "board" }, "No points on this board yet: it fills as matches finish.");
+  if (!board.top.length) return h("p", { class: "muted", id: "board" }, t("No points on this board yet: it fills as matches finish."));
   const around = (board.around || []).filter((e) => !board.top.some((t) => t.user_id === e.user_id));
   return h("table", { class: "board", id: "board" }, h("tbody", {}, board.top.map(row), around.length ? [h("tr", {}, h("td", { colspan: 3 }, "…")), around.map(row)] : []));
 }
@@ -881,13 +882,13 @@ async function boards(scope) {
   const { show, stale } = begin();
   const leagues = me ? await api("leagues/").catch(() => []) : [];
   if (stale()) return;
-  const tabs = h("div", { class: "tabs" }, h("a", { href: "#/boards", class: !scope ? "on" : "" }, "Global"), leagues.map((l) => h("a", { href: `#/boards/league/${l.id}`, class: scope === `league/${l.id}` ? "on" : "" }, l.name)));
+  const tabs = h("div", { class: "tabs" }, h("a", { href: "#/boards", class: !scope ? "on" : "" }, t("Global")), leagues.map((l) => h("a", { href: `#/boards/league/${l.id}`, class: scope === `league/${l.id}` ? "on" : "" }, l.name)));
   const path = scope ? `leaderboards/${scope}/?n=20` : "leaderboards/global/?n=20";
   const card = h("div", { class: "card" });
   const load = async () => {
     try {
       const board = await api(path);
-      // While a match is live the standings are provisional: "if it ended now" (docs/scoring.md).
+      // While a match is live the standings are provisional: t("if it ended now") (docs/scoring.md).
       const live = board.provisional ? h("span", { class: "pill var", id: "provisional" }, "LIVE: if it ended now") : "";
       card.replaceChildren(h("p", { class: "muted" }, `${plural(board.size, "fan")} `, live), boardTable(board));
     }
@@ -908,19 +909,19 @@ async function boards(scope) {
 
 async function leagues() {
   const { show, stale } = begin();
-  if (!me) return show(h("p", {}, h("a", { href: "#/signin" }, "Sign in"), " to play in leagues."));
+  if (!me) return show(h("p", {}, h("a", { href: "#/signin" }, t("Sign in")), " to play in leagues."));
   const list = await api("leagues/");
   if (stale()) return;
   const out = h("p", { id: "league-msg", role: "status" });
   const act = (fn) => async (e) => { e.preventDefault(); try { await fn(new FormData(e.target)); } catch (err) { out.textContent = err.message; out.className = "err"; } };
   show(
-    h("h2", {}, "My leagues"),
+    h("h2", {}, t("My leagues")),
     h("div", { class: "card" }, list.length ? list.map((l) => h("div", { class: "row", "data-league": l.id },
       h("a", { href: `#/league/${l.id}`, style: "flex:1" }, `${l.name} (${plural(l.members, "member")})`),
-      h("button", { on: { click: () => invite(l, out) } }, "Invite"))) : h("p", { class: "muted" }, "None yet.")),
+      h("button", { on: { click: () => invite(l, out) } }, t("Invite")))) : h("p", { class: "muted" }, t("None yet."))),
     out,
-    h("h2", {}, "Create"), h("form", { class: "card", id: "create", on: { submit: act(async (d) => { await api("leagues/", { method: "POST", body: { name: d.get("name") } }); route(); }) } }, h("input", { name: "name", required: true, maxlength: 80, placeholder: "League name", "aria-label": "League name" }), h("button", {}, "Create")),
-    h("h2", {}, "Join"), h("form", { class: "card", id: "join", on: { submit: act(async (d) => { const l = await api("leagues/join/", { method: "POST", body: { code: d.get("code").trim() } }); location.hash = `#/league/${l.id}`; }) } }, h("input", { name: "code", required: true, placeholder: "Invite code", "aria-label": "Invite code", autocapitalize: "characters" }), h("button", {}, "Join")),
+    h("h2", {}, t("Create")), h("form", { class: "card", id: "create", on: { submit: act(async (d) => { await api("leagues/", { method: "POST", body: { name: d.get("name") } }); route(); }) } }, h("input", { name: "name", required: true, maxlength: 80, placeholder: t("League name"), "aria-label": t("League name") }), h("button", {}, t("Create"))),
+    h("h2", {}, t("Join")), h("form", { class: "card", id: "join", on: { submit: act(async (d) => { const l = await api("leagues/join/", { method: "POST", body: { code: d.get("code").trim() } }); location.hash = `#/league/${l.id}`; }) } }, h("input", { name: "code", required: true, placeholder: t("Invite code"), "aria-label": t("Invite code"), autocapitalize: "characters" }), h("button", {}, t("Join"))),
   );
 }
 
@@ -935,11 +936,11 @@ async function invite(league, out) {
       const text = `Join my league "${league.name}" on livescore`;
       try {
         if (navigator.share) { await navigator.share({ title: league.name, text, url: link }); return; }
-        await navigator.clipboard.writeText(link); note.textContent = "Link copied.";
+        await navigator.clipboard.writeText(link); note.textContent = t("Link copied.");
       } catch (err) { if (err.name !== "AbortError") note.textContent = `Copy this link: ${link}`; }
-    } } }, navigator.share ? "Share link" : "Copy link");
+    } } }, navigator.share ? "Share link" : t("Copy link"));
     out.className = "";
-    out.replaceChildren("Invite code: ", h("span", { class: "code", id: "invite" }, inv.code), " ", share, " ", note,
+    out.replaceChildren(t("Invite code: "), h("span", { class: "code", id: "invite" }, inv.code), " ", share, " ", note,
       h("span", { class: "muted", id: "invite-link", "data-link": link }, ` valid ${Math.round((new Date(inv.expires_at) - clock.now()) / 3600000)} h, ${plural(inv.max_uses, "use")}`));
   } catch (err) { out.textContent = err.message; out.className = "err"; }
 }
@@ -951,26 +952,26 @@ async function joinPage(code) {
   code = decodeURIComponent(code || "");
   if (!me) {
     sessionStorage.setItem("join", code);
-    return show(h("h2", {}, "Join a league"), h("p", {}, "You have an invite code ", h("span", { class: "code" }, code), "."),
-      h("p", {}, h("a", { href: "#/signup" }, "Create an account"), " or ", h("a", { href: "#/signin" }, "sign in"), " to join."));
+    return show(h("h2", {}, t("Join a league")), h("p", {}, t("You have an invite code "), h("span", { class: "code" }, code), "."),
+      h("p", {}, h("a", { href: "#/signup" }, t("Create an account")), " or ", h("a", { href: "#/signin" }, t("sign in")), " to join."));
   }
   sessionStorage.removeItem("join");
   const out = h("p", { class: "err", id: "join-msg", role: "alert" });
-  show(h("h2", {}, "Join a league"), h("div", { class: "card" }, h("p", {}, "Invite code ", h("span", { class: "code" }, code)),
+  show(h("h2", {}, t("Join a league")), h("div", { class: "card" }, h("p", {}, t("Invite code "), h("span", { class: "code" }, code)),
     h("button", { id: "join-now", on: { click: async () => {
       try { const l = await api("leagues/join/", { method: "POST", body: { code } }); location.hash = `#/league/${l.id}`; }
       catch (err) { out.textContent = err.message; }
-    } } }, "Join league"), out));
+    } } }, t("Join league")), out));
 }
 
 // `#/league/<id>`: the board, the members (the owner removes them) and the league's chat.
 async function leaguePage(id) {
   const { show, stale } = begin();
-  if (!me) return show(h("p", {}, h("a", { href: "#/signin" }, "Sign in"), " to see your leagues."));
+  if (!me) return show(h("p", {}, h("a", { href: "#/signin" }, t("Sign in")), " to see your leagues."));
   const [list, members] = await Promise.all([api("leagues/"), api(`leagues/${id}/members/`)]);
   if (stale()) return;
   const league = list.find((l) => String(l.id) === String(id));
-  if (!league) return show(h("p", { class: "err" }, "Not one of your leagues."));
+  if (!league) return show(h("p", { class: "err" }, t("Not one of your leagues.")));
   const mine = league.owner === me.username;
   const out = h("p", { id: "league-msg", role: "status" });
   const memberRow = (m) => h("div", { class: "row", "data-member": m.user },
@@ -979,16 +980,16 @@ async function leaguePage(id) {
       if (!confirm(`Remove ${m.username} from ${league.name}?`)) return;
       try { await api(`leagues/${id}/members/${m.user}/`, { method: "DELETE" }); e.target.closest(".row").remove(); }
       catch (err) { out.textContent = err.message; out.className = "err"; }
-    } } }, "Remove") : "");
+    } } }, t("Remove")) : "");
   const chat = h("div", { class: "card", id: "league-chat" });
   show(
     h("h2", {}, league.name),
-    h("p", {}, h("a", { href: `#/boards/league/${id}` }, "Board"), " · ",
-      h("button", { on: { click: () => invite(league, out) } }, "Invite"),
-      mine ? "" : [" · ", h("button", { id: "leave", on: { click: async () => { await api(`leagues/${id}/leave/`, { method: "POST" }); location.hash = "#/leagues"; } } }, "Leave")]),
+    h("p", {}, h("a", { href: `#/boards/league/${id}` }, t("Board")), " · ",
+      h("button", { on: { click: () => invite(league, out) } }, t("Invite")),
+      mine ? "" : [" · ", h("button", { id: "leave", on: { click: async () => { await api(`leagues/${id}/leave/`, { method: "POST" }); location.hash = "#/leagues"; } } }, t("Leave"))]),
     out,
     h("h3", {}, plural(members.length, "member")), h("div", { class: "card", id: "members" }, members.map(memberRow)),
-    h("h3", {}, "Chat"), chat,
+    h("h3", {}, t("Chat")), chat,
   );
   await chatPanel({ league: id }, chat);
 }
@@ -997,7 +998,7 @@ async function leaguePage(id) {
 
 async function alertsPage() {
   const { show, stale } = begin();
-  if (!me) return show(h("p", {}, h("a", { href: "#/signin" }, "Sign in"), " to get push notifications."));
+  if (!me) return show(h("p", {}, h("a", { href: "#/signin" }, t("Sign in")), " to get push notifications."));
   const [prefs, follows, config] = await Promise.all([api("push/preferences/"), api("push/follows/"), api("push/config/")]);
   if (stale()) return;
   const out = h("p", { id: "alerts-msg" });
@@ -1010,24 +1011,24 @@ async function alertsPage() {
     const body = { timezone: d.get("timezone"), quiet_from: d.get("quiet_from") || null, quiet_to: d.get("quiet_to") || null, delay: Number(d.get("delay")), cap: Number(d.get("cap")) };
     try {
       const saved = await api("push/preferences/", { method: "PATCH", body });
-      out.textContent = "Saved."; out.className = "";
+      out.textContent = t("Saved."); out.className = "";
       if (saved.delay !== conn.delay) conn.delay = saved.delay;
     } catch (err) { out.textContent = err.message; out.className = "err"; }
   };
   show(
-    h("h2", {}, "Alerts"),
+    h("h2", {}, t("Alerts")),
     h("form", { class: "card", id: "prefs", on: { submit: save } },
-      field("Time zone ", h("input", { name: "timezone", value: zone, required: true })),
-      field("Quiet from ", h("input", { name: "quiet_from", type: "time", value: prefs.quiet_from || "" })),
-      field("Quiet until ", h("input", { name: "quiet_to", type: "time", value: prefs.quiet_to || "" })),
-      field("Spoiler delay, seconds ", h("input", { name: "delay", type: "number", min: 0, max: 120, value: prefs.delay })),
-      field("At most per match per minute ", h("input", { name: "cap", type: "number", min: 1, max: 20, value: prefs.cap })),
-      h("button", {}, "Save")),
+      field(t("Time zone "), h("input", { name: "timezone", value: zone, required: true })),
+      field(t("Quiet from "), h("input", { name: "quiet_from", type: "time", value: prefs.quiet_from || "" })),
+      field(t("Quiet until "), h("input", { name: "quiet_to", type: "time", value: prefs.quiet_to || "" })),
+      field(t("Spoiler delay, seconds "), h("input", { name: "delay", type: "number", min: 0, max: 120, value: prefs.delay })),
+      field(t("At most per match per minute "), h("input", { name: "cap", type: "number", min: 1, max: 20, value: prefs.cap })),
+      h("button", {}, t("Save"))),
     out,
-    h("h2", {}, "Following"),
+    h("h2", {}, t("Following")),
     h("div", { class: "card", id: "follows" }, follows.length
       ? follows.map((f) => followRow(f, config.kinds, out))
-      : h("p", { class: "muted" }, "Nothing yet: follow your team when you sign up, or a match from its page.")),
+      : h("p", { class: "muted" }, t("Nothing yet: follow your team when you sign up, or a match from its page."))),
   );
 }
 
@@ -1039,19 +1040,19 @@ function followRow(f, labels, out) {
     Object.entries(labels).map(([kind, label]) => h("label", { class: "toggle" },
       h("input", { type: "checkbox", name: kind, checked: kinds.has(kind), on: { change: async (e) => {
         e.target.checked ? kinds.add(kind) : kinds.delete(kind);
-        try { await api(`push/follows/${f.id}/`, { method: "PATCH", body: { kinds: [...kinds] } }); out.textContent = "Saved."; out.className = ""; }
+        try { await api(`push/follows/${f.id}/`, { method: "PATCH", body: { kinds: [...kinds] } }); out.textContent = t("Saved."); out.className = ""; }
         catch (err) { e.target.checked = !e.target.checked; out.textContent = err.message; out.className = "err"; }
       } } }), ` ${label}`)),
     h("button", { class: "unfollow", on: { click: async () => {
       try { await api(`push/follows/${f.id}/`, { method: "DELETE" }); row.remove(); out.textContent = `Unfollowed ${f.name}.`; out.className = ""; }
       catch (err) { out.textContent = err.message; out.className = "err"; }
-    } } }, "Unfollow"));
+    } } }, t("Unfollow")));
   return row;
 }
 
 function signIn() {
   const out = h("p", { class: "err" });
-  show(h("h2", {}, "Sign in"), h("form", { class: "card", id: "signin-form", on: { submit: async (e) => {
+  show(h("h2", {}, t("Sign in")), h("form", { class: "card", id: "signin-form", on: { submit: async (e) => {
     e.preventDefault();
     try {
       const who = await api("auth/token/", { method: "POST", body: Object.fromEntries(new FormData(e.target)) });
@@ -1059,15 +1060,15 @@ function signIn() {
       const join = sessionStorage.getItem("join");
       location.hash = join ? `#/join/${encodeURIComponent(join)}` : "#/"; location.reload();
     } catch (err) { out.textContent = err.message; }
-  } } }, h("input", { name: "username", autocomplete: "username", required: true, placeholder: "Username", "aria-label": "Username" }), h("input", { name: "password", type: "password", autocomplete: "current-password", required: true, placeholder: "Password", "aria-label": "Password" }), h("button", {}, "Sign in"), out),
-    h("p", {}, "New here? ", h("a", { href: "#/signup", id: "to-signup" }, "Create an account")));
+  } } }, h("input", { name: "username", autocomplete: "username", required: true, placeholder: t("Username"), "aria-label": t("Username") }), h("input", { name: "password", type: "password", autocomplete: "current-password", required: true, placeholder: t("Password"), "aria-label": t("Password") }), h("button", {}, t("Sign in")), out),
+    h("p", {}, t("New here? "), h("a", { href: "#/signup", id: "to-signup" }, t("Create an account"))));
 }
 
 // ---- sign-up and the first run: your team, then notifications -------------------------------
 
 function signUp() {
   const out = h("p", { class: "err", id: "signup-msg", role: "alert" });
-  show(h("h2", {}, "Create an account"), h("form", { class: "card", id: "signup-form", on: { submit: async (e) => {
+  show(h("h2", {}, t("Create an account")), h("form", { class: "card", id: "signup-form", on: { submit: async (e) => {
     e.preventDefault();
     out.textContent = "";
     try {
@@ -1076,10 +1077,10 @@ function signUp() {
       location.hash = "#/welcome"; location.reload(); // a fresh page: its socket signs in
     } catch (err) { out.textContent = fieldErrors(err); }
   } } },
-  h("input", { name: "username", autocomplete: "username", required: true, minlength: 3, maxlength: 30, placeholder: "Username", "aria-label": "Username" }),
-  h("input", { name: "password", type: "password", autocomplete: "new-password", required: true, minlength: 8, placeholder: "Password (8 characters or more)", "aria-label": "Password" }),
-  h("button", {}, "Create account"), out),
-  h("p", { class: "muted" }, "No e-mail needed. Already have an account? ", h("a", { href: "#/signin" }, "Sign in")));
+  h("input", { name: "username", autocomplete: "username", required: true, minlength: 3, maxlength: 30, placeholder: t("Username"), "aria-label": t("Username") }),
+  h("input", { name: "password", type: "password", autocomplete: "new-password", required: true, minlength: 8, placeholder: t("Password (8 characters or more)"), "aria-label": t("Password") }),
+  h("button", {}, t("Create account")), out),
+  h("p", { class: "muted" }, t("No e-mail needed. Already have an account? "), h("a", { href: "#/signin" }, t("Sign in"))));
 }
 
 // A 400's field errors in plain words: "username: this username is taken".
@@ -1100,20 +1101,20 @@ const allTeams = async () => (await allPages("teams/")).sort((a, b) => a.name.lo
 
 async function welcome() {
   const { show, stale } = begin();
-  if (!me) return show(h("p", {}, h("a", { href: "#/signup" }, "Create an account"), " first."));
+  if (!me) return show(h("p", {}, h("a", { href: "#/signup" }, t("Create an account")), " first."));
   const teams = await allTeams();
   if (stale()) return;
   const note = h("p", { class: "muted", id: "welcome-msg", role: "status" });
   const step2 = (team) => show(
-    h("h2", {}, "Notifications"),
+    h("h2", {}, t("Notifications")),
     h("div", { class: "card", id: "welcome-push" },
       h("p", {}, `livescore can tell you when ${team ? team.name : "the matches you follow"} kick off, score, get a red card or a VAR decision, and the result at full time, even with the app closed.`),
-      h("p", { class: "muted" }, "Your browser asks you once. You can turn them off, or choose what you get, under Alerts at any time."),
-      h("button", { id: "allow-push", on: { click: async (e) => { e.target.disabled = true; note.textContent = await registerPush(); done.textContent = "Done"; } } }, "Allow notifications"),
+      h("p", { class: "muted" }, t("Your browser asks you once. You can turn them off, or choose what you get, under Alerts at any time.")),
+      h("button", { id: "allow-push", on: { click: async (e) => { e.target.disabled = true; note.textContent = await registerPush(); done.textContent = t("Done"); } } }, t("Allow notifications")),
       " ", note),
     done);
   const join = sessionStorage.getItem("join"); // signed up from a league's shared link
-  const done = h("a", { href: join ? `#/join/${encodeURIComponent(join)}` : "#/", id: "welcome-done" }, "Not now");
+  const done = h("a", { href: join ? `#/join/${encodeURIComponent(join)}` : "#/", id: "welcome-done" }, t("Not now"));
   const pick = async (team) => {
     // Following again answers 200 (the API is idempotent): any error here is a real one.
     try { await api("push/follows/", { method: "POST", body: { team: team.code } }); }
@@ -1123,12 +1124,12 @@ async function welcome() {
   };
   const list = h("div", { class: "card teams-pick", id: "team-pick" }, teams.map((t) =>
     h("button", { class: "team-choice", "data-team": t.code, on: { click: () => pick(t) } }, flag(t.code), " ", t.name)));
-  const search = h("input", { type: "search", id: "team-search", placeholder: "Search teams", "aria-label": "Search teams", on: { input: (e) => {
+  const search = h("input", { type: "search", id: "team-search", placeholder: t("Search teams"), "aria-label": t("Search teams"), on: { input: (e) => {
     const q = e.target.value.trim().toLowerCase();
     for (const b of list.children) b.hidden = q && !b.textContent.toLowerCase().includes(q);
   } } });
-  show(h("h2", {}, `Welcome, ${me.username}`), h("p", {}, "Pick your team: its matches come first, and you can get its goals as notifications."),
-    search, list, note, h("p", {}, h("button", { id: "skip-team", on: { click: () => step2(null) } }, "Skip")));
+  show(h("h2", {}, `Welcome, ${me.username}`), h("p", {}, t("Pick your team: its matches come first, and you can get its goals as notifications.")),
+    search, list, note, h("p", {}, h("button", { id: "skip-team", on: { click: () => step2(null) } }, t("Skip"))));
 }
 
 async function signOut() {
@@ -1162,7 +1163,7 @@ async function route() {
     else await liveList();
   } catch (err) {
     // Offline or a server restart: keep what is on screen, say so, and try again shortly.
-    if (!view().firstChild || view().textContent === "Loading…") show(h("p", { class: "err" }, `Could not load: ${err.message}`));
+    if (!view().firstChild || view().textContent === t("Loading…")) show(h("p", { class: "err" }, t("Could not load: {why}", { why: err.message })));
     const again = setTimeout(route, 3000);
     leaving.push(() => clearTimeout(again));
   }

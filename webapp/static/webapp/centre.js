@@ -53,12 +53,15 @@ function side(ctx, code, lineup, subs) {
   let at = 0;
   const rows = lines.map((n) => { const row = lineup.xi.slice(at, at + n); at += n; return row; });
   const pitch = h("div", { class: "pitch", "aria-hidden": "true" }, rows.map((row) =>
-    h("div", {}, row.map(([number, name]) => h("span", { class: subs.off(name) !== undefined ? "off" : "" }, h("b", {}, number || ""), name.split(" ").slice(-1)[0])))));
+    h("div", {}, row.map(([number, name]) => h("span", { class: subs.off(name) !== undefined ? "off" : "" }, h("b", {}, number || ""), surname(name))))));
   return h("section", { class: "lineup", "data-team": code },
     h("h3", {}, flag(code), ` ${code} · ${lineup.f}`), pitch,
     h("ol", { class: "xi", "aria-label": t("{team} starting XI", { team: code }) }, lineup.xi.map((p) => player(ctx, p, subs))),
     lineup.b.length ? [h("h4", {}, t("Bench")), h("ol", { class: "xi bench" }, lineup.b.map((p) => player(ctx, p, subs)))] : "");
 }
+
+// A name on the pitch: without the first given name ("Di María", "Mac Allister").
+const surname = (name) => { const parts = name.split(" "); return parts.length > 1 ? parts.slice(1).join(" ") : name; };
 
 export function lineups(ctx, m) {
   const { h, t } = ctx;
