@@ -27,7 +27,7 @@ from typing import Any
 
 from django.db import transaction
 
-from matches import services
+from matches import effects, services
 from matches.bracket_rules import Result, Row, Tiers, group_order, ranked_thirds, table
 from matches.models import Competition, Fixture, Match, MatchStatus, Stage, Team
 
@@ -185,8 +185,11 @@ def _fill(fixture: Fixture, home: int | None, away: int | None) -> Match | None:
     created here."""
     with transaction.atomic():
         locked = Fixture.objects.select_for_update().get(pk=fixture.pk)
+        before = (locked.home_team_id, locked.away_team_id)
         locked.home_team_id = locked.home_team_id or home
         locked.away_team_id = locked.away_team_id or away
+        if (locked.home_team_id, locked.away_team_id) != before:
+            effects.bracket_changed(fixture.competition)
         created = None
         if locked.match_id is None and locked.home_team_id and locked.away_team_id:
             created = _create_match(locked)

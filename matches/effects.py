@@ -28,12 +28,12 @@ from celery import current_app
 from django.db import transaction
 
 from matches import live
-from matches.frames import schedule_frame
+from matches.frames import bracket_frame, schedule_frame
 from matches.models import GOAL_KINDS, VOID_STATUSES, EventKind
 from realtime.publish import publish_on_commit, reset_on_commit
 
 if TYPE_CHECKING:
-    from matches.models import Match, MatchEvent
+    from matches.models import Competition, Match, MatchEvent
 
 SETTLE_TASK = "predictions.tasks.settle_match_task"
 NOTIFY_TASK = "notifications.tasks.notify_events_task"
@@ -101,6 +101,13 @@ def match_created(match: Match) -> None:
     """A new match may reuse the slug of a deleted one (a replay): its live state starts over."""
     if enabled():
         reset_on_commit(match.slug)
+
+
+def bracket_changed(competition: Competition) -> None:
+    """A knockout side was decided: clients showing the competition's bracket read it again
+    (a `bracket` frame on the schedule channel, once per transaction's commit)."""
+    if enabled():
+        publish_on_commit(bracket_frame(competition.slug))
 
 
 def result_changed(match: Match) -> None:

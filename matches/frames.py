@@ -201,3 +201,8 @@ def schedule_frame(match: Match) -> Frame:
         "ko": match.kickoff.strftime("%Y-%m-%dT%H:%MZ"),
     }
     return Frame(SCHEDULE_CHANNEL, "status", compact(data))
+
+
+def bracket_frame(competition: str) -> Frame:
+    """`bracket` on the schedule channel: a knockout side of `competition` was decided."""
+    return Frame(SCHEDULE_CHANNEL, "bracket", {"c": competition})

@@ -34,6 +34,7 @@ FrameType = Literal[
     "points",
     "prov",
     "trend",
+    "bracket",
 ]
 
 

@@ -24,6 +24,7 @@ from django.http import (
 from django.shortcuts import render
 from django.templatetags.static import static
 from django.utils import timezone
+from django.utils.cache import patch_vary_headers
 from django.views.decorators.gzip import gzip_page
 from django.views.decorators.http import require_GET
 
@@ -66,10 +67,24 @@ def index(request: HttpRequest, slug: str | None = None) -> HttpResponse:
     boot = match_boot(request, slug) if slug else list_boot(request)
     if boot is None:
         raise Http404("no such match")
-    response = render(request, "webapp/index.html", {"boot": boot})
+    response = render(
+        request, "webapp/index.html", {"boot": boot, "preload": preload(request, slug)}
+    )
     response["Cache-Control"] = DATA_CACHE
+    patch_vary_headers(response, ["Accept-Language"])  # it names the Spanish module or not
     response["Content-Security-Policy"] = content_security_policy(request.get_host())
     return response
+
+
+def preload(request: HttpRequest, slug: str | None) -> list[str]:
+    """Modules the first screen will import, fetched beside app.js rather than after it: the
+    match centre on a match's link, the Spanish words for a browser that asks for Spanish
+    first (the app chooses its language the same way; a fan's own choice it cannot see)."""
+    modules = ["webapp/centre.js"] if slug else []
+    languages = request.headers.get("Accept-Language", "")
+    if languages.strip().lower().startswith("es"):
+        modules.append("webapp/es.js")
+    return modules
 
 
 def list_boot(request: HttpRequest) -> dict[str, Any]:

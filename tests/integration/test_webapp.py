@@ -678,9 +678,61 @@ def test_a_fan_browses_both_tournaments_by_day_groups_bracket_and_a_team(browser
     assert "3" in final_row and "4-2 pens" in final_row
     assert days == len({m.kickoff.date() for m in Match.objects.filter(competition=comp_2022)})
     assert any("Argentina" in r and "Saudi Arabia" in r for r in opening_day)
-    assert group_c == ["ARG", "POL", "MEX", "KSA"]
+    assert group_c == ["ARG", "POL", "MEX", "KSA"] == recomputed_table(comp_2022, "Group C")
     assert "ARG" in final_fixture and "FRA" in final_fixture and "4-2 pens" in final_fixture
     assert squad >= 23 and team_matches >= 7  # 2022's seven, and 2026's
+    assert not trouble
+
+
+def recomputed_table(competition, group: str) -> list[str]:
+    """A group's order recomputed from its results: points, goal difference, goals scored."""
+    rows: dict[str, list[int]] = {}
+    for m in Match.objects.filter(competition=competition, group=group).select_related(
+        "home", "away"
+    ):
+        for team, mine, theirs in (
+            (m.home, m.home_score, m.away_score),
+            (m.away, m.away_score, m.home_score),
+        ):
+            row = rows.setdefault(team.code, [0, 0, 0])
+            row[0] += 3 if mine > theirs else 1 if mine == theirs else 0
+            row[1] += mine - theirs
+            row[2] += mine
+    return sorted(rows, key=lambda code: rows[code], reverse=True)
+
+
+def test_the_bracket_fills_in_live_as_a_knockout_match_ends(browser, web):
+    # The 2022 World Cup as it stood before its second semi-final: the final's home side is
+    # known (Argentina), its away side is "Winner of match 62".
+    worldcup_load(year=2022, as_of=dt.datetime(2022, 12, 14, 12, tzinfo=dt.UTC))
+    semi = Match.objects.get(slug="fra-vs-mar-2022-12-14")
+    page = phone_at(browser, f"{web.url}/#/t/{semi.competition.slug}/bracket")
+    final = page.locator("#bracket .fixture").last
+    page.wait_for_selector("#bracket .fixture")
+    before = final.inner_text()
+    steps = [
+        {"kind": "status", "status": "first_half"},
+        {"kind": "goal", "team": "FRA", "minute": 5},
+        {"kind": "status", "status": "half_time"},
+        {"kind": "status", "status": "second_half"},
+        {"kind": "goal", "team": "FRA", "minute": 79},
+        {"kind": "status", "status": "finished"},
+    ]
+    events = [
+        {"id": f"{semi.slug}-{n}", "seq": n, "match": semi.slug, **step}
+        for n, step in enumerate(steps, start=1)
+    ]
+    assert simulator.post_events(base_url=web.url, provider="demo", events=events) == 202
+    last = "[...document.querySelectorAll('#bracket .fixture')].pop()"
+    page.wait_for_function(f"() => {last}.textContent.includes('FRA')", timeout=60_000)
+    after = final.inner_text()
+    semi_row = page.inner_text(f"#bracket [data-match='{semi.slug}']")
+    trouble = page.trouble
+    page.context.close()
+
+    assert "ARG" in before and "FRA" not in before and "Winner" in before
+    assert "ARG" in after and "FRA" in after
+    assert "FRA" in semi_row and "2" in semi_row  # the semi's score, drawn live too
     assert not trouble
 
 

@@ -450,8 +450,11 @@ function matchInfo(match) {
 
 async function matchPage(slug) {
   const { show, stale } = begin();
-  const [match, centre] = await Promise.all([api(`matches/${slug}/`), loadCentre()]);
+  // The score first: the match centre's code arrives in parallel and joins when it does.
+  const centreLoading = loadCentre();
+  const match = await api(`matches/${slug}/`);
   if (stale()) return;
+  let centre = null;
   const scoreH = h("span", { id: "score-h" }, match.home_score), scoreA = h("span", { id: "score-a" }, match.away_score);
   const status = h("div", { class: "sub", id: "status" }), watching = h("div", { class: "sub muted", id: "watching" });
   const notCurrent = h("div", { class: "sub stale-note", id: "stale-note" }, t("Not current: reconnecting…"));
@@ -470,7 +473,7 @@ async function matchPage(slug) {
     status.textContent = `${minute(m)}${m.ps ? ` · ${t("pens")} ${m.ps.join("-")}` : ""}`;
     if (m.w !== undefined) watching.textContent = t("{n} watching", { n: m.w });
     tl.replaceChildren(...[...m.ev].reverse().map((e) => eventLine(e, m.ev)));
-    if (!centre) return;
+    if (!centre) { for (const key of ["lineups", "stats"]) if (tab === key) panels[key].replaceChildren(h("p", { class: "muted" }, t("Loading…"))); return; }
     strip.replaceChildren(centre.momentum(ctx, m));
     if (tab === "lineups") panels.lineups.replaceChildren(centre.lineups(ctx, m));
     if (tab === "stats") panels.stats.replaceChildren(centre.stats(ctx, m, period, (p) => { period = p; render(); }));
@@ -483,7 +486,7 @@ async function matchPage(slug) {
     for (const b of tabs.children) { const on = b.dataset.tab === name; b.classList.toggle("on", on); b.setAttribute("aria-selected", String(on)); b.tabIndex = on ? 0 : -1; }
     render();
   };
-  const names = [["timeline", t("Timeline")], ...(centre ? [["lineups", t("Line-ups")], ["stats", t("Stats")]] : [])];
+  const names = [["timeline", t("Timeline")], ["lineups", t("Line-ups")], ["stats", t("Stats")]];
   tabs.append(...names.map(([key, label]) => h("button", { type: "button", role: "tab", "data-tab": key, id: `tab-${key}`, "aria-controls": `panel-${key}`, on: { click: () => choose(key) } }, label)));
   // Arrow keys move between the tabs, as a tab list does.
   tabs.addEventListener("keydown", (e) => {
@@ -522,6 +525,7 @@ async function matchPage(slug) {
     h("h2", {}, t("Chat")), chat,
   );
   choose("timeline");
+  centreLoading.then((module) => { if (stale()) return; centre = module; if (!centre) tabs.replaceChildren(tabs.firstChild); render(); });
   predictions(match, preds, onStatus);
   chatPanel({ match: slug }, chat);
   status.after(followButton({ match: slug }, `${match.home.code} v ${match.away.code}`));
@@ -642,19 +646,43 @@ async function groupsTab(comp, head, show, stale) {
   show(...head, groups.length ? h("div", { class: "card", id: "groups" }, groups.map(table)) : h("p", { class: "muted" }, t("No groups in this tournament.")));
 }
 
+// The bracket, drawn again whenever a side is decided (a `bracket` frame) or one of its
+// matches changes status (a score at full time), without a reload.
 async function bracketTab(comp, head, show, stale) {
+  let drawing = null, again = false;
+  const redraw = async () => {
+    if (drawing) { again = true; return; }
+    drawing = drawBracket(comp, head, show, stale).catch(() => {});
+    await drawing; drawing = null;
+    if (again) { again = false; redraw(); }
+  };
+  conn.sub("schedule", (f) => {
+    if ((f.t === "bracket" && f.d && f.d.c === comp.slug) || (f.t === "status" && f.d && $(`#bracket [data-match='${f.d.m}']`))) redraw();
+  });
+  leaving.push(() => conn.unsub("schedule"));
+  await redraw();
+}
+
+// A side not yet decided, as the API names it ("Winner Match 62", "Runner-up Group B",
+// "3rd Group A/B/C"), in the fan's language.
+function sourceText(label) {
+  const found = label.match(/^(Winner|Loser|Runner-up|3rd) (Match|Group) (.+)$/);
+  return found ? t(`${found[1]} ${found[2]} {x}`, { x: found[3] }) : label;
+}
+
+async function drawBracket(comp, head, show, stale) {
   const [fixtures, matches] = await Promise.all([api(`competitions/${comp.slug}/bracket/`), allPages(`matches/?competition=${comp.slug}`)]);
   if (stale()) return;
   const bySlug = new Map(matches.map((m) => [m.slug, m]));
   const stages = new Map();
   for (const f of fixtures) { if (!stages.has(f.stage)) stages.set(f.stage, []); stages.get(f.stage).push(f); }
-  const side = (s, score) => h("span", { class: "team" }, s.team ? [flag(s.team), " ", s.team] : h("span", { class: "muted" }, s.label), h("span", { style: "flex:1" }), score ?? "");
+  const side = (s, score) => h("span", { class: "team" }, s.team ? [flag(s.team), " ", s.team] : h("span", { class: "muted" }, sourceText(s.label)), h("span", { style: "flex:1" }), score ?? "");
   const fixture = (f) => {
     const m = f.match && bySlug.get(f.match);
     const done = m && m.status !== "scheduled";
     const body = h("div", { class: "teams" }, side(f.home, done ? m.home_score : null), side(f.away, done ? m.away_score : null));
     const pens = m && m.home_pens !== null && m.home_pens !== undefined ? h("span", { class: "muted" }, ` ${m.home_pens}-${m.away_pens} pens`) : "";
-    return h(m ? "a" : "div", { class: "row fixture", "data-fixture": f.number, href: m ? `#/m/${m.slug}` : null },
+    return h(m ? "a" : "div", { class: "row fixture", "data-fixture": f.number, "data-match": m ? m.slug : null, href: m ? `#/m/${m.slug}` : null },
       h("span", { class: "muted num" }, f.number), body, pens);
   };
   show(...head, h("div", { id: "bracket" }, [...stages].flatMap(([stage, list]) =>

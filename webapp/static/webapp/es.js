@@ -230,4 +230,6 @@ export default {
   "Match for third place": "Tercer puesto",
   "Group stage": "Fase de grupos",
   "in progress": "en juego",
+  "Winner Match {x}": "Ganador partido {x}", "Loser Match {x}": "Perdedor partido {x}",
+  "Winner Group {x}": "1.º grupo {x}", "Runner-up Group {x}": "2.º grupo {x}", "3rd Group {x}": "3.º grupo {x}",
 };
