@@ -756,14 +756,15 @@ def test_every_page_has_no_serious_or_critical_accessibility_violation(browser, 
     from predictions.services import league_create
 
     worldcup_load(year=2022)
-    replay, _ = final_replay(lead=3600)
+    replay, plan = final_replay(lead=3600)
+    send_all(web, plan)  # line-ups, statistics and a whole match for the match centre
     fan = sign_up("ally")
     league = league_create(owner=fan, name="Access")
     page = phone_at(browser, f"{web.url}/")
     sign_in(page, web, fan)
     comp = replay.competition.slug
     routes = {
-        "#/": "#list-soon .row",
+        "#/": "#list-done .row",
         f"#/m/{replay.slug}": "#score-h",
         f"#/t/{comp}/matches/2022-12-18": "#day-matches .row",
         f"#/t/{comp}/groups": "#groups table",
@@ -775,12 +776,20 @@ def test_every_page_has_no_serious_or_critical_accessibility_violation(browser, 
         "#/alerts": "#prefs",
         "#/welcome": "#team-pick",
         f"#/rules/{replay.slug}": "h2",
+        f"#/play/{comp}/day/2022-12-18": "#matchday fieldset",
+        f"#/play/{comp}/picks": "#outrights",
+        f"#/play/{comp}/history": "#history",
     }
     found = {}
     for route, ready in routes.items():
         page.goto(f"{web.url}/{route}")
         page.wait_for_selector(ready)
         found[route] = axe_violations(page)
+    page.goto(f"{web.url}/#/m/{replay.slug}")
+    for tab, ready in (("lineups", "#lineups .pitch"), ("stats", "#stats table")):
+        page.click(f"#tab-{tab}")
+        page.wait_for_selector(ready)
+        found[f"match centre: {tab}"] = axe_violations(page)
     signed_out = phone_at(browser, f"{web.url}/#/signup")
     signed_out.wait_for_selector("#signup-form")
     found["#/signup"] = axe_violations(signed_out)
