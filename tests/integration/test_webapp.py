@@ -433,6 +433,20 @@ def test_a_prediction_is_made_changed_and_then_locked(phone, web):
     assert (saved.home_goals, saved.away_goals) == (3, 1)
 
 
+def play_through_feed(web, match: Match, goals: list[tuple[str, int]]) -> None:
+    """A whole match through the signed feed, as a provider sends it: kick-off, the goals
+    (team, minute) in their halves, full time."""
+    first = [{"kind": "goal", "team": team, "minute": m} for team, m in goals if m <= 45]
+    second = [{"kind": "goal", "team": team, "minute": m} for team, m in goals if m > 45]
+    status = [{"kind": "status", "status": s} for s in ("first_half", "half_time", "second_half")]
+    steps = [status[0], *first, *status[1:], *second, {"kind": "status", "status": "finished"}]
+    events = [
+        {"id": f"{match.slug}-{n}", "seq": n, "match": match.slug, **step}
+        for n, step in enumerate(steps, start=1)
+    ]
+    assert simulator.post_events(base_url=web.url, provider="demo", events=events) == 202
+
+
 def a_cup_day(kickoffs: list[float]) -> tuple[Competition, list[Match]]:
     """A tournament of its own whose matches kick off in `kickoffs` seconds, on one day."""
     from matches.models import Stage, Team
@@ -546,20 +560,7 @@ def test_a_matchday_saved_once_locks_match_by_match_with_a_joker_and_outrights(p
 
     # Full time of the first match through the feed: settled by the workers, its points in
     # the history.
-    steps = [
-        {"kind": "status", "status": "first_half"},
-        {"kind": "goal", "team": "ARG", "minute": 10},
-        {"kind": "goal", "team": "ARG", "minute": 20},
-        {"kind": "status", "status": "half_time"},
-        {"kind": "status", "status": "second_half"},
-        {"kind": "goal", "team": "FRA", "minute": 60},
-        {"kind": "status", "status": "finished"},
-    ]
-    events = [
-        {"id": f"{first.slug}-{n}", "seq": n, "match": first.slug, **step}
-        for n, step in enumerate(steps, start=1)
-    ]
-    assert simulator.post_events(base_url=web.url, provider="demo", events=events) == 202
+    play_through_feed(web, first, [("ARG", 10), ("ARG", 20), ("FRA", 60)])
     settled = fan.prediction_set.filter(match=first, status="settled")
     wait_until(lambda: settled.count() == 2, 60, "settled")
     phone.goto(f"{web.url}/#/play/{cup.slug}/history")
@@ -710,19 +711,7 @@ def test_the_bracket_fills_in_live_as_a_knockout_match_ends(browser, web):
     final = page.locator("#bracket .fixture").last
     page.wait_for_selector("#bracket .fixture")
     before = final.inner_text()
-    steps = [
-        {"kind": "status", "status": "first_half"},
-        {"kind": "goal", "team": "FRA", "minute": 5},
-        {"kind": "status", "status": "half_time"},
-        {"kind": "status", "status": "second_half"},
-        {"kind": "goal", "team": "FRA", "minute": 79},
-        {"kind": "status", "status": "finished"},
-    ]
-    events = [
-        {"id": f"{semi.slug}-{n}", "seq": n, "match": semi.slug, **step}
-        for n, step in enumerate(steps, start=1)
-    ]
-    assert simulator.post_events(base_url=web.url, provider="demo", events=events) == 202
+    play_through_feed(web, semi, [("FRA", 5), ("FRA", 79)])
     last = "[...document.querySelectorAll('#bracket .fixture')].pop()"
     page.wait_for_function(f"() => {last}.textContent.includes('FRA')", timeout=60_000)
     after = final.inner_text()
