@@ -35,6 +35,7 @@ task_routes = {
     "predictions.tasks.announce_*": {"queue": "realtime"},
     "predictions.tasks.provisional_*": {"queue": "realtime"},
     "chat.tasks.*": {"queue": "realtime"},
+    "social.tasks.*": {"queue": "realtime"},
     "trending.tasks.*": {"queue": "realtime"},
     "notifications.tasks.*": {"queue": "notifications"},
 }
@@ -85,6 +86,12 @@ beat_schedule: dict = {
     "trending": {"task": "trending.tasks.trending_task", "schedule": 5.0},
     # Reminders before the prediction lock, each fan at their own lead time.
     "notify-reminders": {"task": "notifications.tasks.reminders_task", "schedule": 30.0},
+    # Writes the reactions counted in Redis to PostgreSQL (docs/social.md).
+    "reactions-flush": {
+        "task": "social.tasks.reactions_flush_task",
+        "schedule": 1.0,
+        "options": {"expires": 2},
+    },
     "chat-flush": {
         "task": "chat.tasks.chat_flush_task",
         "schedule": 1.0,

@@ -49,6 +49,7 @@ INSTALLED_APPS = [
     "chat",
     "notifications",
     "trending",
+    "social",
     "gateway",
     "webapp",
     "django_prometheus",
@@ -225,6 +226,7 @@ REST_FRAMEWORK = {
         "feed": env_str("THROTTLE_FEED", "1200/min"),
         "login": env_str("THROTTLE_LOGIN", "10/min"),
         "signup": env_str("THROTTLE_SIGNUP", "5/hour"),
+        "reactions": env_str("THROTTLE_REACTIONS", "30/min"),
     },
     "NUM_PROXIES": 0,  # REMOTE_ADDR, see above: never an X-Forwarded-For the client wrote
 }
@@ -249,6 +251,7 @@ SPECTACULAR_SETTINGS = {
         "StageKindEnum": "matches.models.Stage.Kind",
         "PredictionKindEnum": "predictions.models.Kind",
         "SanctionKindEnum": "chat.models.Sanction.Kind",
+        "ReactionKindEnum": "social.models.ReactionKind",
     },
 }
 

@@ -14,6 +14,7 @@ urlpatterns = [
     path("api/v1/", include("predictions.urls")),
     path("api/v1/", include("matches.urls")),
     path("api/v1/", include("chat.urls")),
+    path("api/v1/", include("social.urls")),
     path("api/v1/", include("notifications.urls")),
     path("api/v1/", include("trending.urls")),
     path("api/v1/auth/token/", TokenView.as_view(), name="auth-token"),

@@ -20,6 +20,8 @@ ALLOWED: dict[str, set[str]] = {
     "notifications": {"core", "realtime", "matches", "predictions"},
     # The fans' page carries its first screen's data: the API's own answers for those reads.
     "webapp": {"core", "realtime", "matches.views", "matches.selectors"},
+    # Reactions to match moments; a fan banned from a match's room cannot react (chat's).
+    "social": {"core", "realtime", "matches", "chat.selectors"},
     # Trending reads live matches' state, chat rates and watchers, all from Redis.
     "trending": {"core", "realtime", "chat.live", "chat.selectors"},
     # The socket server sits on top, and reaches the domains only through their selectors
@@ -35,7 +37,7 @@ ALLOWED: dict[str, set[str]] = {
 }
 PROJECT = {
     "core", "realtime", "matches", "predictions", "chat", "notifications", "gateway", "webapp",
-    "trending", "livescore",
+    "trending", "social", "livescore",
 }  # fmt: skip
 
 

@@ -1,0 +1,15 @@
+"""Celery tasks of the social app, on the `realtime` queue (short).
+
+`reactions_flush_task` runs every second (beat): it writes the reactions queued in Redis to
+PostgreSQL in batches. Idempotent (the newest per fan and moment wins, whichever run writes
+it) and single-flight (a lock)."""
+
+from celery import shared_task
+
+from core.tasks import IDEMPOTENT
+from social import reactions
+
+
+@shared_task(**IDEMPOTENT)
+def reactions_flush_task() -> int:
+    return reactions.reactions_flush()
