@@ -61,6 +61,8 @@ def endpoint_problem(url: str) -> str | None:
     if address is not None:
         if address_problem(address):
             return "the endpoint may not be a private, loopback or reserved address"
+        if local and _loopback(address):
+            return None  # the local receiver (the demo's, the tests'): no push service list
         return None if not settings.PUSH_ENDPOINT_HOSTS else "the endpoint must be a push service"
     if local and host == "localhost":
         return None
@@ -81,6 +83,12 @@ def _address(host: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
 
 def _special(host: str) -> bool:
     return any(host == name or host.endswith("." + name) for name in SPECIAL_USE)
+
+
+def _loopback(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
+        return address.ipv4_mapped.is_loopback
+    return address.is_loopback
 
 
 def address_problem(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:

@@ -29,6 +29,7 @@ PY="$VENV/bin/python"
 "$PY" manage.py migrate --noinput -v0
 "$PY" manage.py collectstatic --noinput -v0
 "$PY" manage.py load_worldcup
+"$PY" manage.py load_worldcup --year 2026  # the second competition of the demo: browse it by day
 "$PY" manage.py create_demo_operator
 # Web Push keys (VAPID), made once for this demo and kept with its data (docs/notifications.md).
 if [ -z "${VAPID_PRIVATE_KEY:-}" ]; then

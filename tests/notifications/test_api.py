@@ -259,3 +259,17 @@ def test_a_burst_of_registrations_never_passes_the_device_cap():
 
     assert Device.objects.filter(user=fan).count() == 10
     assert outcomes.count("ok") == 1 and outcomes.count("full") == 11
+
+
+@override_settings(
+    PUSH_ALLOW_LOCAL_ENDPOINTS=True,
+    PUSH_ENDPOINT_HOSTS=["fcm.googleapis.com", "push.services.mozilla.com"],
+)
+def test_the_demos_local_receiver_is_accepted_beside_a_push_service_list(fan):
+    """`make run`'s push receiver registers a loopback http endpoint while the list of push
+    services is the default one: local endpoints are allowed, nothing else on the way."""
+    local = register(token_client(fan), sub={**SUB, "endpoint": "http://127.0.0.1:8900/wp/1"})
+    private = register(token_client(fan), sub={**SUB, "endpoint": "http://10.0.0.1/wp/1"})
+
+    assert local.status_code == 201, local.json()
+    assert private.status_code == 400 and "endpoint" in str(private.json())
