@@ -522,6 +522,9 @@ def test_a_matchday_saved_once_locks_match_by_match_with_a_joker_and_outrights(p
         (second.pk, "winner"),
     }
     assert Joker.objects.get(user=fan).match_id == second.pk
+    # Each match counts down to its own kick-off.
+    locks = phone.locator("fieldset.md .lock").all_inner_texts()
+    assert len(locks) == 3 and all(text.startswith("Locks in") for text in locks), locks
     shot(phone, "matchday")
 
     phone.goto(f"{web.url}/#/play/{cup.slug}/picks")

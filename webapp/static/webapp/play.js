@@ -58,8 +58,8 @@ async function matchday(ctx, comp, head, day) {
     tick();
   } } }, rows.map((r) => r.node), list.length ? [save, msg] : h("p", { class: "muted" }, t("No matches this day.")));
   const tick = () => {
-    const anyOpen = rows.some((r) => { r.tick(); return !r.locked(); });
-    save.disabled = !anyOpen;
+    for (const r of rows) r.tick();
+    save.disabled = rows.every((r) => r.locked());
   };
   every(1000, tick);
   show(...head, strip, h("div", { class: "card" }, form));
