@@ -92,6 +92,12 @@ beat_schedule: dict = {
         "schedule": 1.0,
         "options": {"expires": 2},
     },
+    # The `rx` frames of the moments whose counts changed, at most once a second.
+    "reactions-publish": {
+        "task": "social.tasks.reactions_publish_task",
+        "schedule": 1.0,
+        "options": {"expires": 1},
+    },
     "chat-flush": {
         "task": "chat.tasks.chat_flush_task",
         "schedule": 1.0,

@@ -82,9 +82,3 @@ class LoginThrottle(_FailOpen, AnonRateThrottle):
         if request.method != "POST":
             return True
         return super().allow_request(request, view)
-
-
-class ReactionThrottle(_FailOpen, UserRateThrottle):
-    """Reactions per fan, like chat's rate limit: a flood of taps is a few writes."""
-
-    scope = "reactions"

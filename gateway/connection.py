@@ -5,9 +5,9 @@ frames wait in that socket's bounded queue; a socket whose queue overflows is cl
 CLOSE_SLOW so its client resumes with `since`, and the others never wait for it.
 
 Two classes of frames: the guaranteed class (match, leaderboard, personal frames) and the
-best-effort class (chat batches). A socket that falls behind sends every waiting guaranteed
-frame before any chat; chat waiting beyond LOW_QUEUE_LIMIT is dropped, oldest first, and
-never closes the socket. A score frame never waits behind queued chat.
+best-effort class (chat batches, reactions). A socket that falls behind sends every waiting
+guaranteed frame before any chat; chat waiting beyond LOW_QUEUE_LIMIT is dropped, oldest
+first, and never closes the socket. A score frame never waits behind queued chat.
 
 Under pressure (the goal moment): frames waiting for a socket go out together, several per
 WebSocket message separated by "\n" (limits.COALESCE_BYTES), so a socket that fell
@@ -128,9 +128,13 @@ class Connection:
             return
         self._start(message or {"type": "websocket.send", "text": text})
 
-    def push_low(self, text: str, message: dict[str, Any] | None = None) -> bool:
+    def push_low(
+        self, text: str, message: dict[str, Any] | None = None, latest: str | None = None
+    ) -> bool:
         """A best-effort frame: written now if the socket is idle, else queued behind every
-        guaranteed frame; False if the queue was full and the oldest waiting one dropped."""
+        guaranteed frame; False if the queue was full and the oldest waiting one dropped.
+        `latest`: the frame replaces a waiting one that starts the same way (a moment's
+        reactions: gateway/hub.py)."""
         if self.closed:
             return True
         self.fresh = True
@@ -139,6 +143,9 @@ class Connection:
             return True
         if self.low is None:
             self.low = deque()
+        if latest is not None and _replace(self.low, latest):
+            self.low.append(text)
+            return True
         kept = len(self.low) < limits.LOW_QUEUE_LIMIT
         if not kept:
             self.low.popleft()
@@ -223,6 +230,14 @@ def latest_front(channel: str, t: str) -> str | None:
     front its waiting predecessors of the same channel and type start with (frames start
     with their channel and type: realtime/frames.py); None for every other frame."""
     return f'{{"ch":"{channel}","t":"{t}"' if t in limits.LATEST_WINS else None
+
+
+def moment_front(text: str) -> str:
+    """The front a moment's `rx` frames share, up to the moment's seq: `{"ch":...,"t":"rx",
+    "d":{"m":12,` (realtime/frames.py puts `m` first), so a newer one replaces it."""
+    start = text.find('"m":')
+    end = text.find(",", start)
+    return text[: end + 1] if start >= 0 and end >= 0 else text
 
 
 def _replace(queue: deque[str], front: str) -> bool:

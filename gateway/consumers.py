@@ -1,6 +1,7 @@
 """The WebSocket endpoint `/ws/`: one socket per client, many channels on it.
 
-A dispatcher: each client op (`auth`, `sub`, `unsub`, `ping`, `say`, `lat`) has one handler;
+A dispatcher: each client op (`auth`, `sub`, `unsub`, `ping`, `say`, `react`, `lat`) has one
+handler;
 the consumer parses frames and enforces the per-connection rules, delivery is the hub's job.
 `sub` and `unsub`, with what brings a socket up to date, are in gateway/subscriptions.py.
 Every op, frame, error and close code is documented in docs/protocol.md.
@@ -21,6 +22,7 @@ from channels.consumer import get_handler_name
 from channels.generic.websocket import AsyncWebsocketConsumer
 
 import chat.sockets as chat
+import social.sockets as social
 from core import metrics
 from core.errors import UNAVAILABLE, store_of
 from gateway import auth, limits
@@ -77,6 +79,7 @@ class GatewayConsumer(Subscriptions, AsyncWebsocketConsumer):
         "unsub": "on_unsub",
         "ping": "on_ping",
         "say": "on_say",
+        "react": "on_react",
         "lat": "on_lat",
     }
 
@@ -224,7 +227,7 @@ class GatewayConsumer(Subscriptions, AsyncWebsocketConsumer):
             self._error(P.ERR_BAD_FRAME, "op must be a string")
             return
         if self._auth_timer is not None and op != "auth":
-            cid = frame.get("cid") if op == "say" else None
+            cid = frame.get("cid") if op in ("say", "react") else None
             extra = {"cid": cid} if isinstance(cid, str) and len(cid) <= 64 else {}
             self._error(P.ERR_FORBIDDEN, 'authenticate first: {"op":"auth","token":...}', **extra)
             return
@@ -301,6 +304,50 @@ class GatewayConsumer(Subscriptions, AsyncWebsocketConsumer):
                 return
             refused = answer
         self._chat_refused(channel.name, refused, cid)
+
+    async def on_react(self, frame: ClientFrame) -> None:
+        channel = self._channel(frame)
+        if channel is None:
+            return
+        cid, seq = frame.get("cid"), frame.get("seq")
+        # Like `say`: every answer and refusal names the cid.
+        if channel.kind != "match":
+            self._react_refused(channel.name, cid, P.ERR_BAD_CHANNEL, "react is for match channels")
+        elif self.user_id is None:
+            self._react_refused(channel.name, cid, P.ERR_FORBIDDEN, "sign in to react")
+        elif (refused := chat.check_cid(cid)) is not None:
+            self._react_refused(channel.name, cid, refused.code, refused.message)
+        elif not is_int(seq) or not 0 < seq < 2**53:
+            self._react_refused(channel.name, cid, P.ERR_BAD_FRAME, "seq: the moment's seq")
+        else:
+            await self._react(channel.name, channel.key, cid, seq, frame.get("kind"))
+
+    async def _react(self, name: str, slug: str, cid: object, seq: int, kind: object) -> None:
+        assert self.user_id is not None
+        try:
+            moment = await social.react(
+                self.hub.redis, self.hub.chat.scripts,
+                user_id=self.user_id, slug=slug, seq=seq, kind=kind,
+            )  # fmt: skip
+        except social.ReactionError as refused:
+            code = P.REACT_REFUSALS.get(refused.status, P.ERR_BAD_FRAME)
+            wait = {"wait": refused.retry_after} if refused.retry_after else {}
+            self._react_refused(name, cid, code, str(refused), **wait)
+            return
+        except UNAVAILABLE:
+            self._react_refused(name, cid, P.ERR_UNAVAILABLE, "reactions are unavailable; retry")
+            return
+        data = {"cid": cid, "m": seq, "c": moment.counts}
+        if moment.mine:
+            data["mine"] = moment.mine
+        self._send(reply_text(ch=name, t="ack", d=data))
+
+    def _react_refused(
+        self, name: str, cid: object, code: str, message: str, **extra: object
+    ) -> None:
+        if isinstance(cid, str) and len(cid) <= 64:
+            extra["cid"] = cid
+        self._error(code, message, ch=name, **extra)
 
     def _chat_refused(self, name: str, refused: chat.Refused, cid: object) -> None:
         extra = {"ch": name, **refused.extra()}

@@ -35,7 +35,7 @@ from gateway import latency, limits, presence, sessions
 from gateway.admission import Admission
 from gateway.broker import Broker
 from gateway.chatrooms import ChatRooms
-from gateway.connection import Connection, latest_front, spawn
+from gateway.connection import Connection, latest_front, moment_front, spawn
 from gateway.feed import Feed
 from gateway.history import History
 from gateway.ordering import Ordering
@@ -204,7 +204,10 @@ class Hub:
         else:
             if frame.t == "reset":
                 self.ordering.reset(feed)
-            self.broadcast(feed, 0, frame.t, frame.text)
+            if frame.t in limits.BEST_EFFORT:
+                self.broadcast_low(feed, frame.text)
+            else:
+                self.broadcast(feed, 0, frame.t, frame.text)
 
     async def _recover(self, url: str) -> None:
         await self.ordering.recover(url, list(self.feeds.values()))
@@ -248,6 +251,34 @@ class Hub:
         if goal:
             metrics.GOAL_STAGE.labels("fanout").observe(took)
         return took
+
+    def broadcast_low(self, feed: Feed, text: str, delay: int = 0) -> None:
+        """A best-effort frame (a moment's reactions) to the channel's local sockets: after
+        a score frame's sends (SCORE_FIRST_SECONDS), behind every guaranteed frame, the
+        newest of a moment replacing an older one still waiting; sockets on a spoiler
+        delay get it that much later, like every frame of the channel."""
+        wait = self.score_first_until - time.monotonic()
+        if wait > 0:
+            asyncio.get_running_loop().call_later(wait, self.broadcast_low, feed, text, delay)
+            return
+        name, front = feed.channel.name, moment_front(text)
+        message = {"type": "websocket.send", "text": text}
+        if delay:
+            sockets = tuple(c for c, d in (feed.delayed or {}).items() if d == delay)
+        else:
+            sockets = tuple(feed.sockets)
+            loop = asyncio.get_running_loop()
+            for later in set((feed.delayed or {}).values()):
+                loop.call_later(later, self.broadcast_low, feed, text, later)
+        dropped = 0
+        for conn in sockets:
+            if conn.syncing and name in conn.syncing:
+                continue  # being brought up to date: its client reads the counts on REST
+            if not conn.push_low(text, message, front):
+                dropped += 1
+        metrics.FRAMES_SENT.labels("reactions").inc(len(sockets))
+        if dropped:
+            metrics.FRAMES_DROPPED.labels("reactions_queue").inc(dropped)
 
     async def _seen(self, feed: Feed, seq: int) -> None:
         """Note the signed-in fans this process wrote a goal or card to: the notifications

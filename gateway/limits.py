@@ -22,6 +22,10 @@ COALESCE_BYTES = getattr(settings, "GATEWAY_COALESCE_BYTES", 16_384) if SPIKE_PR
 # Frame types of which only the newest waiting one matters (tops, standings, trending): a
 # newer one replaces an older one of the same channel still waiting for a slow socket.
 LATEST_WINS = frozenset({"lb", "prov", "trend"} if SPIKE_PROTECTION else ())
+# Unsequenced frames of the best-effort class, as chat batches: queued behind every
+# guaranteed frame, dropped first, held while a score frame goes out, and newest-wins per
+# moment (a moment's reactions: the newest counts say everything).
+BEST_EFFORT = frozenset({"rx"})
 
 # New sockets admitted per second by one process (gateway/admission.py), and the burst.
 HANDSHAKES_PER_SECOND = (

@@ -35,6 +35,8 @@ FrameType = Literal[
     "prov",
     "trend",
     "bracket",
+    # reactions to a match's moments (best effort, newest wins per moment)
+    "rx",
 ]
 
 
@@ -95,6 +97,19 @@ class Points(TypedDict):
     pts: int
     tot: int
     rank: int | None
+
+
+class Reactions(TypedDict):
+    """`rx` on match:<slug>: the whole counts of one moment (`m`: its seq), by kind."""
+
+    m: int
+    c: dict[str, int]
+
+
+def reactions_frame(slug: str, seq: int, counts: dict[str, int]) -> Frame:
+    # "m" comes first in `d`: the gateway tells a moment's frames apart by the text up to
+    # it (newest wins per moment, gateway/connection.py).
+    return Frame(f"match:{slug}", "rx", dict(Reactions(m=seq, c=counts)))
 
 
 def leaderboard_frame(channel: str, data: LeaderboardTop) -> Frame:

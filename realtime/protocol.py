@@ -37,6 +37,16 @@ ERR_TOO_MANY_SUBS = "too_many_subs"
 ERR_RATE_LIMITED = "rate_limited"
 ERR_BAD_TOKEN = "bad_token"
 ERR_UNAVAILABLE = "unavailable"
+ERR_NO_MOMENT = "no_moment"
+ERR_BANNED = "banned"
+# A refused `react` (social/reactions.py's statuses) as an error frame's code.
+REACT_REFUSALS = {
+    400: ERR_BAD_FRAME,
+    403: ERR_BANNED,
+    404: ERR_NO_MOMENT,
+    429: ERR_RATE_LIMITED,
+    503: ERR_UNAVAILABLE,
+}
 # Chat refusals (docs/chat.md): posts refused for these count as strikes; a socket that
 # collects CHAT_STRIKES_BEFORE_CLOSE of them (each accepted post takes one off) is closed 4008.
 CHAT_STRIKE_CODES = frozenset(

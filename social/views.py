@@ -9,7 +9,6 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from core.throttles import ReactionThrottle
 from core.users import signed_in
 from matches.models import Match
 from social import reactions
@@ -35,8 +34,9 @@ class MatchReactionsView(APIView):
 
 
 class MomentReactionView(APIView):
+    # Rate-limited per fan by the reaction script itself (THROTTLE_REACTIONS), the same
+    # budget over REST and the socket: no DRF throttle on top.
     permission_classes = [permissions.IsAuthenticated]
-    throttle_classes = [ReactionThrottle]
 
     @extend_schema(
         request=ReactionWriteSerializer,
@@ -45,6 +45,7 @@ class MomentReactionView(APIView):
             400: OpenApiResponse(description="not a moment fans react to, or an unknown kind"),
             403: OpenApiResponse(description="banned from the match's chat room"),
             404: OpenApiResponse(description="no such match or moment"),
+            429: OpenApiResponse(description="over THROTTLE_REACTIONS, with Retry-After"),
         },
     )
     def put(self, request: Request, slug: str, seq: int) -> Response:

@@ -20,7 +20,15 @@ from rest_framework.test import APIClient
 
 from matches.models import Competition, Match, Stage, Team
 from matches.services import match_create
+from social import reactions
 from tests.factories import make_fan, make_staff, make_team
+
+
+@pytest.fixture(autouse=True)
+def _fresh_moment_cache():
+    """Matches of different tests share slugs: a moment cached by one must not serve the
+    next (in production a slug names one match for its life)."""
+    reactions.forget_caches()
 
 
 @pytest.fixture

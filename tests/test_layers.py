@@ -20,8 +20,18 @@ ALLOWED: dict[str, set[str]] = {
     "notifications": {"core", "realtime", "matches", "predictions"},
     # The fans' page carries its first screen's data: the API's own answers for those reads.
     "webapp": {"core", "realtime", "matches.views", "matches.selectors"},
-    # Reactions to match moments; a fan banned from a match's room cannot react (chat's).
-    "social": {"core", "realtime", "matches", "chat.selectors"},
+    # Reactions to match moments and share cards of them (and of a fan's points); a fan
+    # banned from a match's room cannot react (chat's bans: PostgreSQL on REST, chat's hot
+    # state on the socket, as `say` reads them).
+    "social": {
+        "core",
+        "realtime",
+        "matches",
+        "predictions.models",
+        "chat.selectors",
+        "chat.live",
+        "chat.sockets",
+    },
     # Trending reads live matches' state, chat rates and watchers, all from Redis.
     "trending": {"core", "realtime", "chat.live", "chat.selectors"},
     # The socket server sits on top, and reaches the domains only through their selectors
@@ -33,6 +43,7 @@ ALLOWED: dict[str, set[str]] = {
         "chat.live",
         "chat.sockets",
         "chat.frames",
+        "social.sockets",
     },
 }
 PROJECT = {
