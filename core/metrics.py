@@ -110,6 +110,9 @@ FRAMES_DROPPED = _metric(
     "Best-effort frames not sent: chat over a socket's budget or queue",
     ["reason"],
 )
+CARD_RENDERS = _metric(
+    Counter, "livescore_card_renders_total", "Share card images drawn, by format", ["format"]
+)
 CLOSES = _metric(
     Counter, "livescore_ws_closes_total", "Sockets closed by the server, by close code", ["code"]
 )

@@ -1,10 +1,29 @@
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, register_converter
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from core.accounts import SignUpView, TokenView
 from core.metrics import metrics
 from livescore import health
+from social import share
+
+
+class HexConverter:
+    regex = "[0-9a-f]{16}"
+
+    def to_python(self, value: str) -> str:
+        return value
+
+    def to_url(self, value: str) -> str:
+        return value
+
+
+class ImageFormatConverter(HexConverter):
+    regex = "webp|png"
+
+
+register_converter(HexConverter, "hex")
+register_converter(ImageFormatConverter, "imgfmt")
 
 admin.site.site_header = "livescore operators"
 admin.site.site_title = "livescore"
@@ -24,6 +43,13 @@ urlpatterns = [
     path("healthz", health.live, name="healthz"),
     path("readyz", health.ready, name="readyz"),
     path("metrics", metrics, name="metrics"),
+    path("share/<slug:slug>/<slug:key>/", share.share_latest, name="share"),
+    path("share/<slug:slug>/<slug:key>/<hex:digest>/", share.share_page, name="share-page"),
+    path(
+        "share/<slug:slug>/<slug:key>/<hex:digest>.<imgfmt:fmt>",
+        share.share_image,
+        name="share-image",
+    ),
     path("", include("webapp.urls")),
 ]
 

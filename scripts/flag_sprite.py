@@ -1,7 +1,9 @@
-"""Build the flag sprite of the web client from the flag-icons package (lipis/flag-icons,
-MIT), never by hand: one WebP of every team the World Cup data knows, and the CSS that
-places each flag. The output is committed (webapp/static/webapp/flags.webp, flags.css), so
-running the app needs no build step; run this again when teams change:
+"""Build the flag sprites from the flag-icons package (lipis/flag-icons, MIT), never by hand:
+one WebP of every team the World Cup data knows, and the CSS that places each flag, for the
+web client; and a larger one with its index for the share cards the server draws
+(social/cards.py). The output is committed (webapp/static/webapp/flags.webp, flags.css,
+social/cards/flags.webp, flags.json), so running the app needs no build step; run this
+again when teams change:
 
     .venv/bin/python scripts/flag_sprite.py        # needs npm, cairosvg and Pillow (dev)
 """
@@ -24,6 +26,8 @@ sys.path.insert(0, str(ROOT))
 PACKAGE = "flag-icons@7.5.0"
 WIDTH, HEIGHT, COLUMNS = 28, 21, 8  # 4:3 flags, drawn at 2x for sharp phones (14x10.5 CSS px)
 OUT = ROOT / "webapp" / "static" / "webapp"
+CARD_WIDTH, CARD_HEIGHT = 160, 120  # drawn at their size on a 1200x630 card
+CARDS = ROOT / "social" / "cards"
 
 
 def iso_of(emoji: str) -> str:
@@ -75,6 +79,24 @@ def main() -> None:
     sprite.save(OUT / "flags.webp", "WEBP", quality=90, method=6)
     (OUT / "flags.css").write_text("\n".join(css) + "\n")
     print(f"{len(codes)} flags, {(OUT / 'flags.webp').stat().st_size} bytes")
+    card_sprite(codes, drawn)
+
+
+def card_sprite(codes: dict[str, str], drawn: dict[str, bytes]) -> None:
+    rows = (len(codes) + COLUMNS - 1) // COLUMNS
+    sprite = Image.new("RGB", (COLUMNS * CARD_WIDTH, rows * CARD_HEIGHT), "white")
+    index = {"size": [CARD_WIDTH, CARD_HEIGHT], "source": PACKAGE + " (MIT)", "at": {}}
+    for i, (code, iso) in enumerate(codes.items()):
+        png = cairosvg.svg2png(
+            bytestring=drawn[iso], output_width=CARD_WIDTH, output_height=CARD_HEIGHT
+        )
+        x, y = (i % COLUMNS) * CARD_WIDTH, (i // COLUMNS) * CARD_HEIGHT
+        sprite.paste(Image.open(io.BytesIO(png)).convert("RGB"), (x, y))
+        index["at"][code] = [x, y]  # type: ignore[index]
+    CARDS.mkdir(exist_ok=True)
+    sprite.save(CARDS / "flags.webp", "WEBP", quality=90, method=6)
+    (CARDS / "flags.json").write_text(json.dumps(index, indent=0, sort_keys=True) + "\n")
+    print(f"card flags: {(CARDS / 'flags.webp').stat().st_size} bytes")
 
 
 if __name__ == "__main__":
