@@ -245,16 +245,15 @@ def renders(digest: str) -> int:
 
 
 def encode(picture: Image.Image, fmt: Format) -> bytes:
+    # A 256-colour palette first: flat colours and anti-aliased text lose nothing visible,
+    # and both encoders then spend far fewer bytes (docs/benchmarks.md). WebP lossless: on
+    # flat colour and text it is smaller than lossy (no ringing around letters) and exact.
+    palette = picture.quantize(256, method=Image.Quantize.FASTOCTREE)
     out = io.BytesIO()
     if fmt == "webp":
-        # Lossless: a card is flat colour and text, where lossless WebP is both smaller
-        # than lossy (no ringing around letters to spend bytes on) and exact (measured in
-        # docs/benchmarks.md: about a third of a plain PNG).
-        picture.save(out, "WEBP", lossless=True, quality=80, method=4)
+        palette.save(out, "WEBP", lossless=True, quality=80, method=4)
     else:
-        # A palette PNG: flat colours and text lose nothing visible in 256 colours, and the
-        # file is a fraction of a true-colour one (docs/benchmarks.md).
-        picture.quantize(256, method=Image.Quantize.FASTOCTREE).save(out, "PNG", optimize=True)
+        palette.save(out, "PNG", optimize=True)
     return out.getvalue()
 
 

@@ -1197,3 +1197,44 @@ def test_the_page_has_a_strict_csp_that_stops_an_injected_script(browser, web):
     assert page.evaluate("window.injected") is None  # refused by the policy
     assert any("script-src" in t for t in page.trouble)  # and reported as a violation
     page.context.close()
+
+
+def test_a_fan_reacts_to_a_goal_and_its_share_link_opens_the_card(browser, web):
+    """Reactions in the browser over the socket (the fan's tap shown, confirmed, kept after a
+    reload, counted on REST), taken back by a second tap; the goal's share link resolves to
+    its card page, whose app link opens the match at the goal."""
+    fan = sign_up("rosa")
+    _, (match, *_) = a_cup_day([-10])
+    play_through_feed(web, match, [("ARG", 23)])
+    wait_until(lambda: rest_score(web, match.slug) == (1, 0), 30, "the goal recorded")
+    goal = next(e for e in web.get_json(f"/api/v1/matches/{match.slug}/timeline/")["ev"]
+                if e["t"] == "goal")  # fmt: skip
+    page = phone_at(browser, f"{web.url}/")
+    sign_in(page, web, fan)
+    page.goto(f"{web.url}/#/m/{match.slug}")
+    fire = page.locator(f"[data-rx='tl:{goal['seq']}:fire']")
+    fire.click()
+    page.wait_for_function(
+        "(sel) => document.querySelector(sel).getAttribute('aria-pressed') === 'true'"
+        " && document.querySelector(sel).textContent === '1'",
+        arg=f"[data-rx='tl:{goal['seq']}:fire']",
+    )
+    moments = web.get_json(f"/api/v1/matches/{match.slug}/reactions/")
+    assert [(m["seq"], m["counts"]) for m in moments if m["counts"]] == [(goal["seq"], {"fire": 1})]
+    # After a reload, read back from the server; under the big score, the latest moment
+    # (full time here) has its own buttons.
+    page.reload()
+    page.wait_for_selector(f"[data-rx='tl:{goal['seq']}:fire'][aria-pressed=true]")
+    assert page.locator("#latest-rx [data-rx$=':share']").count() == 1
+    page.locator(f"[data-rx='tl:{goal['seq']}:fire']").click()  # a second tap takes it back
+    reactions_path = f"/api/v1/matches/{match.slug}/reactions/"
+    wait_until(lambda: all(not m["counts"] for m in web.get_json(reactions_path)), 10, "taken back")
+
+    status, _, body = fetch(f"{web.url}/share/{match.slug}/{goal['seq']}/")  # redirects
+    card = body.decode()
+    assert status == 200 and 'property="og:image"' in card and "GOAL ARG" in card
+    app_link = re.search(r'id="open" href="([^"]+)"', card).group(1)
+    page.goto(app_link.replace("http://testserver", web.url))
+    page.wait_for_selector(f"#timeline li.here[data-seq='{goal['seq']}']")
+    assert page.trouble == []
+    page.context.close()

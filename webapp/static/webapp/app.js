@@ -222,7 +222,8 @@ const conn = {
     const last = this.seqs.get(f.ch) || 0;
     if (f.t === "reset") { this.seqs.delete(f.ch); live.delete(f.ch.slice(6)); if (handler) handler(f); return; }
     if (f.t === "snap") { this.seqs.set(f.ch, f.seq); if (handler) handler(f); return; }
-    if (f.t === "ok" || f.t === "unsub" || f.t === "err") { if (handler) handler(f); return; }
+    // Answers, and reactions' counts (best effort, no seq: never resumed, read on REST).
+    if (f.t === "ok" || f.t === "unsub" || f.t === "err" || f.t === "ack" || f.t === "rx") { if (handler) handler(f); return; }
     if (!f.seq || f.seq <= last) return; // a duplicate (resume overlap)
     if (last && f.seq > last + 1) { this.sendSub(f.ch); return; } // a gap: resume with since
     this.seqs.set(f.ch, f.seq);
@@ -448,7 +449,69 @@ function matchInfo(match) {
   return h("div", { class: "sub muted", id: "match-info" }, [stage, when, match.venue].filter(Boolean).join(" · "));
 }
 
-async function matchPage(slug) {
+// ---- reactions and shared moments (docs/social.md) -----------------------------------------
+
+const RX_KINDS = { fire: "Fire", clap: "Applause", heart: "Love", wow: "Wow", laugh: "Laugh", cry: "Sad", angry: "Angry", party: "Party" };
+const MOMENT_TYPES = new Set(["goal", "correct", "card", "miss", "var", "disallow", "pen"]);
+const isMoment = (e) => MOMENT_TYPES.has(e.t) || (e.t === "status" && e.st === "finished");
+const shareable = (e) => e.t === "goal" || e.t === "correct" || (e.t === "status" && e.st === "finished");
+
+// A match's reactions: counts by moment from REST on opening, then `rx` frames; the fan's
+// own tap shows at once and is confirmed (or undone) by the socket's ack or REST's answer.
+function reactions(slug, changed) {
+  const moments = new Map(); // seq -> {c: counts, mine}
+  const pending = new Map(); // cid -> [seq, the moment before the tap]
+  let cids = 0;
+  const set = (seq, c, mine) => { const was = moments.get(seq) || { c: {}, mine: null }; moments.set(seq, { c: c ?? was.c, mine: mine === undefined ? was.mine : mine }); changed(); };
+  const undo = (seq, before, why) => { set(seq, before.c, before.mine); announce(why); };
+  api(`matches/${slug}/reactions/`).then((list) => { for (const m of list) set(m.seq, m.counts, m.mine); }).catch(() => {});
+  async function react(seq, kind) {
+    if (!me) { location.hash = "#/signin"; return; }
+    const before = moments.get(seq) || { c: {}, mine: null };
+    const next = before.mine === kind ? null : kind; // tapping your own reaction takes it back
+    const c = { ...before.c };
+    if (before.mine && c[before.mine]) c[before.mine] -= 1;
+    if (next) c[next] = (c[next] || 0) + 1;
+    set(seq, c, next);
+    if (conn.current === "live" && conn.ws && conn.ws.readyState === 1) {
+      const cid = `rx-${device}-${(cids += 1)}`;
+      pending.set(cid, [seq, before]);
+      conn.send({ op: "react", ch: `match:${slug}`, seq, kind: next, cid });
+      return;
+    }
+    try {
+      const m = await api(`matches/${slug}/moments/${seq}/reaction/`, next ? { method: "PUT", body: { kind: next } } : { method: "DELETE" });
+      set(seq, m.counts, m.mine);
+    } catch (err) { undo(seq, before, err.message); }
+  }
+  return {
+    frame(f) {
+      if (f.t === "rx") set(f.d.m, f.d.c);
+      else if (f.t === "ack" && f.d && pending.delete(f.d.cid)) set(f.d.m, f.d.c, f.d.mine || null);
+      else if (f.t === "err" && pending.has(f.cid)) { const [seq, before] = pending.get(f.cid); pending.delete(f.cid); undo(seq, before, f.msg); }
+    },
+    bar(e, where = "tl") {
+      const m = moments.get(e.seq) || { c: {}, mine: null };
+      const buttons = Object.entries(RX_KINDS).map(([kind, label]) => h("button", { type: "button", "data-rx": `${where}:${e.seq}:${kind}`, "aria-pressed": String(m.mine === kind), "aria-label": `${t(label)}: ${m.c[kind] || 0}`, title: t(label), on: { click: () => react(e.seq, kind) } },
+        h("i", { class: `rx-${kind}`, "aria-hidden": "true" }), m.c[kind] ? String(m.c[kind]) : ""));
+      if (shareable(e)) buttons.push(h("button", { type: "button", "data-rx": `${where}:${e.seq}:share`, on: { click: (ev) => shareMoment(slug, e.seq, ev.currentTarget) } }, t("Share")));
+      return h("div", { class: "rx", role: "group", "aria-label": t("Reactions") }, buttons);
+    },
+  };
+}
+
+// The moment's share link (its card, docs/social.md): the system's share sheet where the
+// browser has one, else the link copied.
+async function shareMoment(slug, seq, button) {
+  const url = `${location.origin}/share/${slug}/${seq}/`;
+  if (navigator.share) { try { await navigator.share({ url, title: document.title }); } catch { /* closed */ } return; }
+  try { await navigator.clipboard.writeText(url); button.textContent = t("Link copied"); }
+  catch { button.textContent = url; }
+  announce(button.textContent);
+  setTimeout(() => { button.textContent = t("Share"); }, 3000);
+}
+
+async function matchPage(slug, at = 0) {
   const { show, stale } = begin();
   // The score first: the match centre's code arrives in parallel and joins when it does.
   const centreLoading = loadCentre();
@@ -466,19 +529,34 @@ async function matchPage(slug) {
   if (!live.has(slug)) live.set(slug, { h: match.home.code, a: match.away.code, st: match.status, s: [match.home_score, match.away_score], ps: pens, m: match.minute, ev: [] });
   let tab = "timeline", period = "all";
   const ctx = { h, flag, t };
-  let rendering = false;
+  let rendering = false, scrolled = false;
+  const later = () => { if (!rendering) { rendering = true; requestAnimationFrame(() => { rendering = false; render(); }); } };
+  const rx = reactions(slug, () => later());
+  const latestBar = h("div", { id: "latest-rx" });
   const render = () => {
     const m = live.get(slug);
     if (!m) return;
     status.textContent = `${minute(m)}${m.ps ? ` · ${t("pens")} ${m.ps.join("-")}` : ""}`;
     if (m.w !== undefined) watching.textContent = t("{n} watching", { n: m.w });
-    tl.replaceChildren(...[...m.ev].reverse().map((e) => eventLine(e, m.ev)));
+    // Redrawn whole: the reaction button that had the focus gets it back.
+    const focused = document.activeElement && document.activeElement.dataset ? document.activeElement.dataset.rx : null;
+    tl.replaceChildren(...[...m.ev].reverse().map((e) => {
+      const li = eventLine(e, m.ev);
+      if (isMoment(e)) li.append(rx.bar(e));
+      if (e.seq === at) li.classList.add("here");
+      return li;
+    }));
+    // Under the big score: the latest goal (or full time), to react to at once.
+    const latest = [...m.ev].reverse().find((e) => e.t === "goal" || e.t === "correct" || (e.t === "status" && e.st === "finished"));
+    latestBar.replaceChildren(...(latest ? [rx.bar(latest, "top")] : []));
+    if (focused) { const again = document.querySelector(`#view [data-rx="${focused}"]`); if (again) again.focus(); }
+    const here = at && !scrolled && tl.querySelector(`[data-seq="${at}"]`);
+    if (here) { scrolled = true; here.scrollIntoView({ block: "center" }); }
     if (!centre) { for (const key of ["lineups", "stats"]) if (tab === key) panels[key].replaceChildren(h("p", { class: "muted" }, t("Loading…"))); return; }
     strip.replaceChildren(centre.momentum(ctx, m));
     if (tab === "lineups") panels.lineups.replaceChildren(centre.lineups(ctx, m));
     if (tab === "stats") panels.stats.replaceChildren(centre.stats(ctx, m, period, (p) => { period = p; render(); }));
   };
-  const later = () => { if (!rendering) { rendering = true; requestAnimationFrame(() => { rendering = false; render(); }); } };
   const tabs = h("div", { class: "tabs", role: "tablist", id: "match-tabs" });
   const choose = (name) => {
     tab = name;
@@ -498,6 +576,7 @@ async function matchPage(slug) {
   const ch = `match:${slug}`;
   const onStatus = [];
   conn.sub(ch, (f) => {
+    if (f.t === "rx" || f.t === "ack" || (f.t === "err" && f.cid)) { rx.frame(f); return; }
     if (f.t === "err") return;
     const m = apply(slug, f);
     if (!m) return;
@@ -519,7 +598,7 @@ async function matchPage(slug) {
   show(
     h("div", { class: "card" },
       h("div", { class: "score", role: "group", "aria-label": t("Score") }, flag(match.home.code), h("span", { class: "sr" }, teamName(match.home.code)), scoreH, "–", scoreA, h("span", { class: "sr" }, teamName(match.away.code)), flag(match.away.code)),
-      h("div", { class: "sub" }, `${nameOf(match.home)} v ${nameOf(match.away)}`), matchInfo(match), status, notCurrent, watching, strip),
+      h("div", { class: "sub" }, `${nameOf(match.home)} v ${nameOf(match.away)}`), matchInfo(match), status, notCurrent, watching, latestBar, strip),
     tabs, ...Object.values(panels),
     h("h2", {}, t("Predictions")), preds,
     h("h2", {}, t("Chat")), chat,
@@ -1175,7 +1254,7 @@ async function route() {
   routeToken += 1;
   const [, page, ...rest] = location.hash.replace(/^#/, "").split("/");
   try {
-    if (page === "m") await matchPage(rest[0]);
+    if (page === "m") await matchPage(rest[0], Number(rest[1]) || 0);
     else if (page === "boards") await boards(rest.join("/"));
     else if (page === "leagues") await leagues();
     else if (page === "league") await leaguePage(rest[0]);
@@ -1223,7 +1302,9 @@ const DICTIONARIES = { es: () => import("./es.js") };
 const ready = lang in DICTIONARIES ? DICTIONARIES[lang]().then((m) => { words = m.default; }).catch(() => {}) : Promise.resolve();
 // A match's own link (/m/<slug>, which carries its data) opens the match page.
 const linked = location.pathname.match(/^\/m\/([\w-]+)$/);
-if (linked) history.replaceState(null, "", `/#/m/${linked[1]}`);
+// A shared moment's link (/m/<slug>#<seq>, docs/social.md) opens the match at that moment.
+const sharedAt = /^#(\d+)$/.exec(location.hash);
+if (linked) history.replaceState(null, "", `/#/m/${linked[1]}${sharedAt ? `/${sharedAt[1]}` : ""}`);
 ready.then(() => { translateShell(); conn.connect(); loadDelay().finally(route); });
 // The service worker keeps the shell and the last answers for opening offline (sw.js).
 if ("serviceWorker" in navigator) navigator.serviceWorker.register("/sw.js").catch(() => {});

@@ -232,4 +232,7 @@ export default {
   "in progress": "en juego",
   "Winner Match {x}": "Ganador partido {x}", "Loser Match {x}": "Perdedor partido {x}",
   "Winner Group {x}": "1.º grupo {x}", "Runner-up Group {x}": "2.º grupo {x}", "3rd Group {x}": "3.º grupo {x}",
+  "Fire": "Fuego", "Applause": "Aplausos", "Love": "Amor", "Wow": "Asombro", "Laugh": "Risa",
+  "Sad": "Tristeza", "Angry": "Enfado", "Party": "Fiesta", "Reactions": "Reacciones",
+  "Share": "Compartir", "Link copied": "Enlace copiado",
 };
