@@ -456,6 +456,12 @@ def a_cup_day(kickoffs: list[float]) -> tuple[Competition, list[Match]]:
     stage = Stage.objects.create(competition=cup, slug="group", name="Group", kind="group", order=1)
     pairs = [("ARG", "FRA"), ("BRA", "GER"), ("ESP", "POR")]
     start = django_now()
+    # One day means one UTC day (the Play page shows a day): near midnight, the later
+    # kick-offs are brought forward to stay before it, in their order.
+    midnight = dt.datetime.combine(start.date() + dt.timedelta(days=1), dt.time(), tzinfo=dt.UTC)
+    room = (midnight - start).total_seconds() - 60
+    last = len(kickoffs) - 1
+    kickoffs = [k if k <= room else max(room - 10 * (last - n), 1) for n, k in enumerate(kickoffs)]
     matches = [
         match_create(
             competition=cup, stage=stage, group="Group A",
