@@ -218,6 +218,19 @@ def react_call(ref: MomentRef, user_id: int, kind: str) -> tuple[list[str], list
     return keys, args
 
 
+_scripts: dict[int, Any] = {}
+
+
+def react_script(redis: Any) -> Any:
+    """The reaction script registered on `redis` (sync or asyncio client): EVALSHA, loaded
+    again by redis-py after a Redis restart. One per client; the clients live as long as
+    the process (core.redis, the gateway's hub)."""
+    found = _scripts.get(id(redis))
+    if found is None:
+        found = _scripts[id(redis)] = redis.register_script(REACT_SCRIPT)
+    return found
+
+
 def react_answer(ref: MomentRef, kind: str, reply: list[Any]) -> Moment | None:
     """The moment after the script's reply; None when the counts must be built first;
     RateLimited raised for a fan over the limit."""
@@ -240,9 +253,9 @@ def reaction_set(*, user_id: int, match: Match, seq: int, kind: str) -> Moment:
     if ref.room_id is not None and active_ban(ref.room_id, user_id) is not None:
         raise ReactionError(BANNED, status=403)
     keys, args = react_call(ref, user_id, kind)
-    redis = client()
+    script = react_script(client())
     for _ in range(2):
-        moment = react_answer(ref, kind, redis.eval(REACT_SCRIPT, len(keys), *keys, *args))
+        moment = react_answer(ref, kind, script(keys=keys, args=args))
         if moment is not None:
             return moment
         counts_build(ref.match_id)

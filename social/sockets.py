@@ -5,8 +5,6 @@ as the socket's `say` does, instead of a database query per reaction."""
 
 from __future__ import annotations
 
-from typing import Any
-
 import redis.asyncio as aioredis
 from channels.db import database_sync_to_async
 
@@ -18,8 +16,6 @@ from social.reactions import BANNED, REBUILDING, Moment, ReactionError
 _moment_ref = database_sync_to_async(reactions.moment_ref)
 _build = database_sync_to_async(reactions.counts_build)
 __all__ = ["ReactionError", "react"]
-
-_scripts: dict[int, Any] = {}
 
 
 async def react(
@@ -42,17 +38,10 @@ async def react(
             raise ReactionError(BANNED if refused.code == "banned" else refused.message,
                                 status=refused.status)  # fmt: skip
     keys, args = reactions.react_call(ref, user_id, wanted)
-    script = _script(redis)
+    script = reactions.react_script(redis)
     for _ in range(2):
         moment = reactions.react_answer(ref, wanted, await script(keys=keys, args=args))
         if moment is not None:
             return moment
         await _build(ref.match_id)
     raise ReactionError(REBUILDING, status=503)
-
-
-def _script(redis: aioredis.Redis) -> Any:
-    found = _scripts.get(id(redis))
-    if found is None:
-        found = _scripts[id(redis)] = redis.register_script(reactions.REACT_SCRIPT)
-    return found

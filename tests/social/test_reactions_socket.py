@@ -8,8 +8,6 @@ import time
 
 import pytest
 from asgiref.sync import sync_to_async
-from channels.testing import WebsocketCommunicator
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from chat import persistence
@@ -18,13 +16,12 @@ from chat.services import room_for_match
 from core.redis import client as redis_client
 from gateway import hub as hub_module
 from gateway.connection import Connection, moment_front
-from livescore.asgi import application
 from matches.services import match_change_status, match_record_goal
 from realtime.frames import reactions_frame
 from realtime.publish import publish_now
 from social import reactions
+from tests.chat.test_socket import connect
 from tests.factories import make_fan
-from tests.gateway.test_gateway import ORIGIN
 from tests.gateway.test_protections import SlowSocket, frame, settle
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.asyncio]
@@ -44,17 +41,6 @@ async def goal(match, home):
         return match_record_goal(match=match, team=home, minute=23).event
 
     return await sync_to_async(record)()
-
-
-async def connect(user=None) -> WebsocketCommunicator:
-    ws = WebsocketCommunicator(application, "/ws/", headers=ORIGIN)
-    connected, _ = await ws.connect()
-    assert connected
-    if user is not None:
-        token, _ = await sync_to_async(Token.objects.get_or_create)(user=user)
-        await ws.send_json_to({"op": "auth", "token": token.key})
-        assert (await receive(ws))["t"] == "auth"
-    return ws
 
 
 async def receive(ws, timeout: float = 3) -> dict:
